@@ -1,0 +1,3 @@
+//! Analysis of finished runs: thresholds now; bounds, verdicts and claims later.
+
+pub mod thresholds;

@@ -1,0 +1,277 @@
+//! The HTTP/1.1 driver on hyper: keep-alive connections to one or more endpoints
+//! (server replicas), GET and PUT of objects, errors classified by kind.
+//!
+//! A session keeps at most one connection per endpoint and opens it lazily, so a closed
+//! user holds one connection and an open-model pool slot holds one too. Response bodies
+//! are streamed and counted, and only buffered when they must be verified.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{CONTENT_LENGTH, HOST};
+use hyper::{Method, Request, Uri};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use versus_targets::shaping::{ByteCounters, NetProfile, Shaper};
+use versus_targets::units::ByteRate;
+
+use super::{Connector, ErrorKind, OpKind, Operation, Outcome, Session};
+
+/// A URL that cannot be driven.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Not a URL at all.
+    #[error("\"{0}\" is not a valid URL: {1}")]
+    Invalid(String, String),
+    /// https:// or another scheme.
+    #[error("\"{0}\" uses scheme `{1}`; only http:// is supported (terminate TLS in front of the server)")]
+    Scheme(String, String),
+    /// No host part.
+    #[error("\"{0}\" has no host; write it as http://host:port/path")]
+    NoHost(String),
+    /// The host did not resolve.
+    #[error("cannot resolve the host of \"{0}\": {1}")]
+    Resolve(String, String),
+}
+
+/// An HTTP endpoint: where to connect and what to ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `host:port` for the Host header.
+    pub authority: String,
+    /// Host name or address as written.
+    pub host: String,
+    /// Port (80 when not written).
+    pub port: u16,
+    /// Path and query, `/` when not written.
+    pub path: String,
+}
+
+impl Target {
+    /// Parses an `http://` URL without resolving it.
+    pub fn parse(url: &str) -> Result<Self, TargetError> {
+        let uri: Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| {
+            TargetError::Invalid(url.into(), e.to_string())
+        })?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some(other) => return Err(TargetError::Scheme(url.into(), other.into())),
+            None => {
+                return Err(TargetError::Invalid(
+                    url.into(),
+                    "missing http:// in front".into(),
+                ))
+            }
+        }
+        let host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| TargetError::NoHost(url.into()))?;
+        let port = uri.port_u16().unwrap_or(80);
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+        let authority = uri
+            .authority()
+            .map_or_else(|| format!("{host}:{port}"), |a| a.to_string());
+        Ok(Self {
+            authority,
+            host: host.trim_matches(['[', ']']).to_string(),
+            port,
+            path,
+        })
+    }
+
+    /// Resolves the host once, before the run (never on the hot path).
+    pub fn resolve(&self) -> Result<SocketAddr, TargetError> {
+        let url = format!("http://{}{}", self.authority, self.path);
+        (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| TargetError::Resolve(url.clone(), e.to_string()))?
+            .next()
+            .ok_or_else(|| TargetError::Resolve(url, "no address found".into()))
+    }
+}
+
+/// A resolved endpoint a session can connect to.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Socket address to connect to.
+    pub addr: SocketAddr,
+    /// Host header value.
+    pub authority: String,
+}
+
+/// Makes [`HttpSession`]s for a set of endpoints.
+#[derive(Clone)]
+pub struct HttpConnector {
+    endpoints: Arc<[Endpoint]>,
+    /// Each user's download cap, applied on the harness side of the connection.
+    download_cap: Option<ByteRate>,
+    /// Counts the wire bytes of every session.
+    shaper: Shaper,
+}
+
+impl HttpConnector {
+    /// A connector for `endpoints`; with `download_cap`, each user gets its own cap.
+    pub fn new(endpoints: Vec<Endpoint>, download_cap: Option<ByteRate>) -> Self {
+        Self {
+            endpoints: endpoints.into(),
+            download_cap,
+            shaper: Shaper::unshaped(),
+        }
+    }
+
+    /// Wire bytes sent and received by every session so far.
+    pub fn counters(&self) -> Arc<ByteCounters> {
+        self.shaper.counters().clone()
+    }
+}
+
+impl Connector for HttpConnector {
+    type Session = HttpSession;
+    fn session(&self, _slot: u64) -> HttpSession {
+        HttpSession {
+            endpoints: self.endpoints.clone(),
+            connections: (0..self.endpoints.len()).map(|_| None).collect(),
+            // Each user gets its own download bucket, like a peer's own access link.
+            shaper: match self.download_cap {
+                Some(cap) => Shaper::new(&NetProfile {
+                    download: Some(cap),
+                    ..NetProfile::default()
+                }),
+                None => self.shaper.clone(),
+            },
+        }
+    }
+}
+
+/// One user's keep-alive connections, at most one per endpoint.
+pub struct HttpSession {
+    endpoints: Arc<[Endpoint]>,
+    connections: Vec<Option<SendRequest<Full<Bytes>>>>,
+    shaper: Shaper,
+}
+
+impl HttpSession {
+    /// A ready connection to endpoint `index`, reusing the idle one when it is still open.
+    async fn connection(
+        &mut self,
+        index: usize,
+    ) -> Result<&mut SendRequest<Full<Bytes>>, ErrorKind> {
+        let slot = self.connections.get_mut(index).ok_or(ErrorKind::Connect)?;
+        if let Some(sender) = slot {
+            // A closed keep-alive connection (the server said `Connection: close`) is not
+            // an error: open a new one.
+            if sender.ready().await.is_ok() {
+                return slot.as_mut().ok_or(ErrorKind::Connect);
+            }
+        }
+        let endpoint = &self.endpoints[index];
+        let stream = TcpStream::connect(endpoint.addr)
+            .await
+            .map_err(|_| ErrorKind::Connect)?;
+        let _ = stream.set_nodelay(true);
+        let io = self.shaper.wrap(stream);
+        let (sender, conn) = http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|_| ErrorKind::Connect)?;
+        tokio::task::spawn_local(async move {
+            let _ = conn.await;
+        });
+        Ok(slot.insert(sender))
+    }
+
+    fn request(&self, op: &Operation) -> Result<Request<Full<Bytes>>, ErrorKind> {
+        let endpoint = &self.endpoints[op.endpoint];
+        let (method, body) = match op.kind {
+            OpKind::Get => (Method::GET, Bytes::new()),
+            OpKind::Put => (Method::PUT, op.body.clone().unwrap_or_default()),
+        };
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(Uri::from_maybe_shared(op.path.clone()).map_err(|_| ErrorKind::Http4xx)?)
+            .header(HOST, endpoint.authority.as_str());
+        if op.kind == OpKind::Put {
+            builder = builder.header(CONTENT_LENGTH, body.len());
+        }
+        builder
+            .body(Full::new(body))
+            .map_err(|_| ErrorKind::Http4xx)
+    }
+}
+
+impl Session for HttpSession {
+    async fn execute(&mut self, op: &Operation) -> Outcome {
+        let request = self.request(op)?;
+        let sender = self.connection(op.endpoint).await?;
+        let response = match sender.send_request(request).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.connections[op.endpoint] = None;
+                return Err(ErrorKind::Io);
+            }
+        };
+        let status = response.status();
+        let mut body = response.into_body();
+        let mut received = 0u64;
+        let mut kept = op.expect.as_ref().map(|_| BytesMut::new());
+        while let Some(frame) = body.frame().await {
+            let frame = match frame {
+                Ok(f) => f,
+                Err(_) => {
+                    self.connections[op.endpoint] = None;
+                    return Err(ErrorKind::Body);
+                }
+            };
+            if let Some(data) = frame.data_ref() {
+                received += data.len() as u64;
+                if let Some(buf) = kept.as_mut() {
+                    buf.extend_from_slice(data);
+                }
+            }
+        }
+        if status.is_client_error() {
+            return Err(ErrorKind::Http4xx);
+        }
+        if status.is_server_error() {
+            return Err(ErrorKind::Http5xx);
+        }
+        if let (Some(id), Some(bytes)) = (&op.expect, kept) {
+            if versus_targets::content::verify_object(id, &bytes).is_err() {
+                return Err(ErrorKind::Verify);
+            }
+        }
+        Ok(received)
+    }
+
+    fn reset(&mut self) {
+        self.connections.iter_mut().for_each(|c| *c = None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let t = Target::parse("http://127.0.0.1:8080/a?b=1").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("127.0.0.1", 8080, "/a?b=1")
+        );
+        assert_eq!(Target::parse("http://localhost").unwrap().path, "/");
+        assert!(matches!(
+            Target::parse("https://x/"),
+            Err(TargetError::Scheme(..))
+        ));
+        assert!(matches!(Target::parse("localhost:80"), Err(_)));
+        assert!(Target::parse("http://[::1]:81/")
+            .unwrap()
+            .resolve()
+            .unwrap()
+            .is_ipv6());
+    }
+}

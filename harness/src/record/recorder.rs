@@ -1,0 +1,222 @@
+//! The per-worker recorder: what one load-generator thread measured since its last
+//! report. It lives on one thread (no locks on the hot path); once a second the worker
+//! hands its interval to the aggregator and starts a fresh one.
+
+use std::time::Duration;
+
+use crate::driver::{ErrorKind, OpKind, Outcome};
+
+use super::histogram::{new_latency, record_us, Latency};
+
+/// Counters of one operation kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpCounters {
+    /// Operations that finished, ok or failed.
+    pub count: u64,
+    /// Failed operations by [`ErrorKind::index`].
+    pub errors: [u64; ErrorKind::ALL.len()],
+    /// Payload bytes moved by successful operations.
+    pub bytes: u64,
+}
+
+impl OpCounters {
+    /// Failed operations of every kind.
+    pub fn errors_total(&self) -> u64 {
+        self.errors.iter().sum()
+    }
+
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &OpCounters) {
+        self.count += other.count;
+        self.bytes += other.bytes;
+        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+            *a += b;
+        }
+    }
+}
+
+/// One operation kind's measurements over an interval.
+#[derive(Debug, Clone)]
+pub struct OpInterval {
+    /// Latency of successful operations; in the open model measured from the intended
+    /// send time (corrected for coordinated omission).
+    pub latency: Latency,
+    /// Open model only: latency from the actual send time (uncorrected).
+    pub uncorrected: Option<Latency>,
+    /// Counts and errors.
+    pub counters: OpCounters,
+}
+
+impl OpInterval {
+    fn new(open_model: bool) -> Self {
+        Self {
+            latency: new_latency(),
+            uncorrected: open_model.then(new_latency),
+            counters: OpCounters::default(),
+        }
+    }
+}
+
+/// How well the open model kept its schedule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScheduleCounters {
+    /// Arrivals the schedule asked for.
+    pub intended: u64,
+    /// Operations sent more than [`LATE_AFTER`] after their intended time.
+    pub late: u64,
+    /// Arrivals skipped because `max_in_flight` operations were already waiting or running.
+    pub dropped: u64,
+}
+
+impl ScheduleCounters {
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &ScheduleCounters) {
+        self.intended += other.intended;
+        self.late += other.late;
+        self.dropped += other.dropped;
+    }
+}
+
+/// An operation sent this much after its intended time counts as late.
+pub const LATE_AFTER: Duration = Duration::from_millis(10);
+
+/// What one worker measured in one interval.
+#[derive(Debug)]
+pub struct IntervalSnapshot {
+    /// The worker that sent it.
+    pub worker: usize,
+    /// 0-based second of the run it covers.
+    pub index: u32,
+    /// Per operation kind, only kinds that saw operations.
+    pub ops: Vec<(OpKind, OpInterval)>,
+    /// Open-model schedule keeping.
+    pub schedule: ScheduleCounters,
+}
+
+/// The recorder one worker thread writes into.
+pub struct WorkerRecorder {
+    worker: usize,
+    open_model: bool,
+    ops: Vec<Option<OpInterval>>,
+    schedule: ScheduleCounters,
+}
+
+impl WorkerRecorder {
+    /// A recorder for worker `worker`; the open model also keeps uncorrected latency.
+    pub fn new(worker: usize, open_model: bool) -> Self {
+        Self {
+            worker,
+            open_model,
+            ops: OpKind::ALL.iter().map(|_| None).collect(),
+            schedule: ScheduleCounters::default(),
+        }
+    }
+
+    /// Records a finished operation. `latency` is from the intended send time (the send
+    /// time in the closed model); `uncorrected` from the actual send (open model).
+    pub fn record(
+        &mut self,
+        kind: OpKind,
+        latency: Duration,
+        uncorrected: Option<Duration>,
+        outcome: &Outcome,
+    ) {
+        let open = self.open_model;
+        let op = self.ops[kind.index()].get_or_insert_with(|| OpInterval::new(open));
+        op.counters.count += 1;
+        match outcome {
+            Ok(bytes) => {
+                op.counters.bytes += bytes;
+                record_us(&mut op.latency, latency.as_micros() as u64);
+                if let (Some(h), Some(d)) = (op.uncorrected.as_mut(), uncorrected) {
+                    record_us(h, d.as_micros() as u64);
+                }
+            }
+            Err(kind) => op.counters.errors[kind.index()] += 1,
+        }
+    }
+
+    /// Counts one arrival the open-model schedule asked for.
+    pub fn intended(&mut self) {
+        self.schedule.intended += 1;
+    }
+
+    /// Counts an arrival skipped because the in-flight limit was reached.
+    pub fn dropped(&mut self) {
+        self.schedule.dropped += 1;
+    }
+
+    /// Counts an operation sent late.
+    pub fn late(&mut self) {
+        self.schedule.late += 1;
+    }
+
+    /// Hands over everything recorded since the last call, as interval `index`.
+    pub fn take(&mut self, index: u32) -> IntervalSnapshot {
+        let ops = OpKind::ALL
+            .iter()
+            .filter_map(|k| self.ops[k.index()].take().map(|op| (*k, op)))
+            .collect();
+        IntervalSnapshot {
+            worker: self.worker,
+            index,
+            ops,
+            schedule: std::mem::take(&mut self.schedule),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_hands_over() {
+        let mut r = WorkerRecorder::new(3, true);
+        r.record(
+            OpKind::Get,
+            Duration::from_millis(5),
+            Some(Duration::from_millis(1)),
+            &Ok(10),
+        );
+        r.record(
+            OpKind::Get,
+            Duration::from_millis(9),
+            Some(Duration::from_millis(2)),
+            &Err(ErrorKind::Http5xx),
+        );
+        r.intended();
+        r.dropped();
+        let snap = r.take(7);
+        assert_eq!((snap.worker, snap.index), (3, 7));
+        let (kind, op) = &snap.ops[0];
+        assert_eq!(*kind, OpKind::Get);
+        assert_eq!(
+            (
+                op.counters.count,
+                op.counters.errors_total(),
+                op.counters.bytes
+            ),
+            (2, 1, 10)
+        );
+        assert_eq!(
+            op.latency.len(),
+            1,
+            "failed operations are not in the latency histogram"
+        );
+        let uncorrected = op.uncorrected.as_ref().unwrap();
+        assert!(
+            uncorrected.equivalent(uncorrected.max(), 1000),
+            "only the successful operation"
+        );
+        assert_eq!(
+            snap.schedule,
+            ScheduleCounters {
+                intended: 1,
+                late: 0,
+                dropped: 1
+            }
+        );
+        assert!(r.take(8).ops.is_empty());
+    }
+}

@@ -1,0 +1,169 @@
+//! Resource sampling: CPU time and resident memory of the harness and of every target
+//! process, once a second, grouped by role (`harness`, `server`, `peer`). Also tells
+//! whether the harness itself was CPU-saturated, because a saturated load generator
+//! under-reports latency and throughput.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+/// The role name of the load generator's own process.
+pub const HARNESS: &str = "harness";
+
+/// Usage of one role, summed over its processes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleResources {
+    /// CPU-seconds used during the run.
+    pub cpu_s: f64,
+    /// Highest sum of resident set sizes seen in one sample.
+    pub peak_rss_bytes: u64,
+    /// Highest single-process RSS seen (for "memory per peer").
+    pub peak_rss_per_process_bytes: u64,
+    /// Processes sampled.
+    pub processes: u32,
+}
+
+/// How busy the harness was.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HarnessLoad {
+    /// Load-generator threads.
+    pub threads: u32,
+    /// Highest one-second CPU use, in cores.
+    pub peak_cpu_cores: f64,
+    /// Seconds in which the harness used at least 90% of its threads' capacity.
+    pub saturated_seconds: u32,
+    /// True when the harness was CPU-bound for at least a quarter of the run:
+    /// latency and throughput are then limits of the harness, not of the target.
+    pub cpu_saturated: bool,
+}
+
+struct Tracked {
+    role: String,
+    pid: Pid,
+    cpu_ms_at_start: Option<u64>,
+    cpu_ms_last: u64,
+}
+
+/// Samples processes once a second.
+pub struct ResourceSampler {
+    system: System,
+    tracked: Vec<Tracked>,
+    roles: BTreeMap<String, RoleResources>,
+    harness_cpu_samples: Vec<f64>,
+}
+
+impl ResourceSampler {
+    /// A sampler that watches the harness's own process.
+    pub fn new() -> Self {
+        let mut sampler = Self {
+            system: System::new(),
+            tracked: Vec::new(),
+            roles: BTreeMap::new(),
+            harness_cpu_samples: Vec::new(),
+        };
+        sampler.track(HARNESS, std::process::id());
+        sampler
+    }
+
+    /// Adds process `pid` under `role`.
+    pub fn track(&mut self, role: &str, pid: u32) {
+        self.tracked.push(Tracked {
+            role: role.to_string(),
+            pid: Pid::from_u32(pid),
+            cpu_ms_at_start: None,
+            cpu_ms_last: 0,
+        });
+        self.roles.entry(role.to_string()).or_default().processes += 1;
+        self.sample();
+    }
+
+    /// Takes one sample of every tracked process (call about once a second).
+    pub fn sample(&mut self) {
+        let pids: Vec<Pid> = self.tracked.iter().map(|t| t.pid).collect();
+        self.system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&pids),
+            true,
+            ProcessRefreshKind::nothing().with_cpu().with_memory(),
+        );
+        let mut rss_by_role: BTreeMap<&str, u64> = BTreeMap::new();
+        for t in &mut self.tracked {
+            let Some(process) = self.system.process(t.pid) else {
+                continue;
+            };
+            let cpu_ms = process.accumulated_cpu_time();
+            t.cpu_ms_at_start.get_or_insert(cpu_ms);
+            t.cpu_ms_last = cpu_ms;
+            let rss = process.memory();
+            *rss_by_role.entry(t.role.as_str()).or_default() += rss;
+            let role = self.roles.entry(t.role.clone()).or_default();
+            role.peak_rss_per_process_bytes = role.peak_rss_per_process_bytes.max(rss);
+            if t.role == HARNESS {
+                self.harness_cpu_samples
+                    .push(f64::from(process.cpu_usage()) / 100.0);
+            }
+        }
+        for (role, rss) in rss_by_role {
+            let r = self.roles.entry(role.to_string()).or_default();
+            r.peak_rss_bytes = r.peak_rss_bytes.max(rss);
+        }
+    }
+
+    /// Usage per role so far (CPU-seconds since each process was first sampled).
+    pub fn roles(&self) -> BTreeMap<String, RoleResources> {
+        let mut roles = self.roles.clone();
+        for r in roles.values_mut() {
+            r.cpu_s = 0.0;
+        }
+        for t in &self.tracked {
+            let used = t
+                .cpu_ms_last
+                .saturating_sub(t.cpu_ms_at_start.unwrap_or(t.cpu_ms_last));
+            if let Some(r) = roles.get_mut(&t.role) {
+                r.cpu_s += used as f64 / 1000.0;
+            }
+        }
+        roles
+    }
+
+    /// How busy the harness was, given how many load-generator threads it ran.
+    pub fn harness_load(&self, threads: u32) -> HarnessLoad {
+        // The first sample has no previous one to measure against.
+        let samples = self.harness_cpu_samples.get(1..).unwrap_or(&[]);
+        let capacity = f64::from(threads.max(1));
+        let saturated_seconds = samples.iter().filter(|c| **c >= 0.9 * capacity).count() as u32;
+        HarnessLoad {
+            threads,
+            peak_cpu_cores: samples.iter().copied().fold(0.0, f64::max),
+            saturated_seconds,
+            cpu_saturated: !samples.is_empty() && saturated_seconds as usize * 4 >= samples.len(),
+        }
+    }
+}
+
+impl Default for ResourceSampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_own_process() {
+        let mut s = ResourceSampler::new();
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed().as_millis() < 300 {
+            x = x.wrapping_mul(31).wrapping_add(7);
+        }
+        std::hint::black_box(x);
+        s.sample();
+        let roles = s.roles();
+        let h = &roles[HARNESS];
+        assert!(h.peak_rss_bytes > 1 << 20, "{h:?}");
+        assert!(h.cpu_s > 0.1 && h.cpu_s < 5.0, "{h:?}");
+    }
+}

@@ -1,0 +1,192 @@
+//! report.md: the report a person reads or pastes into a design review.
+
+use std::fmt::Write;
+
+use super::format::{format_bytes, format_duration_us};
+use super::model::{Report, RunReport};
+use super::table::{op_rows, threshold_rows, OP_HEADERS};
+
+fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
+    let _ = writeln!(out, "| {} |", headers.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}|",
+        headers.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+    );
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out.push('\n');
+}
+
+/// Renders the whole report as markdown.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let name = report
+        .scenario
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("run");
+    let _ = writeln!(out, "# Versus report: {name}\n");
+    if let Some(d) = report
+        .scenario
+        .get("description")
+        .and_then(|v| v.as_str())
+        .filter(|d| !d.is_empty())
+    {
+        let _ = writeln!(out, "{d}\n");
+    }
+    if report.interrupted {
+        out.push_str(
+            "> **Interrupted**: the run was stopped early; these results are partial.\n\n",
+        );
+    }
+    let verdict = if report.thresholds.is_empty() {
+        "no thresholds set"
+    } else if report.thresholds_passed() {
+        "all thresholds passed"
+    } else {
+        "**thresholds FAILED**"
+    };
+    let _ = writeln!(
+        out,
+        "Started {} · versus {} ({}) · {} · {} cores · {} · {}\n",
+        report.started_at,
+        report.tool.version,
+        short_sha(&report.tool.git_sha),
+        report.machine.cpu_model,
+        report.machine.cores,
+        format_bytes(report.machine.memory_bytes as f64),
+        verdict,
+    );
+    out.push_str("## Results\n\n");
+    out.push_str("Latency covers successful operations; failed ones are counted under errors.\n\n");
+    table(&mut out, &OP_HEADERS, &op_rows(&report.runs));
+    for run in &report.runs {
+        run_details(&mut out, run);
+    }
+    if !report.thresholds.is_empty() {
+        out.push_str("## Thresholds\n\n");
+        table(
+            &mut out,
+            &["threshold", "arch", "measured", "result"],
+            &threshold_rows(report),
+        );
+    }
+    for run in &report.runs {
+        intervals(&mut out, run);
+    }
+    out.push_str("## Files\n\n");
+    out.push_str(
+        "- `report.json`: every figure above, with full HdrHistograms (V2 + DEFLATE, base64).\n",
+    );
+    out.push_str(
+        "- `<arch>.hlog`: one histogram per second per operation (HdrHistogram interval log).\n",
+    );
+    out
+}
+
+fn short_sha(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+fn run_details(out: &mut String, run: &RunReport) {
+    let _ = writeln!(out, "### {} — {}\n", run.arch, run.target);
+    let load = match run.rate_per_s {
+        Some(rate) => format!(
+            "open model, {rate:.0} arrivals/s, {} connections",
+            run.users
+        ),
+        None => format!("closed model, {} users", run.users),
+    };
+    let _ = writeln!(
+        out,
+        "- Load: {load}, {:.1} s including the drain.",
+        run.duration_s
+    );
+    if let Some(s) = &run.schedule {
+        let _ = writeln!(
+            out,
+            "- Schedule: {} arrivals intended, {} sent late (>10 ms), {} dropped (in-flight limit).{}",
+            s.intended,
+            s.late,
+            s.dropped,
+            if s.saturated { " **Saturated: the target rate was not kept.**" } else { "" }
+        );
+        for (name, op) in &run.ops {
+            if let Some(u) = &op.uncorrected {
+                let _ = writeln!(
+                    out,
+                    "- `{name}` latency is measured from the intended send time. From the actual send \
+                     (what a tool with coordinated omission reports): p50 {}, p99 {}, max {}.",
+                    format_duration_us(u.latency_us.p50 as f64),
+                    format_duration_us(u.latency_us.p99 as f64),
+                    format_duration_us(u.latency_us.max as f64),
+                );
+            }
+        }
+    }
+    let h = &run.harness;
+    let _ = writeln!(
+        out,
+        "- Harness: {} load threads, {:.2} cores at peak{}",
+        h.threads,
+        h.peak_cpu_cores,
+        if h.cpu_saturated {
+            format!(
+                ", **CPU-saturated for {} s**: results understate what the target can do.",
+                h.saturated_seconds
+            )
+        } else {
+            ", not CPU-saturated.".to_string()
+        }
+    );
+    for (role, r) in &run.resources {
+        let _ = writeln!(
+            out,
+            "- `{role}`: {:.2} CPU-s, peak RSS {} ({} process{})",
+            r.cpu_s,
+            format_bytes(r.peak_rss_bytes as f64),
+            r.processes,
+            if r.processes == 1 { "" } else { "es" }
+        );
+    }
+    for (role, t) in &run.traffic {
+        let _ = writeln!(
+            out,
+            "- `{role}` traffic: {} sent, {} received",
+            format_bytes(t.tx_bytes as f64),
+            format_bytes(t.rx_bytes as f64)
+        );
+    }
+    out.push('\n');
+}
+
+fn intervals(out: &mut String, run: &RunReport) {
+    if run.intervals.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Per second — {}\n", run.arch);
+    let rows: Vec<Vec<String>> = run
+        .intervals
+        .iter()
+        .flat_map(|i| {
+            i.ops.iter().map(move |(name, op)| {
+                vec![
+                    i.t_s.to_string(),
+                    name.clone(),
+                    op.count.to_string(),
+                    op.errors.to_string(),
+                    format_duration_us(op.p50_us as f64),
+                    format_duration_us(op.p99_us as f64),
+                ]
+            })
+        })
+        .collect();
+    table(
+        out,
+        &["second", "op", "count", "errors", "p50", "p99"],
+        &rows,
+    );
+}

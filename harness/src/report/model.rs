@@ -1,0 +1,206 @@
+//! The canonical report: one struct from which report.json, report.md and the terminal
+//! table are all rendered, and which `versus compare` reads back. Field names are the
+//! contract in DESIGN.md; add fields freely, never rename.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::MachineInfo;
+use crate::record::aggregate::IntervalSummary;
+use crate::record::histogram::LatencySummary;
+use crate::record::resources::{HarnessLoad, RoleResources};
+
+/// Version of this schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report of one `versus run`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// Schema version, see [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Which build produced it.
+    pub tool: ToolInfo,
+    /// Which machine it ran on.
+    pub machine: MachineInfo,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// The scenario, fully resolved (defaults and overrides applied).
+    pub scenario: serde_json::Value,
+    /// One entry per architecture (and per user count in a sweep).
+    pub runs: Vec<RunReport>,
+    /// Every threshold, evaluated on every run.
+    #[serde(default)]
+    pub thresholds: Vec<ThresholdResult>,
+    /// True when the run was interrupted (Ctrl-C) and this report is partial.
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+/// Provenance of the tool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolInfo {
+    /// Always `versus`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// Git commit the binary was built from (`unknown` outside a checkout).
+    pub git_sha: String,
+}
+
+impl ToolInfo {
+    /// This build.
+    pub fn current() -> Self {
+        Self {
+            name: "versus".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            git_sha: env!("VERSUS_GIT_SHA").into(),
+        }
+    }
+}
+
+/// One architecture's run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    /// `cs` or `p2p`.
+    pub arch: String,
+    /// What was driven, in words (a URL, or the target and its node count).
+    pub target: String,
+    /// `closed` or `open`.
+    pub model: String,
+    /// Highest number of users (closed) or of pooled connections (open).
+    pub users: u32,
+    /// Open model: the highest target arrival rate per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_s: Option<f64>,
+    /// Wall time from the start of the load to the end of the drain, in seconds.
+    pub duration_s: f64,
+    /// Per operation name (`get`, `put`).
+    pub ops: BTreeMap<String, OpReport>,
+    /// Open model: how well the schedule was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleReport>,
+    /// One row per second.
+    #[serde(default)]
+    pub intervals: Vec<IntervalSummary>,
+    /// One-shot workloads: completion times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion: Option<Completion>,
+    /// One-shot workloads: the analytical lower bound on the makespan, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_s: Option<f64>,
+    /// `bound_s / completion.makespan_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efficiency: Option<f64>,
+    /// Bytes on the wire per role.
+    #[serde(default)]
+    pub traffic: BTreeMap<String, Traffic>,
+    /// CPU and memory per role.
+    #[serde(default)]
+    pub resources: BTreeMap<String, RoleResources>,
+    /// How busy the load generator itself was.
+    pub harness: HarnessLoad,
+    /// Faults injected during the run.
+    #[serde(default)]
+    pub faults: Vec<serde_json::Value>,
+}
+
+/// One operation kind's results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpReport {
+    /// Operations that finished, ok or failed.
+    pub count: u64,
+    /// Of those, failed.
+    pub errors_total: u64,
+    /// Failed, by kind (`connect`, `timeout`, `io`, `http_4xx`, `http_5xx`, `body`, `verify`).
+    pub errors: BTreeMap<String, u64>,
+    /// Payload bytes moved by successful operations.
+    pub bytes: u64,
+    /// Finished operations per second of run time.
+    pub rps: f64,
+    /// Latency of successful operations, µs. In the open model measured from the
+    /// intended send time (corrected for coordinated omission).
+    pub latency_us: LatencySummary,
+    /// The latency histogram: HdrHistogram V2 + DEFLATE, base64.
+    pub histogram: String,
+    /// Open model: latency from the actual send time (what a naive tool would report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncorrected: Option<LatencyReport>,
+}
+
+impl OpReport {
+    /// Failed share of finished operations (0 when none finished).
+    pub fn error_rate(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.errors_total as f64 / self.count as f64
+        }
+    }
+}
+
+/// A latency summary with its histogram.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LatencyReport {
+    /// Summary, µs.
+    pub latency_us: LatencySummary,
+    /// HdrHistogram V2 + DEFLATE, base64.
+    pub histogram: String,
+}
+
+/// How well the open model kept its schedule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleReport {
+    /// Arrivals the schedule asked for.
+    pub intended: u64,
+    /// Sent more than 10 ms after their intended time.
+    pub late: u64,
+    /// Skipped because `max_in_flight` was reached.
+    pub dropped: u64,
+    /// True when arrivals were dropped or more than 1% were late: the harness (or its
+    /// connection pool) could not keep the schedule, and the target is overloaded at
+    /// this rate.
+    pub saturated: bool,
+}
+
+/// Completion times of a one-shot workload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Completion {
+    /// Time until the last user finished, seconds.
+    pub makespan_s: f64,
+    /// Median user completion time, seconds.
+    pub p50_s: f64,
+    /// 99th percentile user completion time, seconds.
+    pub p99_s: f64,
+}
+
+/// Bytes on the wire for one role.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Traffic {
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+}
+
+/// One threshold evaluated on one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    /// The condition as written, such as `get.p99 < 200ms`.
+    pub condition: String,
+    /// The run's architecture.
+    pub arch: String,
+    /// The measured value in the metric's base unit (µs, fraction or number), if measured.
+    pub value: Option<f64>,
+    /// The measured value, formatted for people.
+    pub value_text: String,
+    /// Whether it held (a metric that was not measured fails).
+    pub passed: bool,
+}
+
+impl Report {
+    /// True when every threshold held.
+    pub fn thresholds_passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.passed)
+    }
+}

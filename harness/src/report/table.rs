@@ -1,0 +1,135 @@
+//! Rows shared by the terminal table and report.md, and the terminal rendering itself.
+
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use super::format::{format_bytes, format_duration_us, format_rate};
+use super::model::{Report, RunReport};
+
+/// Column headers of the per-operation results.
+pub const OP_HEADERS: [&str; 11] = [
+    "arch",
+    "op",
+    "count",
+    "errors",
+    "rate",
+    "throughput",
+    "p50",
+    "p90",
+    "p99",
+    "p99.9",
+    "max",
+];
+
+/// One row per operation of each run, formatted.
+pub fn op_rows(runs: &[RunReport]) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for run in runs {
+        for (name, op) in &run.ops {
+            let l = &op.latency_us;
+            let throughput = if run.duration_s > 0.0 {
+                op.bytes as f64 / run.duration_s
+            } else {
+                0.0
+            };
+            rows.push(vec![
+                run.arch.clone(),
+                name.clone(),
+                op.count.to_string(),
+                if op.errors_total == 0 {
+                    "0".to_string()
+                } else {
+                    let kinds: Vec<String> =
+                        op.errors.iter().map(|(k, n)| format!("{k}:{n}")).collect();
+                    format!("{} ({})", op.errors_total, kinds.join(", "))
+                },
+                format_rate(op.rps),
+                format!("{}/s", format_bytes(throughput)),
+                format_duration_us(l.p50 as f64),
+                format_duration_us(l.p90 as f64),
+                format_duration_us(l.p99 as f64),
+                format_duration_us(l.p999 as f64),
+                format_duration_us(l.max as f64),
+            ]);
+        }
+    }
+    rows
+}
+
+/// Rows of the thresholds: condition, arch, measured, verdict.
+pub fn threshold_rows(report: &Report) -> Vec<Vec<String>> {
+    report
+        .thresholds
+        .iter()
+        .map(|t| {
+            vec![
+                t.condition.clone(),
+                t.arch.clone(),
+                t.value_text.clone(),
+                if t.passed {
+                    "pass".into()
+                } else {
+                    "FAIL".into()
+                },
+            ]
+        })
+        .collect()
+}
+
+fn render(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut b = Builder::default();
+    b.push_record(headers.iter().copied());
+    for r in rows {
+        b.push_record(r);
+    }
+    b.build().with(Style::rounded()).to_string()
+}
+
+/// The terminal summary of a report.
+pub fn terminal(report: &Report) -> String {
+    let mut out = render(&OP_HEADERS, op_rows(&report.runs));
+    out.push('\n');
+    for run in &report.runs {
+        if let Some(s) = &run.schedule {
+            out.push_str(&format!(
+                "{}: schedule {} intended, {} late, {} dropped{}\n",
+                run.arch,
+                s.intended,
+                s.late,
+                s.dropped,
+                if s.saturated {
+                    " — SATURATED: the target rate was not kept"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for (name, op) in &run.ops {
+            if let Some(u) = &op.uncorrected {
+                out.push_str(&format!(
+                    "{}: {name} uncorrected (from actual send) p50 {} p99 {} — the corrected figures above include waiting\n",
+                    run.arch,
+                    format_duration_us(u.latency_us.p50 as f64),
+                    format_duration_us(u.latency_us.p99 as f64),
+                ));
+            }
+        }
+        if run.harness.cpu_saturated {
+            out.push_str(&format!(
+                "{}: WARNING the harness was CPU-saturated ({:.2} cores peak on {} threads); results understate the target\n",
+                run.arch, run.harness.peak_cpu_cores, run.harness.threads
+            ));
+        }
+    }
+    if !report.thresholds.is_empty() {
+        out.push_str(&render(
+            &["threshold", "arch", "measured", "result"],
+            threshold_rows(report),
+        ));
+        out.push('\n');
+    }
+    if report.interrupted {
+        out.push_str("INTERRUPTED: this report is partial.\n");
+    }
+    out
+}

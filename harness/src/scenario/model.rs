@@ -1,0 +1,262 @@
+//! The scenario file's shape: what a person writes in TOML, as serde structs.
+//!
+//! Every table rejects unknown keys, every unit is parsed by its type (so a bad unit is
+//! reported at its own line), and every key has a default where one makes sense, so a
+//! scenario says only what matters for the experiment. Cross-key rules (for example
+//! "an open model needs a rate") live in `validate.rs`.
+
+use serde::{Deserialize, Serialize};
+use versus_targets::units::{ArrivalRate, ByteRate, ByteSize, HumanDuration};
+
+use super::threshold::Thresholds;
+
+/// A whole scenario: what to run, how hard, on what network, and what counts as passing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, used in report titles.
+    pub name: String,
+    /// One or two sentences on what the experiment shows.
+    #[serde(default)]
+    pub description: String,
+    /// What each operation does.
+    pub workload: Workload,
+    /// How many users, for how long, closed or open.
+    #[serde(default)]
+    pub load: Load,
+    /// Bandwidth caps and added latency applied by the targets.
+    #[serde(default)]
+    pub network: Network,
+    /// Which architectures to run and how many nodes each gets.
+    #[serde(default)]
+    pub architectures: Architectures,
+    /// Pass/fail conditions on the results.
+    #[serde(default, skip_serializing_if = "Thresholds::is_empty")]
+    pub thresholds: Thresholds,
+}
+
+/// The kind of work every user does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkloadKind {
+    /// GET one URL of any HTTP/1.1 server, again and again.
+    Url,
+    /// GET objects published before the run, chosen by popularity.
+    Fetch,
+    /// Every user downloads the same large object once, all at the same instant.
+    FlashCrowd,
+}
+
+/// How users choose among objects in a `fetch` workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Popularity {
+    /// Object k is chosen with probability proportional to 1/k^s.
+    #[default]
+    Zipf,
+    /// Every object equally likely.
+    Uniform,
+}
+
+/// `[workload]`: what each operation does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// `url`, `fetch` or `flash-crowd`.
+    pub kind: WorkloadKind,
+    /// For `url`: the address to GET (http:// only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// For `fetch`: how many objects are published before the run.
+    #[serde(default = "defaults::objects")]
+    pub objects: u32,
+    /// For `fetch` and `flash-crowd`: the size of each object.
+    #[serde(default = "defaults::object_size")]
+    pub object_size: ByteSize,
+    /// For `fetch`: how objects are chosen.
+    #[serde(default)]
+    pub popularity: Popularity,
+    /// For `fetch` with Zipf popularity: the exponent s (1.0 is classic Zipf).
+    #[serde(default = "defaults::zipf_exponent")]
+    pub zipf_exponent: f64,
+    /// Check every downloaded object against its content id (error kind `verify`).
+    #[serde(default = "defaults::yes")]
+    pub verify: bool,
+}
+
+/// Closed (a fixed population looping) or open (arrivals at a rate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadModel {
+    /// N users, each looping: operation, then think time.
+    #[default]
+    Closed,
+    /// Operations arrive at a target rate whatever the server does.
+    Open,
+}
+
+/// How arrivals are spaced in the open model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arrivals {
+    /// Evenly spaced: one every 1/rate seconds.
+    #[default]
+    Constant,
+    /// A Poisson process: exponential gaps with mean 1/rate.
+    Poisson,
+}
+
+/// One stage of a ramp: move linearly to `users` (closed) or `rate` (open) over `duration`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// How long the stage lasts.
+    pub duration: HumanDuration,
+    /// Closed model: the number of users at the end of the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u32>,
+    /// Open model: the arrival rate at the end of the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<ArrivalRate>,
+}
+
+/// `[load]`: the load model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    /// `closed` (default) or `open`.
+    #[serde(default)]
+    pub model: LoadModel,
+    /// Closed model: concurrent users (also N, the crowd size, for a flash crowd).
+    #[serde(default = "defaults::users")]
+    pub users: u32,
+    /// How long to run when no stages are given.
+    #[serde(default = "defaults::duration")]
+    pub duration: HumanDuration,
+    /// Closed model: stop each user after this many operations (0 = no limit).
+    #[serde(default)]
+    pub iterations: u64,
+    /// Closed model: pause between a user's operations.
+    #[serde(default)]
+    pub think_time: HumanDuration,
+    /// Open model: arrivals per unit of time, for example "500/s".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<ArrivalRate>,
+    /// Open model: `constant` or `poisson` spacing.
+    #[serde(default)]
+    pub arrivals: Arrivals,
+    /// Open model: connections in the pool.
+    #[serde(default = "defaults::connections")]
+    pub connections: u32,
+    /// Open model: most operations waiting or running at once; beyond it arrivals are dropped.
+    #[serde(default = "defaults::max_in_flight")]
+    pub max_in_flight: u32,
+    /// Give up on an operation after this long (error kind `timeout`).
+    #[serde(default = "defaults::timeout")]
+    pub timeout: HumanDuration,
+    /// Load-generator threads (0 = one per core, at most one per user).
+    #[serde(default)]
+    pub threads: u32,
+    /// Ramp stages; when given they replace `duration` (and `users`/`rate` as the level).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<Stage>,
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Self {
+            model: LoadModel::Closed,
+            users: defaults::users(),
+            duration: defaults::duration(),
+            iterations: 0,
+            think_time: HumanDuration::default(),
+            rate: None,
+            arrivals: Arrivals::Constant,
+            connections: defaults::connections(),
+            max_in_flight: defaults::max_in_flight(),
+            timeout: defaults::timeout(),
+            threads: 0,
+            stages: Vec::new(),
+        }
+    }
+}
+
+/// `[network]`: the network profile the targets apply to their data plane.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Upload cap of each server (and of the seed peer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_upload: Option<ByteRate>,
+    /// Upload cap of each user's peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_upload: Option<ByteRate>,
+    /// Download cap of each user (applied by the harness in client-server runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<ByteRate>,
+    /// One-way latency every node adds to what it sends.
+    #[serde(default)]
+    pub latency: HumanDuration,
+}
+
+/// `[architectures]`: which architectures run and with how many nodes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Architectures {
+    /// Run the client-server target.
+    #[serde(default = "defaults::yes")]
+    pub cs: bool,
+    /// Run the peer-to-peer target.
+    #[serde(default = "defaults::yes")]
+    pub p2p: bool,
+    /// Client-server: number of server replicas.
+    #[serde(default = "defaults::servers")]
+    pub servers: u32,
+}
+
+impl Default for Architectures {
+    fn default() -> Self {
+        Self {
+            cs: true,
+            p2p: true,
+            servers: defaults::servers(),
+        }
+    }
+}
+
+/// Default values, one function each so serde can name them.
+mod defaults {
+    use super::*;
+    use std::time::Duration;
+
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn objects() -> u32 {
+        16
+    }
+    pub fn object_size() -> ByteSize {
+        ByteSize(64 << 10)
+    }
+    pub fn zipf_exponent() -> f64 {
+        1.0
+    }
+    pub fn users() -> u32 {
+        8
+    }
+    pub fn duration() -> HumanDuration {
+        HumanDuration(Duration::from_secs(10))
+    }
+    pub fn connections() -> u32 {
+        64
+    }
+    pub fn max_in_flight() -> u32 {
+        1024
+    }
+    pub fn timeout() -> HumanDuration {
+        HumanDuration(Duration::from_secs(30))
+    }
+    pub fn servers() -> u32 {
+        1
+    }
+}

@@ -1,0 +1,167 @@
+//! Rules that span several keys ("an open model needs a rate"), checked after parsing.
+//! Each failure names the key to change and says how.
+
+use std::time::Duration;
+
+use super::model::{LoadModel, Scenario, WorkloadKind};
+use super::threshold::Metric;
+
+/// The longest run a scenario may ask for: every load loop is bounded in time.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// The most users (or connections) a scenario may ask for.
+pub const MAX_USERS: u32 = 1_000_000;
+
+type Problem = (String, String);
+
+fn problem(key: &str, message: impl Into<String>) -> Result<(), Problem> {
+    Err((key.to_string(), message.into()))
+}
+
+/// Checks the cross-key rules; the first problem found is returned as (key, message).
+pub fn check(s: &Scenario) -> Result<(), Problem> {
+    if s.name.trim().is_empty() {
+        problem("name", "must not be empty")?;
+    }
+    check_workload(s)?;
+    check_load(s)?;
+    check_thresholds(s)?;
+    if !s.architectures.cs && !s.architectures.p2p && s.workload.kind != WorkloadKind::Url {
+        problem(
+            "architectures",
+            "enables neither cs nor p2p; set cs = true or p2p = true",
+        )?;
+    }
+    if s.architectures.servers == 0 || s.architectures.servers > 64 {
+        problem("architectures.servers", "must be between 1 and 64")?;
+    }
+    Ok(())
+}
+
+fn check_workload(s: &Scenario) -> Result<(), Problem> {
+    let w = &s.workload;
+    match (w.kind, &w.url) {
+        (WorkloadKind::Url, None) => problem(
+            "workload.url",
+            "kind = \"url\" needs url = \"http://host:port/path\"",
+        )?,
+        (WorkloadKind::Url, Some(url)) => {
+            if let Err(e) = crate::driver::http::Target::parse(url) {
+                problem("workload.url", e.to_string())?;
+            }
+        }
+        (_, Some(_)) => problem(
+            "workload.url",
+            "applies only to kind = \"url\"; remove it or change the kind",
+        )?,
+        _ => {}
+    }
+    if w.kind != WorkloadKind::Url && w.object_size.bytes() == 0 {
+        problem("workload.object_size", "must be at least 1 byte")?;
+    }
+    if w.kind == WorkloadKind::Fetch && !(1..=100_000).contains(&w.objects) {
+        problem("workload.objects", "must be between 1 and 100000")?;
+    }
+    if !(w.zipf_exponent.is_finite() && w.zipf_exponent > 0.0 && w.zipf_exponent <= 10.0) {
+        problem(
+            "workload.zipf_exponent",
+            "must be a number above 0 and at most 10 (1.0 is classic Zipf)",
+        )?;
+    }
+    Ok(())
+}
+
+fn check_load(s: &Scenario) -> Result<(), Problem> {
+    let l = &s.load;
+    let open = l.model == LoadModel::Open;
+    if open && l.rate.is_none() && l.stages.is_empty() {
+        problem(
+            "load.rate",
+            "the open model needs rate = \"<n>/s\" (or stages with rates)",
+        )?;
+    }
+    if !open && l.rate.is_some() {
+        problem(
+            "load.rate",
+            "applies only to the open model; add model = \"open\" or remove rate",
+        )?;
+    }
+    if let Some(rate) = l.rate {
+        if !(rate.per_sec() > 0.0 && rate.per_sec() <= 10_000_000.0) {
+            problem("load.rate", "must be above 0 and at most 10000000/s")?;
+        }
+    }
+    if !(1..=MAX_USERS).contains(&l.users) {
+        problem("load.users", format!("must be between 1 and {MAX_USERS}"))?;
+    }
+    if l.stages.is_empty() && (l.duration.0.is_zero() || l.duration.0 > MAX_DURATION) {
+        problem("load.duration", "must be above 0 and at most 24h")?;
+    }
+    if l.timeout.0.is_zero() || l.timeout.0 > Duration::from_secs(3600) {
+        problem("load.timeout", "must be above 0 and at most 1h")?;
+    }
+    if !(1..=MAX_USERS).contains(&l.connections) {
+        problem(
+            "load.connections",
+            format!("must be between 1 and {MAX_USERS}"),
+        )?;
+    }
+    if l.max_in_flight < l.connections.min(MAX_USERS) {
+        problem("load.max_in_flight", "must be at least load.connections")?;
+    }
+    if l.threads > 256 {
+        problem("load.threads", "must be at most 256 (0 picks one per core)")?;
+    }
+    if s.workload.kind == WorkloadKind::FlashCrowd && open {
+        problem(
+            "load.model",
+            "a flash crowd is closed: every user downloads once; remove model = \"open\"",
+        )?;
+    }
+    let mut total = Duration::ZERO;
+    for (i, stage) in l.stages.iter().enumerate() {
+        let key = |k: &str| format!("load.stages[{i}].{k}");
+        if stage.duration.0.is_zero() {
+            problem(&key("duration"), "must be above 0")?;
+        }
+        total += stage.duration.0;
+        match (open, stage.users, stage.rate) {
+            (false, None, _) => problem(&key("users"), "closed-model stages need users = N")?,
+            (false, _, Some(_)) => {
+                problem(&key("rate"), "closed-model stages take users, not rate")?
+            }
+            (true, _, None) => problem(&key("rate"), "open-model stages need rate = \"<n>/s\"")?,
+            (true, Some(_), _) => problem(&key("users"), "open-model stages take rate, not users")?,
+            _ => {}
+        }
+        if stage.users.is_some_and(|u| u > MAX_USERS) {
+            problem(&key("users"), format!("must be at most {MAX_USERS}"))?;
+        }
+    }
+    if total > MAX_DURATION {
+        problem("load.stages", "add up to more than 24h")?;
+    }
+    Ok(())
+}
+
+fn check_thresholds(s: &Scenario) -> Result<(), Problem> {
+    let one_shot = s.workload.kind == WorkloadKind::FlashCrowd;
+    for t in &s.thresholds.0 {
+        let key = format!("thresholds.{}", t.metric);
+        match &t.metric {
+            Metric::Makespan | Metric::Efficiency if !one_shot => problem(
+                &key,
+                "applies only to one-shot workloads (kind = \"flash-crowd\")",
+            )?,
+            Metric::Latency { op, .. } | Metric::Rps { op } | Metric::OpErrorRate { op }
+                if op != "get" =>
+            {
+                problem(
+                    &key,
+                    format!("this workload does not measure `{op}` operations; use get"),
+                )?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

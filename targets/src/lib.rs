@@ -1,0 +1,12 @@
+//! Reference targets for Versus: the client-server HTTP object store (`versus server`)
+//! and, later, the peer-to-peer swarm node (`versus peer`), plus what both share:
+//! units, content addressing, network shaping, metrics and the admin plane.
+
+pub mod admin;
+pub mod content;
+pub mod metrics;
+pub mod ready;
+pub mod server;
+pub mod shaping;
+pub mod store;
+pub mod units;

@@ -1,0 +1,105 @@
+//! The data-plane accept loop: one HTTP/1.1 connection task per client, each connection
+//! shaped by the node's [`Shaper`], and a graceful shutdown that lets requests in flight
+//! finish for up to [`SHUTDOWN_GRACE`] before cutting what is left.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::{routes, State};
+use crate::shaping::Shaper;
+
+/// How long requests in flight may take to finish once shutdown starts.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long a client may take to send request headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause after an accept error (e.g. out of file descriptors) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Keeps the open-connections gauge right however the connection task ends.
+struct OpenConnection(Arc<State>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.metrics.connections_open.add(-1);
+    }
+}
+
+/// Accepts and serves connections until `shutdown` turns true, then shuts down gracefully.
+pub async fn serve(
+    listener: TcpListener,
+    shaper: Shaper,
+    state: Arc<State>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true)
+        .pipeline_flush(true);
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!("accepting a data-plane connection failed: {e}; retrying");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                };
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(%peer, "could not set TCP_NODELAY: {e}");
+                }
+                state.metrics.connections_total.inc();
+                state.metrics.connections_open.add(1);
+                let guard = OpenConnection(Arc::clone(&state));
+                let conn_state = Arc::clone(&state);
+                let service = service_fn(move |req| routes::handle(Arc::clone(&conn_state), req));
+                let conn = builder.serve_connection(TokioIo::new(shaper.wrap(stream)), service);
+                let conn = graceful.watch(conn);
+                connections.spawn(async move {
+                    let _guard = guard;
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%peer, "data-plane connection ended with an error: {e}");
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    let open = connections.len();
+    tracing::debug!(
+        open,
+        "data plane stopped accepting; finishing requests in flight"
+    );
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        graceful.shutdown().await;
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            still_open = connections.len(),
+            "connections still busy {SHUTDOWN_GRACE:?} after shutdown began; closing them"
+        );
+        connections.shutdown().await;
+    }
+}

@@ -1,0 +1,262 @@
+//! The object store's HTTP routes, dispatched by hand for a lean hot path.
+//!
+//! | route | answers |
+//! |---|---|
+//! | `PUT /objects` (body = bytes) | 201 `{"id":"<hex>","size":N}`, 413 beyond `--max-object-size` |
+//! | `GET /objects/{id}` | 200, or 206 for one `Range: bytes=a-b`, 416 when unsatisfiable |
+//! | `HEAD /objects/{id}` | as GET, without the body |
+//! | `DELETE /objects/{id}` | 204, or 404 |
+//!
+//! Unknown ids get 404, malformed ids 400; every error body is `{"error":"<what to do>"}`.
+
+use std::convert::Infallible;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
+
+use super::body::{ChunkStream, ObjectBody};
+use super::range::{self, RangeRequest};
+use super::State;
+use crate::content::ObjectId;
+use crate::store::StoreError;
+
+/// Route names, as they appear in `versus_requests_total{route=…}`.
+pub const ROUTES: &[&str] = &["put", "get", "head", "delete", "other"];
+const PUT: usize = 0;
+const GET: usize = 1;
+const HEAD: usize = 2;
+const DELETE: usize = 3;
+const OTHER: usize = 4;
+
+/// Bytes preallocated for a request body, whatever its declared length.
+const MAX_PREALLOCATION: u64 = 16 << 20;
+
+const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const BYTES: HeaderValue = HeaderValue::from_static("bytes");
+
+/// Answers one data-plane request and counts it.
+pub async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<ObjectBody>, Infallible> {
+    let (route, response) = dispatch(&state, req).await;
+    state
+        .metrics
+        .requests
+        .record(route, response.status().as_u16());
+    Ok(response)
+}
+
+async fn dispatch(state: &Arc<State>, req: Request<Incoming>) -> (usize, Response<ObjectBody>) {
+    let path = req.uri().path();
+    if path == "/objects" {
+        return match *req.method() {
+            Method::PUT => (PUT, put(state, req).await),
+            _ => (OTHER, not_allowed("PUT", path)),
+        };
+    }
+    let Some(id_text) = path.strip_prefix("/objects/") else {
+        let message = format!("no route {path}; the object store serves PUT /objects and GET, HEAD, DELETE /objects/{{id}}");
+        return (OTHER, error(StatusCode::NOT_FOUND, &message));
+    };
+    let route = match *req.method() {
+        Method::GET => GET,
+        Method::HEAD => HEAD,
+        Method::DELETE => DELETE,
+        _ => return (OTHER, not_allowed("GET, HEAD, DELETE", path)),
+    };
+    let id = match id_text.parse::<ObjectId>() {
+        Ok(id) => id,
+        Err(e) => return (route, error(StatusCode::BAD_REQUEST, &e.to_string())),
+    };
+    let response = match route {
+        DELETE => delete(state, &id).await,
+        _ => get(state, &id, &req, route == HEAD).await,
+    };
+    (route, response)
+}
+
+async fn get(
+    state: &Arc<State>,
+    id: &ObjectId,
+    req: &Request<Incoming>,
+    head: bool,
+) -> Response<ObjectBody> {
+    let Some(object) = state.store.get(id) else {
+        return not_found(id);
+    };
+    let size = object.size();
+    let range_header = req.headers().get(header::RANGE).map(HeaderValue::as_bytes);
+    let (status, range) = match range::parse(range_header, size) {
+        RangeRequest::Full => (StatusCode::OK, 0..size),
+        RangeRequest::Partial(r) => (StatusCode::PARTIAL_CONTENT, r),
+        RangeRequest::Unsatisfiable => {
+            let mut response = error(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                &format!("the requested range is outside object {id} of {size} bytes"),
+            );
+            if let Ok(value) = HeaderValue::try_from(format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return response;
+        }
+    };
+    let body = if head {
+        ObjectBody::empty()
+    } else if let Some(bytes) = object.verified_bytes() {
+        let chunks = object.manifest().chunks_covering(range.clone());
+        state.metrics.chunks_served.add(chunks.len() as u64);
+        state
+            .metrics
+            .object_bytes_served
+            .add(range.end - range.start);
+        ObjectBody::full(bytes.slice(range.start as usize..range.end as usize))
+    } else if range.is_empty() {
+        ObjectBody::empty()
+    } else {
+        match ChunkStream::start(object, Arc::clone(&state.metrics), range.clone()).await {
+            Ok(stream) => ObjectBody::Chunks(Box::new(stream)),
+            Err(err) => return store_error(state, &err),
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, OCTET_STREAM);
+    headers.insert(header::ACCEPT_RANGES, BYTES);
+    if status == StatusCode::PARTIAL_CONTENT {
+        headers.insert(header::CONTENT_RANGE, content_range(&range, size));
+    }
+    if head {
+        headers.insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from(range.end - range.start),
+        );
+    }
+    response
+}
+
+fn content_range(range: &Range<u64>, size: u64) -> HeaderValue {
+    let text = format!("bytes {}-{}/{size}", range.start, range.end - 1);
+    HeaderValue::try_from(text).unwrap_or(BYTES)
+}
+
+async fn put(state: &Arc<State>, req: Request<Incoming>) -> Response<ObjectBody> {
+    let max = state.max_object_size;
+    let too_large = || {
+        let message = format!(
+            "the object is larger than this server's --max-object-size of {}; upload a smaller object or restart the server with a larger limit",
+            crate::units::ByteSize(max)
+        );
+        error(StatusCode::PAYLOAD_TOO_LARGE, &message)
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return too_large();
+    }
+    let mut body = req.into_body();
+    // The common case, one frame, is kept as is; more frames are gathered in one buffer.
+    let mut first: Option<Bytes> = None;
+    let mut gathered: Option<BytesMut> = None;
+    let mut total = 0u64;
+    while let Some(frame) = body.frame().await {
+        let data = match frame {
+            Ok(frame) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue, // trailers
+            },
+            Err(e) => {
+                let message = format!("the request body could not be read ({e}); send the object bytes as the PUT body");
+                return error(StatusCode::BAD_REQUEST, &message);
+            }
+        };
+        total += data.len() as u64;
+        if total > max {
+            return too_large();
+        }
+        match (&mut first, &mut gathered) {
+            (None, None) => first = Some(data),
+            (Some(_), None) => {
+                let capacity = declared
+                    .unwrap_or(total)
+                    .clamp(total, MAX_PREALLOCATION.max(total));
+                let mut buf = BytesMut::with_capacity(capacity as usize);
+                buf.extend_from_slice(&first.take().unwrap_or_default());
+                buf.extend_from_slice(&data);
+                gathered = Some(buf);
+            }
+            (_, Some(buf)) => buf.extend_from_slice(&data),
+        }
+    }
+    let bytes = gathered.map(BytesMut::freeze).or(first).unwrap_or_default();
+    match state.store.put(bytes).await {
+        Ok(object) => {
+            let id = object.id();
+            let json = format!("{{\"id\":\"{id}\",\"size\":{}}}", object.size());
+            let mut response = json_response(StatusCode::CREATED, json);
+            if let Ok(location) = HeaderValue::try_from(format!("/objects/{id}")) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        Err(err) => store_error(state, &err),
+    }
+}
+
+async fn delete(state: &Arc<State>, id: &ObjectId) -> Response<ObjectBody> {
+    match state.store.delete(id).await {
+        Ok(true) => {
+            let mut response = Response::new(ObjectBody::empty());
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            response
+        }
+        Ok(false) => not_found(id),
+        Err(err) => store_error(state, &err),
+    }
+}
+
+fn not_found(id: &ObjectId) -> Response<ObjectBody> {
+    let message = format!(
+        "no object {id} on this server; PUT /objects first, or ask the server that holds it"
+    );
+    error(StatusCode::NOT_FOUND, &message)
+}
+
+fn not_allowed(allowed: &'static str, path: &str) -> Response<ObjectBody> {
+    let message = format!("method not allowed on {path}; use {allowed}");
+    let mut response = error(StatusCode::METHOD_NOT_ALLOWED, &message);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allowed));
+    response
+}
+
+fn store_error(state: &State, err: &StoreError) -> Response<ObjectBody> {
+    if matches!(err, StoreError::Corrupt { .. }) {
+        state.metrics.verification_failures.inc();
+    }
+    tracing::error!("{err}");
+    error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string())
+}
+
+fn error(status: StatusCode, message: &str) -> Response<ObjectBody> {
+    let json = serde_json::json!({ "error": message }).to_string();
+    json_response(status, json)
+}
+
+fn json_response(status: StatusCode, json: String) -> Response<ObjectBody> {
+    let mut response = Response::new(ObjectBody::full(Bytes::from(json)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    response
+}

@@ -1,0 +1,416 @@
+//! The network profile, applied by a node to its own data plane (portable, no root).
+//!
+//! A [`Shaper`] holds one node's profile: an upload cap and a download cap, each a
+//! [`TokenBucket`] shared by all of the node's connections, and a one-way latency added to
+//! the data the node sends. [`Shaper::wrap`] turns any stream into a [`ShapedStream`] that
+//! applies the profile and counts the bytes it moves into the shaper's [`ByteCounters`].
+//! With no cap and no latency the wrapper only counts bytes.
+//!
+//! The harness reuses the same wrapper on its client side, with a per-user shaper whose
+//! profile has only a download cap.
+
+mod bucket;
+mod delay;
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf};
+
+pub use bucket::{TokenBucket, BURST_TIME, MAX_BURST, MIN_BURST};
+pub use delay::CLOSE_GRACE;
+
+use crate::units::ByteRate;
+use bucket::Throttle;
+use delay::DelayLine;
+
+/// Bytes that may be in flight on one delayed connection, at least (see [`Shaper::wrap`]).
+pub const DELAY_WINDOW: usize = 4 << 20;
+
+/// What a node's network looks like from the outside.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetProfile {
+    /// Cap on the bytes the node sends per second, over all its connections.
+    pub upload: Option<ByteRate>,
+    /// Cap on the bytes the node receives per second, over all its connections.
+    pub download: Option<ByteRate>,
+    /// One-way latency added to the bytes the node sends.
+    pub latency: Duration,
+}
+
+impl NetProfile {
+    /// True when the profile changes nothing.
+    pub fn is_unshaped(&self) -> bool {
+        self.upload.is_none() && self.download.is_none() && self.latency.is_zero()
+    }
+}
+
+/// Bytes moved through shaped streams, shared by all the streams of one shaper.
+#[derive(Debug, Default)]
+pub struct ByteCounters {
+    read: AtomicU64,
+    written: AtomicU64,
+}
+
+impl ByteCounters {
+    /// Bytes received so far.
+    pub fn read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// Bytes sent so far (accepted for sending: with added latency some may still be queued).
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    fn add_read(&self, n: usize) {
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    fn add_written(&self, n: usize) {
+        self.written.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// One node's network profile, shared by all its connections. Cloning is cheap and the
+/// clones share the caps and the counters.
+#[derive(Debug, Clone)]
+pub struct Shaper {
+    upload: Option<Arc<TokenBucket>>,
+    download: Option<Arc<TokenBucket>>,
+    latency: Duration,
+    window: usize,
+    counters: Arc<ByteCounters>,
+}
+
+impl Shaper {
+    /// A shaper applying `profile`, with fresh counters.
+    pub fn new(profile: &NetProfile) -> Self {
+        let window = match profile.upload {
+            // Enough to keep a capped link busy for two latencies.
+            Some(rate) => {
+                let bdp = u128::from(rate.bytes_per_sec()) * profile.latency.as_nanos() * 2
+                    / 1_000_000_000;
+                usize::try_from(bdp).unwrap_or(usize::MAX).max(DELAY_WINDOW)
+            }
+            None => DELAY_WINDOW,
+        };
+        Shaper {
+            upload: profile.upload.map(|r| Arc::new(TokenBucket::new(r))),
+            download: profile.download.map(|r| Arc::new(TokenBucket::new(r))),
+            latency: profile.latency,
+            window,
+            counters: Arc::new(ByteCounters::default()),
+        }
+    }
+
+    /// A shaper that only counts bytes.
+    pub fn unshaped() -> Self {
+        Self::new(&NetProfile::default())
+    }
+
+    /// The byte counters of every stream this shaper wrapped.
+    pub fn counters(&self) -> &Arc<ByteCounters> {
+        &self.counters
+    }
+
+    /// The added one-way latency.
+    pub fn latency(&self) -> Duration {
+        self.latency
+    }
+
+    /// Wraps a stream so it follows this shaper's profile.
+    ///
+    /// With added latency, a background task delivers the delayed bytes, so this must be
+    /// called inside a Tokio runtime; up to `max(4 MiB, 2 × upload × latency)` bytes are
+    /// in flight per connection.
+    pub fn wrap<S>(&self, io: S) -> ShapedStream<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = if self.latency.is_zero() {
+            Io::Direct(io)
+        } else {
+            let (read, write) = tokio::io::split(io);
+            Io::Delayed {
+                read,
+                line: DelayLine::spawn(write, self.latency, self.window),
+            }
+        };
+        ShapedStream {
+            io,
+            up: self.upload.clone().map(Throttle::new),
+            down: self.download.clone().map(Throttle::new),
+            counters: Arc::clone(&self.counters),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Io<S> {
+    Direct(S),
+    Delayed { read: ReadHalf<S>, line: DelayLine },
+}
+
+/// A stream that applies a [`Shaper`]'s profile: caps, added latency on what it sends,
+/// and byte counting. Create it with [`Shaper::wrap`].
+#[derive(Debug)]
+pub struct ShapedStream<S> {
+    io: Io<S>,
+    up: Option<Throttle>,
+    down: Option<Throttle>,
+    counters: Arc<ByteCounters>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ShapedStream<S> {
+    fn poll_read_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match &mut self.io {
+            Io::Direct(io) => Pin::new(io).poll_read(cx, buf),
+            Io::Delayed { read, .. } => Pin::new(read).poll_read(cx, buf),
+        }
+    }
+
+    fn poll_write_inner(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match &mut self.io {
+            Io::Direct(io) => Pin::new(io).poll_write(cx, buf),
+            Io::Delayed { line, .. } => line.poll_write(cx, buf),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ShapedStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let Some(down) = this.down.as_mut() else {
+            let before = buf.filled().len();
+            let result = std::task::ready!(this.poll_read_inner(cx, buf));
+            this.counters.add_read(buf.filled().len() - before);
+            return Poll::Ready(result);
+        };
+        let grant = std::task::ready!(down.poll_grant(cx, buf.remaining()));
+        let got = if grant >= buf.remaining() {
+            let before = buf.filled().len();
+            std::task::ready!(this.poll_read_inner(cx, buf))?;
+            buf.filled().len() - before
+        } else {
+            let mut limited = buf.take(grant);
+            let start = limited.filled().as_ptr();
+            std::task::ready!(this.poll_read_inner(cx, &mut limited))?;
+            if limited.filled().as_ptr() != start {
+                return Poll::Ready(Err(io::Error::other(
+                    "inner stream swapped the read buffer",
+                )));
+            }
+            let got = limited.filled().len();
+            // SAFETY: the inner stream initialized and filled `got` bytes of the unfilled
+            // part of `buf` (checked above that it wrote into the same memory).
+            unsafe { buf.assume_init(got) };
+            buf.advance(got);
+            got
+        };
+        if let Some(down) = this.down.as_mut() {
+            down.consume(got);
+        }
+        this.counters.add_read(got);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ShapedStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let limit = match this.up.as_mut() {
+            Some(up) => std::task::ready!(up.poll_grant(cx, buf.len())),
+            None => buf.len(),
+        };
+        let n = std::task::ready!(this.poll_write_inner(cx, &buf[..limit]))?;
+        if let Some(up) = this.up.as_mut() {
+            up.consume(n);
+        }
+        this.counters.add_written(n);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match (&mut this.io, this.up.is_none()) {
+            (Io::Direct(io), true) => {
+                let n = std::task::ready!(Pin::new(io).poll_write_vectored(cx, bufs))?;
+                this.counters.add_written(n);
+                Poll::Ready(Ok(n))
+            }
+            _ => {
+                let first = bufs
+                    .iter()
+                    .find(|b| !b.is_empty())
+                    .map_or(&[][..], |b| &**b);
+                Pin::new(this).poll_write(cx, first)
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.io {
+            Io::Direct(io) => self.up.is_none() && io.is_write_vectored(),
+            Io::Delayed { .. } => false,
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().io {
+            Io::Direct(io) => Pin::new(io).poll_flush(cx),
+            Io::Delayed { line, .. } => line.poll_flush(),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().io {
+            Io::Direct(io) => Pin::new(io).poll_shutdown(cx),
+            Io::Delayed { line, .. } => line.poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::Instant;
+
+    #[tokio::test]
+    async fn unshaped_stream_counts_bytes() {
+        let shaper = Shaper::unshaped();
+        let (a, mut b) = tokio::io::duplex(1 << 16);
+        let mut a = shaper.wrap(a);
+        a.write_all(b"hello").await.unwrap();
+        let mut got = [0u8; 5];
+        b.read_exact(&mut got).await.unwrap();
+        b.write_all(b"abc").await.unwrap();
+        let mut back = [0u8; 3];
+        a.read_exact(&mut back).await.unwrap();
+        assert_eq!(
+            (shaper.counters().written(), shaper.counters().read()),
+            (5, 3)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn upload_cap_paces_writes() {
+        let shaper = Shaper::new(&NetProfile {
+            upload: Some(ByteRate(100_000)),
+            ..NetProfile::default()
+        });
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let mut a = shaper.wrap(a);
+        let reader = tokio::spawn(async move {
+            let mut sink = Vec::new();
+            b.read_to_end(&mut sink).await.map(|_| sink.len())
+        });
+        let start = Instant::now();
+        a.write_all(&vec![7u8; 200_000]).await.unwrap();
+        a.shutdown().await.unwrap();
+        let elapsed = start.elapsed().as_secs_f64();
+        assert_eq!(reader.await.unwrap().unwrap(), 200_000);
+        // 2 s minus one 5 KB burst.
+        assert!((1.9..2.1).contains(&elapsed), "took {elapsed}s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn download_cap_paces_reads() {
+        let shaper = Shaper::new(&NetProfile {
+            download: Some(ByteRate(50_000)),
+            ..NetProfile::default()
+        });
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let mut a = shaper.wrap(a);
+        b.write_all(&vec![1u8; 100_000]).await.unwrap();
+        drop(b);
+        let start = Instant::now();
+        let mut sink = Vec::new();
+        a.read_to_end(&mut sink).await.unwrap();
+        let elapsed = start.elapsed().as_secs_f64();
+        assert_eq!(sink.len(), 100_000);
+        assert!((1.9..2.1).contains(&elapsed), "took {elapsed}s");
+        assert_eq!(shaper.counters().read(), 100_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn latency_delays_without_reducing_throughput() {
+        let shaper = Shaper::new(&NetProfile {
+            latency: Duration::from_millis(25),
+            ..NetProfile::default()
+        });
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let mut a = shaper.wrap(a);
+        let start = Instant::now();
+        a.write_all(b"ping").await.unwrap();
+        a.flush().await.unwrap();
+        assert!(
+            start.elapsed() < Duration::from_millis(1),
+            "writes must not block"
+        );
+        let mut got = [0u8; 4];
+        b.read_exact(&mut got).await.unwrap();
+        let first = start.elapsed();
+        assert_eq!(first, Duration::from_millis(25));
+        // Ten back-to-back writes arrive together, one latency later, not ten latencies.
+        let start = Instant::now();
+        for _ in 0..10 {
+            a.write_all(&[9u8; 1000]).await.unwrap();
+        }
+        a.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        b.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest.len(), 10_000);
+        assert!(
+            start.elapsed() < Duration::from_millis(30),
+            "took {:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shared_cap_splits_between_streams() {
+        let shaper = Shaper::new(&NetProfile {
+            upload: Some(ByteRate(100_000)),
+            ..NetProfile::default()
+        });
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let (a, mut b) = tokio::io::duplex(1 << 20);
+            let mut a = shaper.wrap(a);
+            tasks.push(tokio::spawn(async move {
+                a.write_all(&vec![0u8; 100_000]).await?;
+                a.shutdown().await?;
+                let mut sink = Vec::new();
+                b.read_to_end(&mut sink).await.map(|_| sink.len())
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 100_000);
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!((1.9..2.1).contains(&elapsed), "took {elapsed}s");
+    }
+}
