@@ -28,6 +28,8 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Run the client-server reference target: an HTTP object store.
+    Server(versus_targets::server::ServerArgs),
 }
 
 #[derive(clap::Args)]
@@ -142,6 +144,10 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
                 s.name,
                 s.load.model
             );
+            Ok(EXIT_OK)
+        }
+        Command::Server(args) => {
+            runtime()?.block_on(versus_targets::server::run(args))?;
             Ok(EXIT_OK)
         }
         Command::Run(args) => {

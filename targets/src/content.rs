@@ -329,12 +329,19 @@ mod tests {
         // Pinned values: changing them changes every id ever published. Don't.
         assert_eq!(
             Manifest::of(b"").id().to_string(),
-            "f4fe0b0b4e4ea0ae1e44a38c5cc9d8d5e4bd0ae83bc98a2a67e7cbcd6c0fdb25"
+            "147f0eded07dfcdf2d21d1b9c4a855e6fbbe288f7a77bb35adb281797320fd74"
         );
         assert_eq!(
             Manifest::of(b"hello versus").id().to_string(),
-            "6a1f2b0b8fb1c2b1e1c2e9b9e3cbb4b7d6a6a7d6a4d1e6b5b6e8d1f9d7c1b0a9"
+            "9477d7b78842f8f289dd7b2a2c2fd705aae4c961e10efb025ce7aa000bcbd630"
         );
+        // The encoding is exactly what the module documentation says.
+        let mut expected = b"VSM1".to_vec();
+        expected.extend_from_slice(&12u64.to_le_bytes());
+        expected.extend_from_slice(&CHUNK_SIZE.to_le_bytes());
+        expected.extend_from_slice(&1u64.to_le_bytes());
+        expected.extend_from_slice(blake3::hash(b"hello versus").as_bytes());
+        assert_eq!(Manifest::of(b"hello versus").encode(), expected);
     }
 
     #[test]

@@ -26,14 +26,14 @@ const INLINE_HASH_LIMIT: usize = CHUNK_SIZE as usize;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A file system operation failed.
-    #[error("could not {action} {path}: {source}; check that the --data-dir exists, is writable and has free space")]
+    #[error("could not {action} {path}: {error}; check that --data-dir names a writable directory with free space")]
     Io {
         /// What was being done ("write", "read", …).
         action: &'static str,
         /// The file or directory concerned.
         path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
+        /// The underlying error (shown in the message, so not chained as a source).
+        error: io::Error,
     },
     /// Bytes on disk do not match the manifest; they were not served.
     #[error("object {id} is corrupt on disk at {path}: {detail}; delete it (DELETE /objects/{id}) and upload it again")]
@@ -126,10 +126,10 @@ impl StoredObject {
                 index,
                 count: self.manifest.chunk_count(),
             })?;
-        let io_err = |source| StoreError::Io {
+        let io_err = |error| StoreError::Io {
             action: "read",
             path: path.clone(),
-            source,
+            error,
         };
         let file = std::fs::File::open(path).map_err(io_err)?;
         let mut buf = vec![0u8; (range.end - range.start) as usize];
@@ -318,7 +318,7 @@ impl Store {
                             return Err(StoreError::Io {
                                 action: "delete",
                                 path,
-                                source: e,
+                                error: e,
                             });
                         }
                         _ => {}
@@ -357,17 +357,17 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StoreEr
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::write(&tmp, bytes).map_err(|source| StoreError::Io {
+    std::fs::write(&tmp, bytes).map_err(|error| StoreError::Io {
         action: "write",
         path: tmp.clone(),
-        source,
+        error,
     })?;
-    std::fs::rename(&tmp, path).map_err(|source| {
+    std::fs::rename(&tmp, path).map_err(|error| {
         let _ = std::fs::remove_file(&tmp);
         StoreError::Io {
             action: "rename into place",
             path: path.to_path_buf(),
-            source,
+            error,
         }
     })
 }
@@ -375,10 +375,10 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StoreEr
 /// Indexes the objects under `dir`, creating it if needed.
 fn scan(dir: &Path) -> Result<Index, StoreError> {
     let io_err = |action| {
-        move |source| StoreError::Io {
+        move |error| StoreError::Io {
             action,
             path: dir.to_path_buf(),
-            source,
+            error,
         }
     };
     std::fs::create_dir_all(dir).map_err(io_err("create the data directory"))?;

@@ -31,6 +31,7 @@ async fn upload_cap_paces_a_large_get() {
     let started = Instant::now();
     let reply = client.get(&format!("/objects/{id}")).await;
     let took = started.elapsed().as_secs_f64();
+    eprintln!("4 MiB at 1 MiB/s: {took:.3}s");
     assert_eq!(reply.bytes(), bytes);
     assert!(
         (3.6..=4.4).contains(&took),
@@ -113,6 +114,7 @@ async fn added_latency_lengthens_the_round_trip() {
     let base = median_round_trip(&plain, &path).await;
     let slow = median_round_trip(&delayed, &path).await;
     let added = slow.saturating_sub(base);
+    eprintln!("round trip: {base:?} plain, {slow:?} with 25 ms");
     assert!(
         added >= Duration::from_millis(24) && added <= Duration::from_millis(60),
         "round trip {base:?} without latency, {slow:?} with 25 ms"
@@ -143,8 +145,8 @@ async fn latency_does_not_reduce_throughput() {
 #[tokio::test]
 async fn admin_plane_is_not_shaped() {
     let server = start(ServerArgs {
-        upload: Some(ByteRate(2048)),
-        download: Some(ByteRate(2048)),
+        upload: Some(ByteRate(512)),
+        download: Some(ByteRate(512)),
         latency: Some(HumanDuration(Duration::from_millis(300))),
         ..ServerArgs::default()
     })
@@ -154,8 +156,8 @@ async fn admin_plane_is_not_shaped() {
     for _ in 0..5 {
         let metrics = admin.get("/metrics").await;
         assert!(
-            metrics.bytes().len() > 2048,
-            "the metrics page outweighs one second of the cap"
+            metrics.bytes().len() > 1024,
+            "the metrics page outweighs two seconds of the cap"
         );
         assert_eq!(admin.get("/healthz").await.status, StatusCode::OK);
     }

@@ -5,17 +5,19 @@
 //! user holds one connection and an open-model pool slot holds one too. Response bodies
 //! are streamed and counted, and only buffered when they must be verified.
 
+use std::future::{poll_fn, Future};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper::header::{CONTENT_LENGTH, HOST};
 use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use versus_targets::shaping::{ByteCounters, NetProfile, Shaper};
+use versus_targets::shaping::{ByteCounters, NetProfile, ShapedStream, Shaper};
 use versus_targets::units::ByteRate;
 
 use super::{Connector, ErrorKind, OpKind, Operation, Outcome, Session};
@@ -147,24 +149,58 @@ impl Connector for HttpConnector {
     }
 }
 
+/// Read buffer per connection: small, because thousands of idle users each hold one.
+/// hyper reads bodies through it in pieces of this size.
+const READ_BUFFER: usize = 4096;
+
+type ConnectionDriver = Connection<TokioIo<ShapedStream<TcpStream>>, Full<Bytes>>;
+
+/// One keep-alive HTTP/1.1 connection. Its hyper `Connection` is polled inside the
+/// user's own task while an operation runs (no task per connection, no cross-task
+/// wake-up per request); between operations nothing runs for it at all.
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    driver: Pin<Box<ConnectionDriver>>,
+    /// The connection has ended (closed by the server, or failed).
+    ended: bool,
+}
+
+/// Awaits `fut` while driving the connection's I/O (`driver`); notes when it ends.
+async fn drive<F: Future>(
+    driver: &mut Pin<Box<ConnectionDriver>>,
+    ended: &mut bool,
+    fut: F,
+) -> F::Output {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        if !*ended && driver.as_mut().poll(cx).is_ready() {
+            *ended = true;
+        }
+        fut.as_mut().poll(cx)
+    })
+    .await
+}
+
 /// One user's keep-alive connections, at most one per endpoint.
 pub struct HttpSession {
     endpoints: Arc<[Endpoint]>,
-    connections: Vec<Option<SendRequest<Full<Bytes>>>>,
+    connections: Vec<Option<Conn>>,
     shaper: Shaper,
 }
 
 impl HttpSession {
     /// A ready connection to endpoint `index`, reusing the idle one when it is still open.
-    async fn connection(
-        &mut self,
-        index: usize,
-    ) -> Result<&mut SendRequest<Full<Bytes>>, ErrorKind> {
+    async fn connection(&mut self, index: usize) -> Result<&mut Conn, ErrorKind> {
         let slot = self.connections.get_mut(index).ok_or(ErrorKind::Connect)?;
-        if let Some(sender) = slot {
-            // A closed keep-alive connection (the server said `Connection: close`) is not
-            // an error: open a new one.
-            if sender.ready().await.is_ok() {
+        if let Some(conn) = slot {
+            // A keep-alive connection the server has closed (`Connection: close`, idle
+            // timeout) is not an error: open a new one.
+            let Conn {
+                sender,
+                driver,
+                ended,
+            } = conn;
+            if !*ended && drive(driver, ended, sender.ready()).await.is_ok() {
                 return slot.as_mut().ok_or(ErrorKind::Connect);
             }
         }
@@ -174,13 +210,16 @@ impl HttpSession {
             .map_err(|_| ErrorKind::Connect)?;
         let _ = stream.set_nodelay(true);
         let io = self.shaper.wrap(stream);
-        let (sender, conn) = http1::handshake(TokioIo::new(io))
+        let (sender, driver) = http1::Builder::new()
+            .read_buf_exact_size(Some(READ_BUFFER))
+            .handshake(TokioIo::new(io))
             .await
             .map_err(|_| ErrorKind::Connect)?;
-        tokio::task::spawn_local(async move {
-            let _ = conn.await;
-        });
-        Ok(slot.insert(sender))
+        Ok(slot.insert(Conn {
+            sender,
+            driver: Box::pin(driver),
+            ended: false,
+        }))
     }
 
     fn request(&self, op: &Operation) -> Result<Request<Full<Bytes>>, ErrorKind> {
@@ -200,31 +239,27 @@ impl HttpSession {
             .body(Full::new(body))
             .map_err(|_| ErrorKind::Http4xx)
     }
-}
 
-impl Session for HttpSession {
-    async fn execute(&mut self, op: &Operation) -> Outcome {
-        let request = self.request(op)?;
-        let sender = self.connection(op.endpoint).await?;
-        let response = match sender.send_request(request).await {
-            Ok(r) => r,
-            Err(_) => {
-                self.connections[op.endpoint] = None;
-                return Err(ErrorKind::Io);
-            }
-        };
+    /// Sends `op` and reads the whole response on connection `conn`.
+    async fn exchange(
+        conn: &mut Conn,
+        request: Request<Full<Bytes>>,
+        keep: bool,
+    ) -> Result<(hyper::StatusCode, u64, Option<BytesMut>), ErrorKind> {
+        let Conn {
+            sender,
+            driver,
+            ended,
+        } = conn;
+        let response = drive(driver, ended, sender.send_request(request))
+            .await
+            .map_err(|_| ErrorKind::Io)?;
         let status = response.status();
         let mut body = response.into_body();
         let mut received = 0u64;
-        let mut kept = op.expect.as_ref().map(|_| BytesMut::new());
-        while let Some(frame) = body.frame().await {
-            let frame = match frame {
-                Ok(f) => f,
-                Err(_) => {
-                    self.connections[op.endpoint] = None;
-                    return Err(ErrorKind::Body);
-                }
-            };
+        let mut kept = keep.then(BytesMut::new);
+        while let Some(frame) = drive(driver, ended, body.frame()).await {
+            let frame = frame.map_err(|_| ErrorKind::Body)?;
             if let Some(data) = frame.data_ref() {
                 received += data.len() as u64;
                 if let Some(buf) = kept.as_mut() {
@@ -232,6 +267,22 @@ impl Session for HttpSession {
                 }
             }
         }
+        Ok((status, received, kept))
+    }
+}
+
+impl Session for HttpSession {
+    async fn execute(&mut self, op: &Operation) -> Outcome {
+        let request = self.request(op)?;
+        let conn = self.connection(op.endpoint).await?;
+        let exchanged = Self::exchange(conn, request, op.expect.is_some()).await;
+        let (status, received, kept) = match exchanged {
+            Ok(e) => e,
+            Err(kind) => {
+                self.connections[op.endpoint] = None;
+                return Err(kind);
+            }
+        };
         if status.is_client_error() {
             return Err(ErrorKind::Http4xx);
         }
@@ -267,7 +318,7 @@ mod tests {
             Target::parse("https://x/"),
             Err(TargetError::Scheme(..))
         ));
-        assert!(matches!(Target::parse("localhost:80"), Err(_)));
+        assert!(Target::parse("localhost:80").is_err());
         assert!(Target::parse("http://[::1]:81/")
             .unwrap()
             .resolve()

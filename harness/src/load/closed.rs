@@ -73,14 +73,18 @@ async fn user_loop<S: Session, W: Workload>(
             };
             iteration += 1;
             let sent = Instant::now();
-            let outcome = execute_timed(&mut session, &op, timeout).await;
+            // Boxed: the operation's state exists only while it runs, so an idle user
+            // (thinking, or waiting for its window) holds a small future.
+            let outcome = Box::pin(execute_timed(&mut session, &op, timeout)).await;
             let latency = sent.elapsed();
             recorder
                 .borrow_mut()
                 .record(op.kind, latency, None, &outcome);
             if !plan.think_time.is_zero() {
+                // Thinking never runs past the end of the window: the run stops on time.
+                let wake = (Instant::now() + plan.think_time).min(until);
                 tokio::select! {
-                    _ = tokio::time::sleep(plan.think_time) => {}
+                    _ = tokio::time::sleep_until(wake) => {}
                     _ = stop.cancelled() => return,
                 }
             }

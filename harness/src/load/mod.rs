@@ -10,7 +10,7 @@ mod open;
 mod pool;
 pub mod stages;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -206,15 +206,23 @@ fn run_worker<C: Connector, W: Workload>(
         stop,
     };
     let local = tokio::task::LocalSet::new();
+    // The interval being recorded now; the ticker advances it, the final flush uses it.
+    let current = Rc::new(Cell::new(0u32));
     local.block_on(&runtime, async {
-        let ticker = tokio::task::spawn_local(tick(recorder.clone(), start, events.clone()));
+        let ticker = tokio::task::spawn_local(tick(
+            recorder.clone(),
+            current.clone(),
+            start,
+            events.clone(),
+        ));
         match plan.model {
             ModelPlan::Closed(closed) => closed::run(ctx, closed).await,
             ModelPlan::Open(open) => open::run(ctx, open).await,
         }
         ticker.abort();
-        let index = start.elapsed().as_secs() as u32;
-        let _ = events.send(WorkerEvent::Interval(recorder.borrow_mut().take(index)));
+        let _ = events.send(WorkerEvent::Interval(
+            recorder.borrow_mut().take(current.get()),
+        ));
         let _ = events.send(WorkerEvent::Done(worker));
     });
 }
@@ -222,12 +230,15 @@ fn run_worker<C: Connector, W: Workload>(
 /// Hands the recorder's contents to the aggregator at every whole second of the run.
 async fn tick(
     recorder: Rc<RefCell<WorkerRecorder>>,
+    current: Rc<Cell<u32>>,
     start: Instant,
     events: UnboundedSender<WorkerEvent>,
 ) {
-    for index in 0u32.. {
+    loop {
+        let index = current.get();
         tokio::time::sleep_until(start + Duration::from_secs(u64::from(index) + 1)).await;
         let snapshot = recorder.borrow_mut().take(index);
+        current.set(index + 1);
         if events.send(WorkerEvent::Interval(snapshot)).is_err() {
             return;
         }

@@ -24,10 +24,12 @@ pub fn line_col(text: &str, offset: usize) -> LineCol {
     LineCol { line, column }
 }
 
+/// (dotted key path, span of the key, span of its value) for every key of a document.
+type Entries = Vec<(String, Option<Range<usize>>, Option<Range<usize>>)>;
+
 /// A parsed document that can answer "which key is at this offset" and "where is this key".
 pub struct KeyIndex {
-    /// (dotted key path, span of the key, span of its value)
-    entries: Vec<(String, Option<Range<usize>>, Option<Range<usize>>)>,
+    entries: Entries,
 }
 
 impl KeyIndex {
@@ -80,8 +82,6 @@ fn join(prefix: &str, key: &str) -> String {
         format!("{prefix}.{key}")
     }
 }
-
-type Entries = Vec<(String, Option<Range<usize>>, Option<Range<usize>>)>;
 
 fn walk_table(table: &Table, prefix: &str, out: &mut Entries) {
     for (key, item) in table.iter() {
