@@ -16,107 +16,18 @@ Installs nginx and wrk with apt-get when missing (needs root), builds versus --r
 import argparse
 import json
 import os
-import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VERSUS = os.path.join(ROOT, "target", "release", "versus")
-GEN_CORE, SERVER_CORE = "1", "0"
-
-
-def ensure_tools():
-    missing = [p for p, b in (("nginx", "/usr/sbin/nginx"), ("wrk", "/usr/bin/wrk")) if not os.path.exists(b)]
-    if missing:
-        print(f"installing {' '.join(missing)}", flush=True)
-        subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "versus"], cwd=ROOT, check=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def raise_nofile():
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def start_nginx(workdir):
-    port = free_port()
-    root = os.path.join(workdir, "www")
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, "1k.bin"), "wb") as f:
-        f.write(os.urandom(1024))
-    conf = os.path.join(workdir, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes 1;
-master_process off;
-daemon off;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log;
-worker_rlimit_nofile 65536;
-events {{ worker_connections 30000; }}
-http {{
-  access_log off;
-  client_body_temp_path {workdir}; proxy_temp_path {workdir}; fastcgi_temp_path {workdir};
-  uwsgi_temp_path {workdir}; scgi_temp_path {workdir};
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  server {{ listen 127.0.0.1:{port} backlog=16384; root {root}; }}
-}}
-""")
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, "nginx", "-c", conf, "-p", workdir],
-                            preexec_fn=raise_nofile)
-    deadline = time.time() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.time() > deadline:
-                proc.kill()
-                sys.exit("nginx did not start")
-            time.sleep(0.05)
-    return proc, f"http://127.0.0.1:{port}/1k.bin"
-
-
-def timed(cmd):
-    """Runs cmd; returns (stdout, cpu seconds of the child)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=raise_nofile)
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        sys.exit(f"{cmd[2:4]} failed ({proc.returncode}): {err[-2000:]}")
-    # RUSAGE_CHILDREN accumulates; take the difference around each child.
-    return out, err
-
-
-def cpu_of(fn):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = fn()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return result, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def run_wrk(url, seconds, connections):
-    out, _ = timed(["taskset", "-c", GEN_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url])
-    for line in out.splitlines():
-        if line.startswith("Requests/sec:"):
-            return float(line.split()[1])
-    sys.exit(f"cannot read wrk output:\n{out}")
+from perfkit import GEN_CORE, SERVER_CORE, VERSUS, cpu_of, ensure_tools, raise_nofile, run, run_wrk, start_nginx, stop
 
 
 def run_versus(url, seconds, connections, outdir):
-    timed(["taskset", "-c", GEN_CORE, VERSUS, "run", "--url", url, "--users", str(connections), "--threads", "1",
+    run(["taskset", "-c", GEN_CORE, VERSUS, "run", "--url", url, "--users", str(connections), "--threads", "1",
            "--duration", f"{seconds}s", "--progress", "none", "--out", outdir])
     with open(os.path.join(outdir, "report.json")) as f:
         report = json.load(f)
@@ -161,7 +72,7 @@ def main():
     args = ap.parse_args()
     ensure_tools()
     work = tempfile.mkdtemp(prefix="versus-wrk-")
-    nginx, url = start_nginx(work)
+    nginx, url = start_nginx(work, os.urandom(1024))
     try:
         print(f"nginx on core {SERVER_CORE}, load generators on core {GEN_CORE}, {args.connections} connections, "
               f"{args.seconds}s per run, {args.rounds} interleaved rounds", flush=True)
@@ -194,8 +105,7 @@ def main():
         print(f"idle users: RSS {base / 1024:.1f} MiB with 10, {full / 1024:.1f} MiB with {args.idle_users}; "
               f"{per_user / 1024:.2f} KiB per idle user (goal < 16 KiB)")
     finally:
-        nginx.kill()
-        nginx.wait()
+        stop(nginx)
         shutil.rmtree(work, ignore_errors=True)
 
 

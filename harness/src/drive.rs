@@ -38,7 +38,7 @@ pub struct Driven {
 }
 
 /// Runs `plan` with sessions from `connector` doing `workload`.
-pub async fn drive<C: Connector, W: Workload>(
+pub async fn drive<C: Connector, W: Workload + ?Sized>(
     plan: &LoadPlan,
     connector: C,
     workload: Arc<W>,

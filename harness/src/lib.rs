@@ -6,15 +6,18 @@
 //! `main.rs` is only the command line; [`run`] carries out `versus run`.
 
 pub mod analysis;
+pub mod arch;
 pub mod drive;
 pub mod driver;
 pub mod error;
+pub mod launch;
 pub mod load;
 pub mod machine;
 pub mod plan;
 pub mod progress;
 pub mod record;
 pub mod report;
+pub mod routing;
 pub mod run;
 pub mod scenario;
 pub mod workload;

@@ -1,28 +1,20 @@
 //! `versus run`: resolve the scenario, run each architecture it asks for, evaluate the
 //! thresholds, print the table, write the report files, and pick the exit code.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::thresholds;
-use crate::drive::drive;
-use crate::driver::http::{Endpoint, HttpConnector, Target};
+use crate::arch;
 use crate::error::{Failure, EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
-use crate::load::ModelPlan;
 use crate::machine::MachineInfo;
-use crate::plan::load_plan;
 use crate::progress::ProgressMode;
-use crate::record::resources::{ResourceSampler, HARNESS};
-use crate::report::build::{run_report, RunMeta};
-use crate::report::model::{Report, RunReport, ToolInfo, Traffic, SCHEMA_VERSION};
-use crate::report::{self, RunLog};
+use crate::report;
+use crate::report::model::{Report, ToolInfo, SCHEMA_VERSION};
 use crate::scenario::model::WorkloadKind;
 use crate::scenario::{self, Override, Scenario};
-use crate::workload::RepeatGet;
 
 /// Which architectures to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,32 +68,52 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// The architectures to run: the command line's choice, else the scenario's.
+fn architectures(scenario: &Scenario, choice: Option<ArchChoice>) -> Vec<&'static str> {
+    if scenario.workload.kind == WorkloadKind::Url {
+        return vec!["cs"];
+    }
+    let (cs, p2p) = match choice {
+        Some(ArchChoice::Cs) => (true, false),
+        Some(ArchChoice::P2p) => (false, true),
+        Some(ArchChoice::Both) => (true, true),
+        None => (scenario.architectures.cs, scenario.architectures.p2p),
+    };
+    [("cs", cs), ("p2p", p2p)]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(a, _)| a)
+        .collect()
+}
+
 /// Carries out `versus run`; returns the exit code.
 pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i32> {
     let scenario = resolve_scenario(&opts)?;
+    if scenario.workload.kind == WorkloadKind::Url && opts.arch == Some(ArchChoice::P2p) {
+        return Err(Failure::Usage(
+            "a url workload drives an HTTP server: --arch p2p does not apply".into(),
+        )
+        .into());
+    }
     let started = SystemTime::now();
     let mut runs = Vec::new();
     let mut logs = Vec::new();
-    match scenario.workload.kind {
-        WorkloadKind::Url => {
-            if opts.arch == Some(ArchChoice::P2p) {
-                return Err(Failure::Usage(
-                    "a url workload drives an HTTP server: --arch p2p does not apply".into(),
+    for arch in architectures(&scenario, opts.arch) {
+        if stop.is_cancelled() {
+            break;
+        }
+        let done =
+            match (arch, scenario.workload.kind) {
+                (_, WorkloadKind::Url) => arch::url::run(&scenario, opts.progress, &stop).await?,
+                ("cs", _) => arch::cs::run(&scenario, opts.progress, &stop).await?,
+                _ => return Err(Failure::CannotRun(
+                    "the peer-to-peer target is not available in this build; run with --arch cs"
+                        .into(),
                 )
-                .into());
-            }
-            let (run, log) = run_url(&scenario, &opts, &stop).await?;
-            runs.push(run);
-            logs.push(log);
-        }
-        WorkloadKind::Fetch | WorkloadKind::FlashCrowd => {
-            return Err(Failure::CannotRun(format!(
-                "workload kind `{:?}` needs the reference targets, which this build cannot launch yet; \
-                 use kind = \"url\" (or `versus run --url`)",
-                scenario.workload.kind
-            ))
-            .into());
-        }
+                .into()),
+            };
+        runs.push(done.report);
+        logs.push(done.log);
     }
     let interrupted = stop.is_cancelled();
     let report = Report {
@@ -124,70 +136,4 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
     } else {
         EXIT_OK
     })
-}
-
-/// Drives the scenario's URL (any HTTP/1.1 server).
-async fn run_url(
-    scenario: &Scenario,
-    opts: &RunOptions,
-    stop: &CancellationToken,
-) -> anyhow::Result<(RunReport, RunLog)> {
-    let url = scenario.workload.url.as_deref().unwrap_or_default();
-    let target = Target::parse(url).map_err(|e| Failure::Usage(e.to_string()))?;
-    let addr = target
-        .resolve()
-        .map_err(|e| Failure::CannotRun(e.to_string()))?;
-    let connector = HttpConnector::new(
-        vec![Endpoint {
-            addr,
-            authority: target.authority.clone(),
-        }],
-        scenario.network.download,
-    );
-    let counters = connector.counters();
-    let plan = load_plan(scenario);
-    let mut sampler = ResourceSampler::new();
-    let driven = drive(
-        &plan,
-        connector,
-        Arc::new(RepeatGet::new(&target.path)),
-        &mut sampler,
-        stop,
-        opts.progress,
-        "cs",
-    )
-    .await?;
-    let (model, users, rate) = match &plan.model {
-        ModelPlan::Closed(c) => ("closed", c.users, None),
-        ModelPlan::Open(o) => ("open", o.connections, Some(o.schedule.max_level())),
-    };
-    let traffic = BTreeMap::from([(
-        HARNESS.to_string(),
-        Traffic {
-            tx_bytes: counters.written(),
-            rx_bytes: counters.read(),
-        },
-    )]);
-    let meta = RunMeta {
-        arch: "cs".into(),
-        target: url.to_string(),
-        model: model.into(),
-        users,
-        rate_per_s: rate,
-    };
-    let report = run_report(
-        meta,
-        &driven.recorded,
-        driven.duration_s,
-        driven.resources,
-        driven.harness,
-        traffic,
-    );
-    Ok((
-        report,
-        RunLog {
-            arch: "cs".into(),
-            entries: driven.recorded.hlog,
-        },
-    ))
 }

@@ -20,7 +20,7 @@ use crate::record::recorder::WorkerRecorder;
 use crate::workload::Workload;
 
 /// Runs this worker's share of the users (every `workers`-th, from `worker`).
-pub async fn run<C: Connector, W: Workload>(ctx: WorkerContext<C, W>, plan: ClosedPlan) {
+pub async fn run<C: Connector, W: Workload + ?Sized>(ctx: WorkerContext<C, W>, plan: ClosedPlan) {
     let plan = Rc::new(plan);
     let mut users = JoinSet::new();
     for user in (ctx.worker as u32..plan.users).step_by(ctx.workers.max(1)) {
@@ -45,7 +45,7 @@ pub async fn run<C: Connector, W: Workload>(ctx: WorkerContext<C, W>, plan: Clos
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn user_loop<S: Session, W: Workload>(
+async fn user_loop<S: Session, W: Workload + ?Sized>(
     user: u64,
     windows: Vec<(Duration, Duration)>,
     mut session: S,

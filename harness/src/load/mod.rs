@@ -102,7 +102,7 @@ pub enum WorkerEvent {
 }
 
 /// What one worker's tasks share.
-pub struct WorkerContext<C, W> {
+pub struct WorkerContext<C, W: ?Sized> {
     worker: usize,
     workers: usize,
     connector: C,
@@ -126,7 +126,7 @@ async fn execute_timed<S: Session>(session: &mut S, op: &Operation, timeout: Dur
 
 /// Starts the worker threads. They begin at `start`, stop by themselves at the end of
 /// the schedule or when `stop` is cancelled (then drain), and report on `events`.
-pub fn start<C: Connector, W: Workload>(
+pub fn start<C: Connector, W: Workload + ?Sized>(
     plan: &LoadPlan,
     connector: C,
     workload: Arc<W>,
@@ -168,7 +168,7 @@ pub fn start<C: Connector, W: Workload>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_worker<C: Connector, W: Workload>(
+fn run_worker<C: Connector, W: Workload + ?Sized>(
     worker: usize,
     workers: usize,
     plan: LoadPlan,

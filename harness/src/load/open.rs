@@ -37,7 +37,7 @@ struct Flight<C: Connector> {
 }
 
 /// Runs this worker's share (1/`workers`) of the arrivals.
-pub async fn run<C: Connector, W: Workload>(ctx: WorkerContext<C, W>, plan: OpenPlan) {
+pub async fn run<C: Connector, W: Workload + ?Sized>(ctx: WorkerContext<C, W>, plan: OpenPlan) {
     let workers = ctx.workers.max(1);
     let share = 1.0 / workers as f64;
     let per_worker = |n: u32| (n as usize).div_ceil(workers).max(1);

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::format::{format_bytes, format_duration_us};
 use super::model::{Report, RunReport};
-use super::table::{op_rows, threshold_rows, OP_HEADERS};
+use super::table::{completion_line, op_rows, threshold_rows, OP_HEADERS};
 
 fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
@@ -105,6 +105,9 @@ fn run_details(out: &mut String, run: &RunReport) {
         "- Load: {load}, {:.1} s including the drain.",
         run.duration_s
     );
+    if let Some(line) = completion_line(run) {
+        let _ = writeln!(out, "- Completion: {line}.");
+    }
     if let Some(s) = &run.schedule {
         let _ = writeln!(
             out,

@@ -85,11 +85,33 @@ fn render(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     b.build().with(Style::rounded()).to_string()
 }
 
+/// "makespan 4.02s (p50 4.01s, p99 4.02s); bound 4.00s; efficiency 0.99", for one-shot runs.
+pub fn completion_line(run: &RunReport) -> Option<String> {
+    let c = run.completion.as_ref()?;
+    let mut line = format!(
+        "makespan {} (p50 {}, p99 {})",
+        format_duration_us(c.makespan_s * 1e6),
+        format_duration_us(c.p50_s * 1e6),
+        format_duration_us(c.p99_s * 1e6)
+    );
+    match (run.bound_s, run.efficiency) {
+        (Some(b), Some(e)) => line.push_str(&format!(
+            "; lower bound {}; efficiency {e:.2}",
+            format_duration_us(b * 1e6)
+        )),
+        _ => line.push_str("; no bound (no upload cap in the network profile)"),
+    }
+    Some(line)
+}
+
 /// The terminal summary of a report.
 pub fn terminal(report: &Report) -> String {
     let mut out = render(&OP_HEADERS, op_rows(&report.runs));
     out.push('\n');
     for run in &report.runs {
+        if let Some(line) = completion_line(run) {
+            out.push_str(&format!("{}: {line}\n", run.arch));
+        }
         if let Some(s) = &run.schedule {
             out.push_str(&format!(
                 "{}: schedule {} intended, {} late, {} dropped{}\n",

@@ -212,6 +212,9 @@ pub struct Architectures {
     /// Client-server: number of server replicas.
     #[serde(default = "defaults::servers")]
     pub servers: u32,
+    /// How long a target node may take to print its ready line.
+    #[serde(default = "defaults::ready_timeout")]
+    pub ready_timeout: HumanDuration,
 }
 
 impl Default for Architectures {
@@ -220,6 +223,7 @@ impl Default for Architectures {
             cs: true,
             p2p: true,
             servers: defaults::servers(),
+            ready_timeout: defaults::ready_timeout(),
         }
     }
 }
@@ -258,5 +262,8 @@ mod defaults {
     }
     pub fn servers() -> u32 {
         1
+    }
+    pub fn ready_timeout() -> HumanDuration {
+        HumanDuration(Duration::from_secs(10))
     }
 }

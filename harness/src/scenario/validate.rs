@@ -31,6 +31,13 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
             "enables neither cs nor p2p; set cs = true or p2p = true",
         )?;
     }
+    let ready = s.architectures.ready_timeout.0;
+    if ready.is_zero() || ready > Duration::from_secs(600) {
+        problem(
+            "architectures.ready_timeout",
+            "must be above 0 and at most 10m",
+        )?;
+    }
     if s.architectures.servers == 0 || s.architectures.servers > 64 {
         problem("architectures.servers", "must be between 1 and 64")?;
     }

@@ -173,3 +173,62 @@ pub fn describe(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A marker unique to this test, put in the environment of the harness (and so of every
+/// target it starts), to find processes left behind.
+pub fn marker() -> String {
+    format!(
+        "VERSUS_TEST_MARKER={}-{}",
+        std::process::id(),
+        rand_suffix()
+    )
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Processes whose environment holds `marker` (as `KEY=VALUE`).
+pub fn processes_with(marker: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        if let Ok(env) = std::fs::read(entry.path().join("environ")) {
+            if env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// `versus` with `marker` (KEY=VALUE) in its environment.
+pub fn versus_marked(marker: &str) -> Command {
+    let (key, value) = marker.split_once('=').expect("marker is KEY=VALUE");
+    let mut c = versus();
+    c.env(key, value);
+    c
+}
+
+/// Waits for `child` up to `limit`; kills it and fails the test after that.
+pub fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}

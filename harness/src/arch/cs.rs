@@ -1,0 +1,199 @@
+//! The client-server architecture: start `servers` replicas of `versus server`, publish
+//! the workload's objects (each on the replica rendezvous hashing picks; a flash crowd's
+//! object on every replica), drive the users against them, scrape their metrics, stop
+//! them. Each user's download cap is applied on the harness side of its connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::{Method, StatusCode};
+use tokio_util::sync::CancellationToken;
+use versus_targets::content::{Manifest, ObjectId};
+
+use super::{finish, ArchRun, Finish};
+use crate::analysis::bounds;
+use crate::drive::drive;
+use crate::driver::http::{Endpoint, HttpConnector};
+use crate::error::Failure;
+use crate::launch::cluster::{traffic_delta, Cluster};
+use crate::launch::http_client::request;
+use crate::launch::process::NodeSpec;
+use crate::plan::load_plan;
+use crate::progress::ProgressMode;
+use crate::record::resources::{ResourceSampler, HARNESS};
+use crate::report::model::Traffic;
+use crate::routing::replica_for;
+use crate::scenario::model::{Popularity, WorkloadKind};
+use crate::scenario::Scenario;
+use crate::workload::{object_bytes, CatalogEntry, Fetch, OneShot};
+
+/// How long publishing one object may take.
+const PUBLISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The command-line arguments of every server replica.
+fn server_args(scenario: &Scenario) -> Vec<String> {
+    let net = &scenario.network;
+    let mut args = vec![
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--admin".into(),
+        "127.0.0.1:0".into(),
+    ];
+    if let Some(up) = net.server_upload {
+        args.extend(["--upload".into(), up.to_string()]);
+    }
+    if !net.latency.0.is_zero() {
+        args.extend(["--latency".into(), net.latency.to_string()]);
+    }
+    let largest = scenario.workload.object_size.bytes().max(1 << 30);
+    args.extend(["--max-object-size".into(), largest.to_string()]);
+    args
+}
+
+/// Runs the scenario on client-server.
+pub async fn run(
+    scenario: &Scenario,
+    progress: ProgressMode,
+    stop: &CancellationToken,
+) -> anyhow::Result<ArchRun> {
+    let replicas = scenario.architectures.servers as usize;
+    let specs = (0..replicas)
+        .map(|index| NodeSpec {
+            role: "server",
+            index,
+            args: server_args(scenario),
+        })
+        .collect();
+    let cluster = Cluster::start(specs, scenario.architectures.ready_timeout.0)
+        .await
+        .map_err(|e| Failure::CannotRun(e.to_string()))?;
+    let result = run_on(&cluster, scenario, progress, stop).await;
+    cluster.stop().await;
+    result
+}
+
+async fn run_on(
+    cluster: &Cluster,
+    scenario: &Scenario,
+    progress: ProgressMode,
+    stop: &CancellationToken,
+) -> anyhow::Result<ArchRun> {
+    let mut endpoints = Vec::new();
+    for node in cluster.nodes() {
+        let addr: SocketAddr = node.ready.data.parse().map_err(|_| {
+            Failure::CannotRun(format!(
+                "{} announced an unusable address {:?}",
+                node.spec.name(),
+                node.ready.data
+            ))
+        })?;
+        endpoints.push(Endpoint {
+            addr,
+            authority: addr.to_string(),
+        });
+    }
+    let w = &scenario.workload;
+    let size = w.object_size.bytes() as usize;
+    let plan = load_plan(scenario);
+    let one_shot = w.kind == WorkloadKind::FlashCrowd;
+    let (workload, bound_s): (Arc<dyn crate::workload::Workload>, Option<f64>) = if one_shot {
+        let bytes = object_bytes(0, size);
+        let id = Manifest::of(&bytes).id();
+        for endpoint in &endpoints {
+            publish(endpoint.addr, &bytes, &id).await?;
+        }
+        let entry = CatalogEntry {
+            id,
+            path: Bytes::from(format!("/objects/{id}")),
+            endpoint: 0,
+        };
+        let users = f64::from(scenario.load.users);
+        let upload = scenario
+            .network
+            .server_upload
+            .map(|u| u.bytes_per_sec() as f64 * endpoints.len() as f64);
+        let download = scenario.network.download.map(|d| d.bytes_per_sec() as f64);
+        let bound = bounds::client_server(size as f64, users, upload, download);
+        (
+            Arc::new(OneShot::new(entry, endpoints.len(), w.verify)),
+            bound,
+        )
+    } else {
+        let mut catalog = Vec::with_capacity(w.objects as usize);
+        for index in 0..u64::from(w.objects) {
+            let bytes = object_bytes(index, size);
+            let id = Manifest::of(&bytes).id();
+            let endpoint = replica_for(&id, endpoints.len());
+            publish(endpoints[endpoint].addr, &bytes, &id).await?;
+            catalog.push(CatalogEntry {
+                id,
+                path: Bytes::from(format!("/objects/{id}")),
+                endpoint,
+            });
+        }
+        let zipf = (w.popularity == Popularity::Zipf).then_some(w.zipf_exponent);
+        (Arc::new(Fetch::new(catalog, zipf, w.verify)), None)
+    };
+    let connector = HttpConnector::new(endpoints, scenario.network.download);
+    let counters = connector.counters();
+    let mut sampler = ResourceSampler::new();
+    cluster.track(&mut sampler);
+    let before = cluster.traffic().await;
+    let driven = drive(
+        &plan,
+        connector,
+        workload,
+        &mut sampler,
+        stop,
+        progress,
+        "cs",
+    )
+    .await?;
+    let mut traffic = traffic_delta(&before, &cluster.traffic().await);
+    traffic.insert(
+        HARNESS.to_string(),
+        Traffic {
+            tx_bytes: counters.written(),
+            rx_bytes: counters.read(),
+        },
+    );
+    let f = Finish {
+        arch: "cs",
+        target: format!("versus server × {}", cluster.nodes().len()),
+        plan: &plan,
+        traffic,
+        bound_s,
+        one_shot,
+    };
+    Ok(finish(f, driven))
+}
+
+/// PUTs `bytes` to the server at `addr` and checks it answers with `id`.
+async fn publish(addr: SocketAddr, bytes: &Bytes, id: &ObjectId) -> anyhow::Result<()> {
+    let (status, body) = request(
+        addr,
+        Method::PUT,
+        "/objects",
+        bytes.clone(),
+        PUBLISH_TIMEOUT,
+    )
+    .await
+    .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
+    if status != StatusCode::CREATED {
+        return Err(Failure::CannotRun(format!(
+            "publishing an object to {addr} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        ))
+        .into());
+    }
+    let answered: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if answered["id"].as_str() != Some(id.to_string().as_str()) {
+        return Err(Failure::CannotRun(format!(
+            "server {addr} gave id {} for an object whose content id is {id}",
+            answered["id"]
+        ))
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! One target node as a child process: `<this executable> server …` (or `peer …`),
+//! started in its own process group (a terminal's Ctrl-C reaches only the harness, which
+//! then stops its nodes in order), killed by the kernel if the harness dies
+//! (PR_SET_PDEATHSIG), killed on drop, and stopped with SIGTERM then SIGKILL.
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+use versus_targets::ready::ReadyLine;
+
+/// Lines of a node's stderr kept for error messages.
+const STDERR_TAIL: usize = 20;
+
+/// Environment variable naming another executable to launch targets with (a wrapper
+/// such as a profiler, or a stand-in in tests). By default the harness runs itself.
+pub const TARGET_EXE_ENV: &str = "VERSUS_TARGET_EXE";
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// `server` or `peer`: the subcommand and the resource role.
+    pub role: &'static str,
+    /// Index among nodes of the same role.
+    pub index: usize,
+    /// Arguments after the subcommand.
+    pub args: Vec<String>,
+}
+
+impl NodeSpec {
+    /// `server 0`, for messages.
+    pub fn name(&self) -> String {
+        format!("{} {}", self.role, self.index)
+    }
+}
+
+/// A node that could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The process could not be spawned.
+    #[error("cannot start {name} ({exe}): {source}; set {TARGET_EXE_ENV} to a versus binary if this one cannot run")]
+    Spawn {
+        /// Node name.
+        name: String,
+        /// Executable tried.
+        exe: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It exited before printing its ready line.
+    #[error("{name} exited ({status}) before it was ready; its last output:\n{stderr}")]
+    Exited {
+        /// Node name.
+        name: String,
+        /// Exit status.
+        status: String,
+        /// Last lines of its stderr.
+        stderr: String,
+    },
+    /// It printed no ready line in time.
+    #[error("{name} printed no ready line within {timeout:?} (raise architectures.ready_timeout if the machine is slow); its last output:\n{stderr}")]
+    NotReady {
+        /// Node name.
+        name: String,
+        /// How long we waited.
+        timeout: Duration,
+        /// Last lines of its stderr.
+        stderr: String,
+    },
+}
+
+/// A running node.
+pub struct NodeProcess {
+    /// What was started.
+    pub spec: NodeSpec,
+    /// Its process id.
+    pub pid: u32,
+    /// Its ready line (addresses, peer id).
+    pub ready: ReadyLine,
+    child: Child,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+fn target_exe() -> String {
+    std::env::var(TARGET_EXE_ENV)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| {
+            std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| "versus".to_string())
+        })
+}
+
+fn tail(lines: &Mutex<VecDeque<String>>) -> String {
+    let lines = lines
+        .lock()
+        .map(|l| l.iter().cloned().collect::<Vec<_>>())
+        .unwrap_or_default();
+    if lines.is_empty() {
+        "  (nothing)".to_string()
+    } else {
+        lines
+            .iter()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl NodeProcess {
+    /// Starts `spec` and waits up to `ready_timeout` for its ready line.
+    pub async fn start(spec: NodeSpec, ready_timeout: Duration) -> Result<Self, LaunchError> {
+        let exe = target_exe();
+        let mut command = Command::new(&exe);
+        command
+            .arg(spec.role)
+            .args(&spec.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        // SAFETY: prctl is async-signal-safe and touches only the child being created.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().map_err(|source| LaunchError::Spawn {
+            name: spec.name(),
+            exe: exe.clone(),
+            source,
+        })?;
+        let pid = child.id().unwrap_or(0);
+        let stderr_lines = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL)));
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(keep_stderr(spec.name(), stderr, stderr_lines.clone()));
+        }
+        let stdout = child.stdout.take();
+        let waited = tokio::time::timeout(ready_timeout, read_ready(stdout)).await;
+        match waited {
+            Ok(Some((ready, rest))) => {
+                tokio::spawn(drain(rest));
+                Ok(Self {
+                    spec,
+                    pid,
+                    ready,
+                    child,
+                    stderr: stderr_lines,
+                })
+            }
+            Ok(None) => {
+                let status = match tokio::time::timeout(Duration::from_secs(2), child.wait()).await
+                {
+                    Ok(Ok(s)) => s.to_string(),
+                    _ => "closed its output".to_string(),
+                };
+                // Let the stderr reader catch up with the last lines.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(LaunchError::Exited {
+                    name: spec.name(),
+                    status,
+                    stderr: tail(&stderr_lines),
+                })
+            }
+            Err(_) => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                Err(LaunchError::NotReady {
+                    name: spec.name(),
+                    timeout: ready_timeout,
+                    stderr: tail(&stderr_lines),
+                })
+            }
+        }
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The last lines it wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        tail(&self.stderr)
+    }
+
+    /// Asks it to stop (SIGTERM), then kills it after `grace`.
+    pub async fn stop(mut self, grace: Duration) {
+        if self.is_running() {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
+            }
+            if tokio::time::timeout(grace, self.child.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "{} did not stop within {grace:?} of SIGTERM; killing it",
+                    self.spec.name()
+                );
+                let _ = self.child.start_kill();
+            }
+        }
+        let _ = self.child.wait().await;
+    }
+}
+
+/// Reads stdout until the ready line; `None` if it closes first.
+async fn read_ready(stdout: Option<ChildStdout>) -> Option<(ReadyLine, BufReader<ChildStdout>)> {
+    let mut reader = BufReader::new(stdout?);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        if let Some(ready) = ReadyLine::parse(&line) {
+            return Some((ready, reader));
+        }
+    }
+}
+
+/// Keeps reading a node's stdout so it never blocks on a full pipe.
+async fn drain(mut reader: BufReader<ChildStdout>) {
+    let mut line = String::new();
+    while reader.read_line(&mut line).await.is_ok_and(|n| n > 0) {
+        line.clear();
+    }
+}
+
+async fn keep_stderr(
+    name: String,
+    stderr: tokio::process::ChildStderr,
+    lines: Arc<Mutex<VecDeque<String>>>,
+) {
+    let mut reader = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = reader.next_line().await {
+        tracing::debug!(target: "versus::target", "{name}: {line}");
+        if let Ok(mut l) = lines.lock() {
+            if l.len() == STDERR_TAIL {
+                l.pop_front();
+            }
+            l.push_back(line);
+        }
+    }
+}
