@@ -30,6 +30,8 @@ enum Command {
     },
     /// Run the client-server reference target: an HTTP object store.
     Server(versus_targets::server::ServerArgs),
+    /// Run the peer-to-peer reference target: a libp2p swarm node.
+    Peer(versus_targets::peer::PeerArgs),
 }
 
 #[derive(clap::Args)]
@@ -148,6 +150,10 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         }
         Command::Server(args) => {
             runtime()?.block_on(versus_targets::server::run(args))?;
+            Ok(EXIT_OK)
+        }
+        Command::Peer(args) => {
+            runtime()?.block_on(versus_targets::peer::run(args))?;
             Ok(EXIT_OK)
         }
         Command::Run(args) => {

@@ -102,16 +102,11 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
         if stop.is_cancelled() {
             break;
         }
-        let done =
-            match (arch, scenario.workload.kind) {
-                (_, WorkloadKind::Url) => arch::url::run(&scenario, opts.progress, &stop).await?,
-                ("cs", _) => arch::cs::run(&scenario, opts.progress, &stop).await?,
-                _ => return Err(Failure::CannotRun(
-                    "the peer-to-peer target is not available in this build; run with --arch cs"
-                        .into(),
-                )
-                .into()),
-            };
+        let done = match (arch, scenario.workload.kind) {
+            (_, WorkloadKind::Url) => arch::url::run(&scenario, opts.progress, &stop).await?,
+            ("cs", _) => arch::cs::run(&scenario, opts.progress, &stop).await?,
+            _ => arch::p2p::run(&scenario, opts.progress, &stop).await?,
+        };
         runs.push(done.report);
         logs.push(done.log);
     }

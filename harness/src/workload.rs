@@ -25,9 +25,11 @@ impl RepeatGet {
             op: Operation {
                 kind: OpKind::Get,
                 endpoint: 0,
+                method: hyper::Method::GET,
                 path: Bytes::copy_from_slice(path.as_bytes()),
                 body: None,
                 expect: None,
+                delivers: None,
             },
         }
     }
@@ -48,6 +50,10 @@ pub struct CatalogEntry {
     pub path: Bytes,
     /// Endpoint (replica or peer) that serves it to this user set.
     pub endpoint: usize,
+    /// GET on a server; POST (`/fetch/{id}`) on a peer's admin plane.
+    pub method: hyper::Method,
+    /// Set when the answer is not the object itself: the object's size.
+    pub delivers: Option<u64>,
 }
 
 /// The bytes of published object `index`: deterministic, so every run and both
@@ -65,6 +71,8 @@ pub struct Fetch {
     catalog: Vec<CatalogEntry>,
     zipf: Option<rand_distr::Zipf<f64>>,
     verify: bool,
+    /// Peer-to-peer: user u always asks its own peer, endpoint `u % n`.
+    own_endpoints: Option<usize>,
 }
 
 impl Fetch {
@@ -75,12 +83,19 @@ impl Fetch {
             catalog,
             zipf,
             verify,
+            own_endpoints: None,
         }
+    }
+
+    /// Sends user u's operations to endpoint `u % endpoints` (its own peer) whatever the object.
+    pub fn per_user_endpoints(mut self, endpoints: usize) -> Self {
+        self.own_endpoints = Some(endpoints.max(1));
+        self
     }
 }
 
 impl Workload for Fetch {
-    fn next_op(&self, _user: u64, _iteration: u64, rng: &mut SmallRng) -> Option<Operation> {
+    fn next_op(&self, user: u64, _iteration: u64, rng: &mut SmallRng) -> Option<Operation> {
         use rand::RngExt;
         use rand_distr::Distribution;
         let n = self.catalog.len();
@@ -91,8 +106,11 @@ impl Workload for Fetch {
             Some(z) => (z.sample(rng) as usize).clamp(1, n) - 1,
             None => rng.random_range(0..n),
         };
-        let entry = &self.catalog[index];
-        Some(get(entry, self.verify))
+        let mut op = get(&self.catalog[index], self.verify);
+        if let Some(n) = self.own_endpoints {
+            op.endpoint = (user % n as u64) as usize;
+        }
+        Some(op)
     }
 }
 
@@ -100,9 +118,12 @@ fn get(entry: &CatalogEntry, verify: bool) -> Operation {
     Operation {
         kind: OpKind::Get,
         endpoint: entry.endpoint,
+        method: entry.method.clone(),
         path: entry.path.clone(),
         body: None,
-        expect: verify.then_some(entry.id),
+        // Only a body that is the object itself can be checked against its id.
+        expect: (verify && entry.delivers.is_none()).then_some(entry.id),
+        delivers: entry.delivers,
     }
 }
 
@@ -146,6 +167,8 @@ mod tests {
                 id: Manifest::of(&object_bytes(i as u64, 10)).id(),
                 path: Bytes::from(format!("/objects/{i}")),
                 endpoint: 0,
+                method: hyper::Method::GET,
+                delivers: None,
             })
             .collect()
     }

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod content;
 pub mod metrics;
+pub mod peer;
 pub mod ready;
 pub mod server;
 pub mod shaping;

@@ -60,6 +60,7 @@ pub async fn run(
     let replicas = scenario.architectures.servers as usize;
     let specs = (0..replicas)
         .map(|index| NodeSpec {
+            command: "server",
             role: "server",
             index,
             args: server_args(scenario),
@@ -107,6 +108,8 @@ async fn run_on(
             id,
             path: Bytes::from(format!("/objects/{id}")),
             endpoint: 0,
+            method: Method::GET,
+            delivers: None,
         };
         let users = f64::from(scenario.load.users);
         let upload = scenario
@@ -130,6 +133,8 @@ async fn run_on(
                 id,
                 path: Bytes::from(format!("/objects/{id}")),
                 endpoint,
+                method: Method::GET,
+                delivers: None,
             });
         }
         let zipf = (w.popularity == Popularity::Zipf).then_some(w.zipf_exponent);

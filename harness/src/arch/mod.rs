@@ -4,6 +4,7 @@
 //! bound, efficiency) is computed here.
 
 pub mod cs;
+pub mod p2p;
 pub mod url;
 
 use std::collections::BTreeMap;

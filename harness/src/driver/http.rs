@@ -13,14 +13,14 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, Connection, SendRequest};
-use hyper::header::{CONTENT_LENGTH, HOST};
-use hyper::{Method, Request, Uri};
+use hyper::header::HOST;
+use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use versus_targets::shaping::{ByteCounters, NetProfile, ShapedStream, Shaper};
 use versus_targets::units::ByteRate;
 
-use super::{Connector, ErrorKind, OpKind, Operation, Outcome, Session};
+use super::{Connector, ErrorKind, Operation, Outcome, Session};
 
 /// A URL that cannot be driven.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -224,19 +224,12 @@ impl HttpSession {
 
     fn request(&self, op: &Operation) -> Result<Request<Full<Bytes>>, ErrorKind> {
         let endpoint = &self.endpoints[op.endpoint];
-        let (method, body) = match op.kind {
-            OpKind::Get => (Method::GET, Bytes::new()),
-            OpKind::Put => (Method::PUT, op.body.clone().unwrap_or_default()),
-        };
-        let mut builder = Request::builder()
-            .method(method)
+        // hyper adds Content-Length for PUT and POST from the body's exact size.
+        Request::builder()
+            .method(op.method.clone())
             .uri(Uri::from_maybe_shared(op.path.clone()).map_err(|_| ErrorKind::Http4xx)?)
-            .header(HOST, endpoint.authority.as_str());
-        if op.kind == OpKind::Put {
-            builder = builder.header(CONTENT_LENGTH, body.len());
-        }
-        builder
-            .body(Full::new(body))
+            .header(HOST, endpoint.authority.as_str())
+            .body(Full::new(op.body.clone().unwrap_or_default()))
             .map_err(|_| ErrorKind::Http4xx)
     }
 
@@ -294,7 +287,7 @@ impl Session for HttpSession {
                 return Err(ErrorKind::Verify);
             }
         }
-        Ok(received)
+        Ok(op.delivers.unwrap_or(received))
     }
 
     fn reset(&mut self) {

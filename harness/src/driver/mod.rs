@@ -103,14 +103,19 @@ impl ErrorKind {
 pub struct Operation {
     /// The kind, which names the histogram it is recorded in.
     pub kind: OpKind,
-    /// Which of the target's endpoints (server replica) serves it.
+    /// Which of the target's endpoints (server replica, or the user's own peer) serves it.
     pub endpoint: usize,
+    /// HTTP method: GET/PUT on a server, POST on a peer's admin plane.
+    pub method: hyper::Method,
     /// Request path and query, such as `/objects/ab12…`.
     pub path: Bytes,
     /// Body to send (PUT).
     pub body: Option<Bytes>,
     /// When set, the response body must have this content id and size.
     pub expect: Option<versus_targets::content::ObjectId>,
+    /// Payload bytes the operation delivers when the response body is not the payload
+    /// itself (a peer answers a fetch with statistics): counted instead of the body.
+    pub delivers: Option<u64>,
 }
 
 /// How an operation ended: the payload bytes moved, or why it failed.

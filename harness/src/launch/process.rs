@@ -22,7 +22,9 @@ pub const TARGET_EXE_ENV: &str = "VERSUS_TARGET_EXE";
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
-    /// `server` or `peer`: the subcommand and the resource role.
+    /// The subcommand: `server` or `peer`.
+    pub command: &'static str,
+    /// The role in reports: `server`, `seed` or `peer`.
     pub role: &'static str,
     /// Index among nodes of the same role.
     pub index: usize,
@@ -117,7 +119,7 @@ impl NodeProcess {
         let exe = target_exe();
         let mut command = Command::new(&exe);
         command
-            .arg(spec.role)
+            .arg(spec.command)
             .args(&spec.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -84,7 +84,11 @@ impl ResourceSampler {
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::Some(&pids),
             true,
-            ProcessRefreshKind::nothing().with_cpu().with_memory(),
+            // Threads are not separate processes here: skip listing /proc/<pid>/task.
+            ProcessRefreshKind::nothing()
+                .with_cpu()
+                .with_memory()
+                .without_tasks(),
         );
         let mut rss_by_role: BTreeMap<&str, u64> = BTreeMap::new();
         for t in &mut self.tracked {

@@ -42,6 +42,7 @@ pub fn run_report(
     let schedule = (meta.model == "open").then(|| schedule_report(&recorded.schedule));
     RunReport {
         arch: meta.arch,
+        repetition: 0,
         target: meta.target,
         model: meta.model,
         users: meta.users,
@@ -56,6 +57,7 @@ pub fn run_report(
         traffic,
         resources,
         harness,
+        admin_overhead_us: None,
         faults: Vec::new(),
     }
 }

@@ -108,6 +108,13 @@ fn run_details(out: &mut String, run: &RunReport) {
     if let Some(line) = completion_line(run) {
         let _ = writeln!(out, "- Completion: {line}.");
     }
+    if let Some(us) = run.admin_overhead_us {
+        let _ = writeln!(
+            out,
+            "- Admin-plane overhead: {} per call (a `/healthz` round trip); each P2P operation includes it.",
+            format_duration_us(us as f64)
+        );
+    }
     if let Some(s) = &run.schedule {
         let _ = writeln!(
             out,

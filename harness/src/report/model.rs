@@ -64,6 +64,10 @@ impl ToolInfo {
 pub struct RunReport {
     /// `cs` or `p2p`.
     pub arch: String,
+    /// Which repetition of the same architecture this is (0-based; `versus run --repeat K`
+    /// gives K runs per architecture, so `compare` can estimate run-to-run noise).
+    #[serde(default)]
+    pub repetition: u32,
     /// What was driven, in words (a URL, or the target and its node count).
     pub target: String,
     /// `closed` or `open`.
@@ -100,6 +104,10 @@ pub struct RunReport {
     pub resources: BTreeMap<String, RoleResources>,
     /// How busy the load generator itself was.
     pub harness: HarnessLoad,
+    /// Peer-to-peer: median round trip of the peers' admin plane (`/healthz`, µs): the
+    /// overhead the harness adds to each P2P operation by driving it over HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_overhead_us: Option<u64>,
     /// Faults injected during the run.
     #[serde(default)]
     pub faults: Vec<serde_json::Value>,

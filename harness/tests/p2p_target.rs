@@ -1,0 +1,82 @@
+//! The peer-to-peer target through the real binary: a seed and one `versus peer`
+//! process per user, a flash crowd that every peer completes, the D_p2p bound in the
+//! report, and no process left behind.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::{
+    describe, marker, processes_with, read_report, temp_dir, versus_marked, wait_bounded,
+    write_file,
+};
+
+const FLASH: &str = r#"
+name = "p2p-flash-test"
+[workload]
+kind = "flash-crowd"
+object_size = "1MiB"
+[load]
+users = 6
+duration = "90s"
+timeout = "80s"
+[network]
+server_upload = "4MiB/s"
+peer_upload = "1MiB/s"
+[architectures]
+cs = false
+ready_timeout = "30s"
+"#;
+
+#[test]
+fn every_peer_completes_a_flash_crowd() {
+    let dir = temp_dir();
+    let scenario = write_file(dir.path(), "flash.toml", FLASH);
+    let out_dir = dir.path().join("out");
+    let m = marker();
+    let child = versus_marked(&m)
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--progress",
+            "none",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        processes_with(&m).is_empty(),
+        "left behind: {:?}",
+        processes_with(&m)
+    );
+    let run = &read_report(&out_dir)["runs"][0];
+    assert_eq!(run["arch"], "p2p");
+    assert_eq!(run["ops"]["get"]["count"], 6, "{run}");
+    assert_eq!(
+        run["ops"]["get"]["errors_total"], 0,
+        "every peer completed: {}",
+        run["ops"]["get"]["errors"]
+    );
+    assert_eq!(run["ops"]["get"]["bytes"].as_u64(), Some(6 << 20));
+    // D_p2p = max(F/u_s, N*F/(u_s + N*u_i)) = max(0.25, 6/10) = 0.6 s.
+    assert!((run["bound_s"].as_f64().unwrap() - 0.6).abs() < 1e-9);
+    let efficiency = run["efficiency"].as_f64().unwrap();
+    assert!(
+        efficiency > 0.0 && efficiency <= 1.05,
+        "efficiency {efficiency}"
+    );
+    assert_eq!(run["resources"]["peer"]["processes"], 6);
+    assert_eq!(run["resources"]["seed"]["processes"], 1);
+    let peers_rx = run["traffic"]["peer"]["rx_bytes"].as_u64().unwrap();
+    assert!(
+        peers_rx >= 6 << 20,
+        "the peers received at least the object each: {peers_rx}"
+    );
+    assert!(run["admin_overhead_us"].as_u64().is_some());
+}

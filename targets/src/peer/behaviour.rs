@@ -1,0 +1,102 @@
+//! The peer's libp2p behaviour: Kademlia for provider records, identify so peers learn
+//! each other's listen addresses, and the chunk protocol on request-response. Also builds
+//! the [`Swarm`] around it, with settings sized for a small memory footprint (many peers
+//! run on one machine).
+
+use std::time::Duration;
+
+use libp2p::identity::Keypair;
+use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{identify, kad, StreamProtocol, Swarm};
+
+use super::codec::{ChunkCodec, PROTOCOL};
+use super::transport;
+use crate::shaping::Shaper;
+
+/// Kademlia protocol name: a private DHT, separate from the public IPFS one.
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/kad/1.0.0");
+/// Identify protocol version string.
+pub const IDENTIFY_VERSION: &str = "/versus/1.0.0";
+/// Chunk-protocol streams one connection may have open at once.
+const MAX_CONCURRENT_STREAMS: usize = 128;
+/// Longest a Kademlia query (provider lookup or announcement) may run.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The behaviours of one peer.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    /// The DHT: provider records and peer routing.
+    pub kad: kad::Behaviour<MemoryStore>,
+    /// Exchange of listen addresses and supported protocols.
+    pub identify: identify::Behaviour,
+    /// The chunk-exchange protocol.
+    pub chunks: request_response::Behaviour<ChunkCodec>,
+}
+
+/// Settings for [`build_swarm`].
+#[derive(Debug, Clone)]
+pub struct SwarmSettings {
+    /// Timeout of one chunk-protocol request.
+    pub request_timeout: Duration,
+    /// Idle connections are closed after this long.
+    pub idle_timeout: Duration,
+}
+
+/// Builds the swarm: shaped transport plus [`Behaviour`].
+pub fn build_swarm(
+    keypair: &Keypair,
+    shaper: Shaper,
+    settings: &SwarmSettings,
+) -> anyhow::Result<Swarm<Behaviour>> {
+    let peer_id = keypair.public().to_peer_id();
+    let transport = transport::build(keypair, shaper)?;
+
+    let mut kad_config = kad::Config::new(KAD_PROTOCOL);
+    kad_config
+        .set_query_timeout(QUERY_TIMEOUT)
+        // Provider records live as long as a run; no periodic republication traffic.
+        .set_provider_publication_interval(None)
+        .set_replication_interval(None)
+        .set_publication_interval(None);
+    let store = MemoryStore::with_config(
+        peer_id,
+        MemoryStoreConfig {
+            max_records: 64,
+            max_value_bytes: 1024,
+            max_providers_per_key: kad::K_VALUE.get(),
+            max_provided_keys: 4096,
+        },
+    );
+    let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
+    // Loopback and LAN addresses are never "confirmed" by anyone: serve the DHT anyway.
+    kad.set_mode(Some(kad::Mode::Server));
+
+    let identify = identify::Behaviour::new(
+        identify::Config::new(IDENTIFY_VERSION.to_string(), keypair.public())
+            .with_agent_version(format!("versus-peer/{}", env!("CARGO_PKG_VERSION")))
+            .with_cache_size(256),
+    );
+
+    let chunks = request_response::Behaviour::with_codec(
+        ChunkCodec,
+        [(PROTOCOL, ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(settings.request_timeout)
+            .with_max_concurrent_streams(MAX_CONCURRENT_STREAMS),
+    );
+
+    let config = libp2p::swarm::Config::with_tokio_executor()
+        .with_idle_connection_timeout(settings.idle_timeout);
+    Ok(Swarm::new(
+        transport,
+        Behaviour {
+            kad,
+            identify,
+            chunks,
+        },
+        peer_id,
+        config,
+    ))
+}

@@ -1,0 +1,357 @@
+//! The chunk-exchange protocol, `/versus/chunks/1`, on libp2p request-response: one
+//! request and one answer per stream.
+//!
+//! Wire format (integers little-endian):
+//!
+//! Request: `kind: u8` | `object id: 32 bytes` | `chunk index: u32` (chunk requests only);
+//! kind 1 = manifest, 2 = have (which chunks do you hold), 3 = chunk.
+//!
+//! Response: `kind: u8` then, for every kind but 5, the sender's holdings (`0` = the whole
+//! object, or `1` | `chunk count: u32` | `ceil(count / 8)` bitmap bytes) and, for kinds 1
+//! and 3, `length: u32` | payload. Kind 1 = manifest (payload: its canonical encoding),
+//! 2 = have, 3 = chunk (payload: the chunk bytes), 4 = missing (the sender is still
+//! downloading and lacks that chunk), 5 = not found (the sender knows nothing of the
+//! object), 6 = busy (every upload slot is taken: ask someone else, or again later).
+//!
+//! Every length is checked against a limit before anything is allocated, and nothing read
+//! here is trusted: the downloader verifies manifests against the id and chunks against
+//! the manifest.
+
+use std::io;
+
+use bytes::Bytes;
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::StreamProtocol;
+
+use super::have::{ChunkSet, Have};
+use crate::content::{ObjectId, CHUNK_SIZE};
+
+/// The protocol name.
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/chunks/1");
+
+/// Largest manifest accepted: 8 MiB of hashes describe a 64 GiB object.
+pub const MAX_MANIFEST_LEN: usize = 8 << 20;
+/// Largest chunk count a holdings bitmap may announce (matches [`MAX_MANIFEST_LEN`]).
+pub const MAX_CHUNKS: usize = MAX_MANIFEST_LEN / 32;
+
+/// What one peer asks another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// The manifest of an object (and which chunks the other side holds).
+    Manifest(ObjectId),
+    /// Which chunks of an object the other side holds.
+    Have(ObjectId),
+    /// One chunk.
+    Chunk(ObjectId, u32),
+}
+
+impl Request {
+    /// The object the request is about.
+    pub fn object(&self) -> ObjectId {
+        match self {
+            Request::Manifest(id) | Request::Have(id) | Request::Chunk(id, _) => *id,
+        }
+    }
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// The canonical manifest encoding, and what the sender holds.
+    Manifest(Bytes, Have),
+    /// What the sender holds.
+    Have(Have),
+    /// The chunk's bytes (unverified until the receiver checks them), and what the sender holds.
+    Chunk(Bytes, Have),
+    /// The sender lacks this chunk; what it holds.
+    Missing(Have),
+    /// The sender holds nothing of this object.
+    NotFound,
+    /// The sender's upload slots are all taken; what it holds.
+    Busy(Have),
+}
+
+const REQ_MANIFEST: u8 = 1;
+const REQ_HAVE: u8 = 2;
+const REQ_CHUNK: u8 = 3;
+
+const RES_MANIFEST: u8 = 1;
+const RES_HAVE: u8 = 2;
+const RES_CHUNK: u8 = 3;
+const RES_MISSING: u8 = 4;
+const RES_NOT_FOUND: u8 = 5;
+const RES_BUSY: u8 = 6;
+
+const HAVE_ALL: u8 = 0;
+const HAVE_SOME: u8 = 1;
+
+fn invalid(what: String) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("malformed {} message: {what}", PROTOCOL.as_ref()),
+    )
+}
+
+/// Encodes a request.
+pub fn encode_request(req: &Request) -> Vec<u8> {
+    let mut out = Vec::with_capacity(37);
+    let (kind, id, index) = match req {
+        Request::Manifest(id) => (REQ_MANIFEST, id, None),
+        Request::Have(id) => (REQ_HAVE, id, None),
+        Request::Chunk(id, index) => (REQ_CHUNK, id, Some(*index)),
+    };
+    out.push(kind);
+    out.extend_from_slice(id.as_bytes());
+    if let Some(index) = index {
+        out.extend_from_slice(&index.to_le_bytes());
+    }
+    out
+}
+
+/// Reads a request.
+pub async fn read_request<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Request> {
+    let kind = read_u8(io).await?;
+    let mut id = [0u8; 32];
+    io.read_exact(&mut id).await?;
+    let id = ObjectId(id);
+    match kind {
+        REQ_MANIFEST => Ok(Request::Manifest(id)),
+        REQ_HAVE => Ok(Request::Have(id)),
+        REQ_CHUNK => Ok(Request::Chunk(id, read_u32(io).await?)),
+        other => Err(invalid(format!("unknown request kind {other}"))),
+    }
+}
+
+/// Encodes a response.
+pub fn encode_response(res: &Response) -> Vec<u8> {
+    let (kind, have, payload) = match res {
+        Response::Manifest(bytes, have) => (RES_MANIFEST, Some(have), Some(bytes)),
+        Response::Have(have) => (RES_HAVE, Some(have), None),
+        Response::Chunk(bytes, have) => (RES_CHUNK, Some(have), Some(bytes)),
+        Response::Missing(have) => (RES_MISSING, Some(have), None),
+        Response::NotFound => (RES_NOT_FOUND, None, None),
+        Response::Busy(have) => (RES_BUSY, Some(have), None),
+    };
+    let mut out = Vec::with_capacity(16 + payload.map_or(0, |p| p.len()));
+    out.push(kind);
+    match have {
+        None => {}
+        Some(Have::All) => out.push(HAVE_ALL),
+        Some(Have::Some(set)) => {
+            out.push(HAVE_SOME);
+            out.extend_from_slice(&(set.len() as u32).to_le_bytes());
+            out.extend_from_slice(set.bits());
+        }
+    }
+    if let Some(payload) = payload {
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+/// Reads a response.
+pub async fn read_response<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Response> {
+    let kind = read_u8(io).await?;
+    if kind == RES_NOT_FOUND {
+        return Ok(Response::NotFound);
+    }
+    if !(RES_MANIFEST..=RES_BUSY).contains(&kind) {
+        return Err(invalid(format!("unknown response kind {kind}")));
+    }
+    let have = read_have(io).await?;
+    Ok(match kind {
+        RES_MANIFEST => Response::Manifest(read_payload(io, MAX_MANIFEST_LEN).await?, have),
+        RES_HAVE => Response::Have(have),
+        RES_CHUNK => Response::Chunk(read_payload(io, CHUNK_SIZE as usize).await?, have),
+        RES_BUSY => Response::Busy(have),
+        _ => Response::Missing(have),
+    })
+}
+
+async fn read_have<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Have> {
+    match read_u8(io).await? {
+        HAVE_ALL => Ok(Have::All),
+        HAVE_SOME => {
+            let len = read_u32(io).await? as usize;
+            if len > MAX_CHUNKS {
+                return Err(invalid(format!(
+                    "holdings of {len} chunks, more than the limit of {MAX_CHUNKS}"
+                )));
+            }
+            let mut bits = vec![0u8; len.div_ceil(8)];
+            io.read_exact(&mut bits).await?;
+            ChunkSet::from_bits(len, bits)
+                .map(Have::Some)
+                .ok_or_else(|| invalid(format!("holdings bitmap sets bits past chunk {len}")))
+        }
+        other => Err(invalid(format!("unknown holdings kind {other}"))),
+    }
+}
+
+async fn read_payload<T: AsyncRead + Unpin>(io: &mut T, limit: usize) -> io::Result<Bytes> {
+    let len = read_u32(io).await? as usize;
+    if len > limit {
+        return Err(invalid(format!(
+            "payload of {len} bytes, more than the limit of {limit}"
+        )));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(Bytes::from(buf))
+}
+
+async fn read_u8<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u8> {
+    let mut b = [0u8; 1];
+    io.read_exact(&mut b).await?;
+    Ok(b[0])
+}
+
+async fn read_u32<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u32> {
+    let mut b = [0u8; 4];
+    io.read_exact(&mut b).await?;
+    Ok(u32::from_le_bytes(b))
+}
+
+/// The request-response codec for [`PROTOCOL`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChunkCodec;
+
+#[async_trait::async_trait]
+impl libp2p::request_response::Codec for ChunkCodec {
+    type Protocol = StreamProtocol;
+    type Request = Request;
+    type Response = Response;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_request(io).await
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_response(io).await
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Request,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&encode_request(&req)).await?;
+        io.flush().await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Response,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&encode_response(&res)).await?;
+        io.flush().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId([n; 32])
+    }
+
+    fn round_trip_request(req: Request) -> Request {
+        let bytes = encode_request(&req);
+        block_on(read_request(&mut &bytes[..])).expect("decodes")
+    }
+
+    fn round_trip_response(res: &Response) -> Response {
+        let bytes = encode_response(res);
+        block_on(read_response(&mut &bytes[..])).expect("decodes")
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        for req in [
+            Request::Manifest(id(1)),
+            Request::Have(id(2)),
+            Request::Chunk(id(3), 77),
+        ] {
+            assert_eq!(round_trip_request(req), req);
+        }
+        assert_eq!(encode_request(&Request::Chunk(id(3), 1)).len(), 37);
+    }
+
+    #[test]
+    fn responses_round_trip() {
+        let mut some = ChunkSet::empty(11);
+        some.insert(3);
+        some.insert(10);
+        let responses = [
+            Response::Manifest(Bytes::from_static(b"VSM1..."), Have::All),
+            Response::Have(Have::Some(some.clone())),
+            Response::Chunk(Bytes::from(vec![9u8; 1000]), Have::Some(some.clone())),
+            Response::Chunk(Bytes::new(), Have::All),
+            Response::Missing(Have::Some(ChunkSet::empty(0))),
+            Response::NotFound,
+            Response::Busy(Have::All),
+        ];
+        for res in &responses {
+            assert_eq!(&round_trip_response(res), res);
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_rejected_without_panicking() {
+        let err = |bytes: &[u8]| block_on(read_response(&mut &bytes[..])).unwrap_err();
+        assert!(err(&[9]).to_string().contains("unknown response kind 9"));
+        assert!(err(&[RES_HAVE, 7]).to_string().contains("holdings kind 7"));
+        let mut huge = vec![RES_CHUNK, HAVE_ALL];
+        huge.extend_from_slice(&(CHUNK_SIZE + 1).to_le_bytes());
+        assert!(err(&huge).to_string().contains("more than the limit"));
+        let mut many = vec![RES_HAVE, HAVE_SOME];
+        many.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(err(&many).to_string().contains("more than the limit"));
+        // Truncated: a chunk announced longer than the bytes that follow.
+        let mut short = encode_response(&Response::Chunk(Bytes::from(vec![1u8; 10]), Have::All));
+        short.truncate(short.len() - 1);
+        assert_eq!(err(&short).kind(), io::ErrorKind::UnexpectedEof);
+        let bad_req = [42u8; 33];
+        assert!(block_on(read_request(&mut &bad_req[..])).is_err());
+        assert!(block_on(read_request(&mut &[REQ_CHUNK][..])).is_err());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+                let _ = block_on(read_response(&mut &bytes[..]));
+                let _ = block_on(read_request(&mut &bytes[..]));
+            }
+
+            #[test]
+            fn chunk_responses_round_trip(len in 0usize..300, data in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let mut set = ChunkSet::empty(len);
+                for i in (0..len).step_by(3) { set.insert(i); }
+                let res = Response::Chunk(Bytes::from(data), Have::Some(set));
+                prop_assert_eq!(round_trip_response(&res), res);
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The peer's counters: everything a node counts ([`NodeMetrics`]: wire bytes through the
+//! shaper, requests by route, connections, chunks served) plus the swarm's own (chunks
+//! fetched and rejected, fetches, objects held), rendered for `GET /metrics`.
+//!
+//! Routes of `versus_requests_total`: the chunk protocol's `manifest`, `have` and `chunk`
+//! (status 200 answered, 404 not held) and the admin plane's `publish`, `fetch`,
+//! `object` and `status` (their HTTP status).
+
+use std::sync::Arc;
+
+use super::holdings::Holdings;
+use crate::metrics::{write_counter, write_gauge, Counter, NodeMetrics, RenderMetrics};
+use crate::shaping::ByteCounters;
+
+/// Route names, as they appear in `versus_requests_total{route=…}`.
+pub const ROUTES: &[&str] = &[
+    "manifest", "have", "chunk", "publish", "fetch", "object", "status",
+];
+/// Chunk protocol: manifest requests.
+pub const ROUTE_MANIFEST: usize = 0;
+/// Chunk protocol: holdings requests.
+pub const ROUTE_HAVE: usize = 1;
+/// Chunk protocol: chunk requests.
+pub const ROUTE_CHUNK: usize = 2;
+/// Admin: `POST /objects`.
+pub const ROUTE_PUBLISH: usize = 3;
+/// Admin: `POST /fetch/{id}`.
+pub const ROUTE_FETCH: usize = 4;
+/// Admin: `GET /objects/{id}`.
+pub const ROUTE_OBJECT: usize = 5;
+/// Admin: `GET /status`.
+pub const ROUTE_STATUS: usize = 6;
+
+/// Everything a peer counts.
+#[derive(Debug)]
+pub struct PeerMetrics {
+    /// What every node counts.
+    pub node: NodeMetrics,
+    /// Chunks received that failed verification and were thrown away.
+    pub chunks_rejected: Counter,
+    /// Verified chunks received and kept.
+    pub chunks_fetched: Counter,
+    /// Fetches that completed.
+    pub fetches_ok: Counter,
+    /// Fetches that failed.
+    pub fetches_failed: Counter,
+    holdings: Arc<Holdings>,
+}
+
+impl PeerMetrics {
+    /// Counters over the shaper's byte counters; object gauges read from `holdings`.
+    pub fn new(bytes: Arc<ByteCounters>, holdings: Arc<Holdings>) -> Self {
+        PeerMetrics {
+            node: NodeMetrics::new(bytes, ROUTES),
+            chunks_rejected: Counter::default(),
+            chunks_fetched: Counter::default(),
+            fetches_ok: Counter::default(),
+            fetches_failed: Counter::default(),
+            holdings,
+        }
+    }
+}
+
+impl RenderMetrics for PeerMetrics {
+    fn render(&self, out: &mut String) {
+        self.node.render(out);
+        write_counter(
+            out,
+            "versus_chunks_rejected_total",
+            "Chunks received from other peers that failed verification and were discarded.",
+            self.chunks_rejected.get(),
+        );
+        write_counter(
+            out,
+            "versus_chunks_fetched_total",
+            "Verified chunks received from other peers and kept.",
+            self.chunks_fetched.get(),
+        );
+        write_counter(
+            out,
+            "versus_fetches_total",
+            "Fetches that completed with a verified object.",
+            self.fetches_ok.get(),
+        );
+        write_counter(
+            out,
+            "versus_fetch_failures_total",
+            "Fetches that failed (no provider, deadline, every provider failing).",
+            self.fetches_failed.get(),
+        );
+        let store = self.holdings.store();
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        write_gauge(
+            out,
+            "versus_objects_stored",
+            "Complete objects held by this peer.",
+            gauge(store.len() as u64),
+        );
+        write_gauge(
+            out,
+            "versus_object_bytes_stored",
+            "Total size of the complete objects held, in bytes.",
+            gauge(store.stored_bytes()),
+        );
+        write_gauge(
+            out,
+            "versus_objects_partial",
+            "Objects this peer is still assembling (and already serving chunks of).",
+            gauge(self.holdings.partial_count() as u64),
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! `versus peer`: the peer-to-peer reference target, a libp2p node.
+//!
+//! The data plane is libp2p over TCP + Noise + Yamux, shaped by the node's network
+//! profile on the raw TCP bytes (`transport`). Kademlia holds provider records, identify
+//! spreads listen addresses, and the chunk protocol ([`codec`]) moves manifests and
+//! 256 KiB chunks. A fetch ([`fetch`]) swarms: it pulls chunks from several providers at
+//! once, verifies each against the manifest, and serves and announces what it has while
+//! it is still downloading. The admin plane ([`routes`], on `--admin`, never shaped)
+//! publishes, fetches and reports.
+//!
+//! [`run`] is the command: start, print the ready line, serve until SIGTERM or SIGINT.
+//! [`start`] is the same node in-process, for tests; it works on a current-thread runtime.
+
+mod args;
+mod behaviour;
+pub mod codec;
+pub mod fetch;
+pub mod have;
+mod holdings;
+mod metrics;
+mod node;
+mod outcome;
+pub mod routes;
+pub mod scheduler;
+mod serve;
+mod transport;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use libp2p::{identity::Keypair, Multiaddr, PeerId};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::admin;
+use crate::metrics::RenderMetrics;
+use crate::ready::ReadyLine;
+use crate::shaping::Shaper;
+
+pub use args::{Misbehave, PeerArgs};
+pub use fetch::{FetchError, FetchStats};
+pub use holdings::Holdings;
+pub use metrics::{PeerMetrics, ROUTES};
+pub use node::NetStatus;
+
+/// Longest [`start`] waits for the listener to report its address.
+const LISTEN_WAIT: Duration = Duration::from_secs(10);
+/// Longest [`RunningPeer::shutdown`] waits for the admin plane to finish its requests.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A peer running in this process. Dropping it stops it in the background;
+/// [`RunningPeer::shutdown`] also waits for it to stop.
+pub struct RunningPeer {
+    peer_id: PeerId,
+    listen_addr: Multiaddr,
+    admin_addr: SocketAddr,
+    holdings: Arc<Holdings>,
+    metrics: Arc<PeerMetrics>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl std::fmt::Debug for RunningPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningPeer")
+            .field("peer_id", &self.peer_id)
+            .field("listen_addr", &self.listen_addr)
+            .field("admin_addr", &self.admin_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningPeer {
+    /// The peer's libp2p id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// Where the data plane listens, ending in `/p2p/<peer id>` (usable as `--bootstrap`).
+    pub fn listen_addr(&self) -> &Multiaddr {
+        &self.listen_addr
+    }
+
+    /// Where the admin plane listens.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// The objects held, complete and partial.
+    pub fn holdings(&self) -> &Holdings {
+        &self.holdings
+    }
+
+    /// The peer's counters.
+    pub fn metrics(&self) -> &PeerMetrics {
+        &self.metrics
+    }
+
+    /// The ready line announcing this peer.
+    pub fn ready_line(&self) -> ReadyLine {
+        let mut line = ReadyLine::new(self.listen_addr.to_string(), self.admin_addr);
+        line.peer_id = Some(self.peer_id.to_string());
+        line
+    }
+
+    /// Stops the peer: closes every connection and lets admin requests in flight finish
+    /// (fetches in flight fail), then waits until both planes have stopped.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.stop.send_replace(true);
+        for task in std::mem::take(&mut self.tasks) {
+            match tokio::time::timeout(SHUTDOWN_GRACE, task).await {
+                Ok(joined) => joined.context("a peer task panicked")??,
+                Err(_) => tracing::warn!("a peer task was still busy {SHUTDOWN_GRACE:?} after shutdown began; leaving it"),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RunningPeer {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// Starts a peer in this process (inside a Tokio runtime, current-thread is fine) and
+/// returns once it listens on both planes and has dialed its bootstrap peers.
+pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
+    let keypair = Keypair::generate_ed25519();
+    let peer_id = keypair.public().to_peer_id();
+    let shaper = Shaper::new(&args.profile());
+    let holdings = Arc::new(Holdings::new());
+    let metrics = Arc::new(PeerMetrics::new(
+        Arc::clone(shaper.counters()),
+        Arc::clone(&holdings),
+    ));
+    let swarm = behaviour::build_swarm(
+        &keypair,
+        shaper,
+        &behaviour::SwarmSettings {
+            request_timeout: args.request_timeout.0,
+            idle_timeout: args.idle_timeout.0,
+        },
+    )?;
+    let (mut node, handle) = node::Node::new(
+        swarm,
+        Arc::clone(&holdings),
+        Arc::clone(&metrics),
+        args.misbehave,
+        serve::SlotSettings {
+            slots: usize::from(args.upload_slots),
+            queue: 4 * usize::from(args.upload_slots),
+            reclaim_after: args.request_timeout.0,
+        },
+    );
+    let listen_addr = node.listen(&args.listen, LISTEN_WAIT).await?;
+    node.bootstrap(&args.bootstrap)?;
+    let admin_listener = admin::bind(args.admin).await?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .context("could not read the address of the admin listener")?;
+
+    let state = Arc::new(routes::AdminState {
+        fetch: fetch::FetchContext {
+            node: handle,
+            holdings: Arc::clone(&holdings),
+            metrics: Arc::clone(&metrics),
+            local: peer_id,
+            settings: fetch::FetchSettings {
+                fetch_timeout: args.fetch_timeout.0,
+                lookup_timeout: args.lookup_timeout.0,
+                request_timeout: args.request_timeout.0,
+                max_per_peer: usize::from(args.max_requests_per_peer),
+            },
+        },
+        max_object_size: args.max_object_size.bytes(),
+        active: Mutex::new(HashSet::new()),
+    });
+    let (stop, stopped) = watch::channel(false);
+    let node_task = tokio::spawn(node.run(stopped.clone()));
+    let router = admin::router(
+        Arc::clone(&metrics) as Arc<dyn RenderMetrics>,
+        routes::router(state),
+    );
+    let mut admin_stopped = stopped;
+    let admin_task = tokio::spawn(admin::serve(admin_listener, router, async move {
+        let _ = admin_stopped.wait_for(|stop| *stop).await;
+    }));
+    tracing::info!(
+        %peer_id, %listen_addr, %admin_addr,
+        bootstrap = args.bootstrap.len(),
+        upload = ?args.upload.map(|r| r.to_string()),
+        download = ?args.download.map(|r| r.to_string()),
+        latency = ?args.latency.map(|d| d.to_string()),
+        misbehave = ?args.misbehave,
+        "peer ready"
+    );
+    Ok(RunningPeer {
+        peer_id,
+        listen_addr,
+        admin_addr,
+        holdings,
+        metrics,
+        stop,
+        tasks: vec![
+            tokio::spawn(async move { node_task.await.context("the network task panicked") }),
+            admin_task,
+        ],
+    })
+}
+
+/// `versus peer`: starts the peer, prints the ready line on stdout, serves until SIGTERM
+/// or SIGINT, then shuts down.
+pub async fn run(args: PeerArgs) -> anyhow::Result<()> {
+    let peer = start(args).await?;
+    let mut signals = Signals::install()?;
+    peer.ready_line().print()?;
+    let signal = signals.recv().await;
+    tracing::info!("received {signal}; shutting down");
+    peer.shutdown().await
+}
+
+/// The termination signals, installed before the ready line so none is missed.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let term =
+                signal(SignalKind::terminate()).context("could not install a SIGTERM handler")?;
+            let int =
+                signal(SignalKind::interrupt()).context("could not install a SIGINT handler")?;
+            Ok(Signals { term, int })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => "Ctrl-C",
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+}

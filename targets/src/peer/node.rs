@@ -1,0 +1,478 @@
+//! The swarm task: the one place that owns the libp2p [`Swarm`].
+//!
+//! It serves the chunk protocol from the node's [`Holdings`] (misbehaving on purpose when
+//! told to), keeps Kademlia fed with the addresses identify learns, and carries out
+//! [`Command`]s from the rest of the node through a cheap, cloneable [`NodeHandle`]:
+//! send a chunk-protocol request, look up providers, announce a provider record, report
+//! status. Downloads run as their own tasks and talk to the swarm only through the handle.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use libp2p::kad::{self, GetProvidersOk, QueryId, QueryResult, RecordKey};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, Message, OutboundRequestId};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{identify, Multiaddr, PeerId, Swarm};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::args::Misbehave;
+use super::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
+use super::codec::{Request, Response};
+use super::holdings::Holdings;
+use super::metrics::PeerMetrics;
+use super::serve::{Answer, SlotSettings, Uploader};
+use crate::content::ObjectId;
+
+/// Commands queued for the swarm task at most; senders wait beyond that.
+const COMMAND_QUEUE: usize = 1024;
+/// Provider batches buffered per lookup.
+const PROVIDER_BATCHES: usize = 64;
+
+/// What the rest of the node asks of the swarm task.
+enum Command {
+    Request {
+        peer: PeerId,
+        request: Request,
+        reply: oneshot::Sender<Result<Response, String>>,
+    },
+    FindProviders {
+        id: ObjectId,
+        dial: usize,
+        reply: mpsc::Sender<Vec<PeerId>>,
+    },
+    Provide {
+        id: ObjectId,
+        reply: Option<oneshot::Sender<Result<(), String>>>,
+    },
+    Status {
+        reply: oneshot::Sender<NetStatus>,
+    },
+}
+
+/// The network side of `GET /status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetStatus {
+    /// This node's peer id.
+    pub peer_id: String,
+    /// Addresses the data plane listens on, each ending in `/p2p/<peer id>`.
+    pub listen_addrs: Vec<String>,
+    /// Peers with at least one open connection.
+    pub connected_peers: Vec<String>,
+    /// Peers in the Kademlia routing table.
+    pub routing_table_size: usize,
+}
+
+/// A cheap handle to the swarm task.
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+const STOPPED: &str = "the peer's network task has stopped (the peer is shutting down)";
+
+impl NodeHandle {
+    async fn send(&self, command: Command) -> Result<(), String> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| STOPPED.to_string())
+    }
+
+    /// Sends a chunk-protocol request to `peer` and waits for the answer (the request
+    /// timeout applies on the swarm side).
+    pub async fn request(&self, peer: PeerId, request: Request) -> Result<Response, String> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Request {
+            peer,
+            request,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| STOPPED.to_string())?
+    }
+
+    /// Starts a DHT lookup of the providers of `id`; batches of providers arrive on the
+    /// receiver, which closes when the lookup ends. Up to `dial` providers found that are
+    /// not connected yet are dialed while the lookup still knows their addresses.
+    pub async fn find_providers(
+        &self,
+        id: ObjectId,
+        dial: usize,
+    ) -> Result<mpsc::Receiver<Vec<PeerId>>, String> {
+        let (reply, batches) = mpsc::channel(PROVIDER_BATCHES);
+        self.send(Command::FindProviders { id, dial, reply })
+            .await?;
+        Ok(batches)
+    }
+
+    /// Announces this node as a provider of `id` and waits for the announcement to reach
+    /// the peers closest to the key.
+    pub async fn provide(&self, id: ObjectId) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Provide {
+            id,
+            reply: Some(reply),
+        })
+        .await?;
+        answer.await.map_err(|_| STOPPED.to_string())?
+    }
+
+    /// Announces this node as a provider of `id` without waiting.
+    pub async fn provide_in_background(&self, id: ObjectId) {
+        let _ = self.send(Command::Provide { id, reply: None }).await;
+    }
+
+    /// The network status.
+    pub async fn status(&self) -> Result<NetStatus, String> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Status { reply }).await?;
+        answer.await.map_err(|_| STOPPED.to_string())
+    }
+}
+
+/// The swarm and everything only the swarm task touches.
+pub struct Node {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    metrics: Arc<PeerMetrics>,
+    uploader: Uploader,
+    pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, String>>>,
+    /// Provider lookups in progress: where results go, and how many providers to dial.
+    lookups: HashMap<QueryId, (mpsc::Sender<Vec<PeerId>>, usize)>,
+    announcements: HashMap<QueryId, Vec<oneshot::Sender<Result<(), String>>>>,
+}
+
+impl Node {
+    /// Wraps `swarm`; returns the node and a handle to it.
+    pub fn new(
+        swarm: Swarm<Behaviour>,
+        holdings: Arc<Holdings>,
+        metrics: Arc<PeerMetrics>,
+        misbehave: Option<Misbehave>,
+        slots: SlotSettings,
+    ) -> (Node, NodeHandle) {
+        let (tx, commands) = mpsc::channel(COMMAND_QUEUE);
+        let node = Node {
+            swarm,
+            commands,
+            uploader: Uploader::new(holdings, Arc::clone(&metrics), misbehave, slots),
+            metrics,
+            pending: HashMap::new(),
+            lookups: HashMap::new(),
+            announcements: HashMap::new(),
+        };
+        (node, NodeHandle { commands: tx })
+    }
+
+    /// This node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    /// Starts listening on `addr` and waits (at most `wait`) for the first listen address,
+    /// returned with `/p2p/<peer id>` appended.
+    pub async fn listen(&mut self, addr: &Multiaddr, wait: Duration) -> anyhow::Result<Multiaddr> {
+        self.swarm.listen_on(addr.clone()).map_err(|e| {
+            anyhow::anyhow!("could not listen on --listen {addr}: {e}; pass a TCP multiaddr such as /ip4/127.0.0.1/tcp/0")
+        })?;
+        let found = tokio::time::timeout(wait, async {
+            loop {
+                match self.swarm.select_next_some().await {
+                    SwarmEvent::NewListenAddr { address, .. } => {
+                        self.on_new_listen_addr(&address);
+                        return Ok(address);
+                    }
+                    SwarmEvent::ListenerError { error, .. } => {
+                        return Err(anyhow::anyhow!("the listener on --listen {addr} failed: {error}"));
+                    }
+                    SwarmEvent::ListenerClosed { reason, .. } => {
+                        return Err(anyhow::anyhow!(
+                            "the listener on --listen {addr} closed: {reason:?}; is the port taken? pass another, or port 0"
+                        ));
+                    }
+                    other => self.on_event(other),
+                }
+            }
+        })
+        .await;
+        let address = found.map_err(|_| {
+            anyhow::anyhow!("no listen address for --listen {addr} after {wait:?}")
+        })??;
+        Ok(address.with(Protocol::P2p(self.peer_id())))
+    }
+
+    /// Dials the bootstrap peers and starts a Kademlia bootstrap. A multiaddr ending in
+    /// `/p2p/<id>` also seeds the routing table.
+    pub fn bootstrap(&mut self, peers: &[Multiaddr]) -> anyhow::Result<()> {
+        let mut seeded = false;
+        for full in peers {
+            let mut addr = full.clone();
+            if let Some(Protocol::P2p(peer)) = addr.pop() {
+                if peer == self.peer_id() {
+                    continue;
+                }
+                self.swarm.behaviour_mut().kad.add_address(&peer, addr);
+                seeded = true;
+            }
+            self.swarm.dial(full.clone()).map_err(|e| {
+                anyhow::anyhow!("could not dial --bootstrap {full}: {e}; pass the multiaddr another peer printed in its ready line, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo…")
+            })?;
+        }
+        if seeded {
+            if let Err(e) = self.swarm.behaviour_mut().kad.bootstrap() {
+                tracing::debug!("Kademlia bootstrap did not start: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs until `stop` turns true or every handle is dropped.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                biased;
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break;
+                    }
+                }
+                command = self.commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => self.on_event(event),
+            }
+        }
+        tracing::debug!(peer_id = %self.peer_id(), "network task stopped");
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Request {
+                peer,
+                request,
+                reply,
+            } => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .chunks
+                    .send_request(&peer, request);
+                self.pending.insert(id, reply);
+            }
+            Command::FindProviders { id, dial, reply } => {
+                let key = RecordKey::new(id.as_bytes());
+                let query = self.swarm.behaviour_mut().kad.get_providers(key);
+                self.lookups.insert(query, (reply, dial));
+            }
+            Command::Provide { id, reply } => {
+                let key = RecordKey::new(id.as_bytes());
+                match self.swarm.behaviour_mut().kad.start_providing(key) {
+                    Ok(query) => {
+                        if let Some(reply) = reply {
+                            self.announcements.entry(query).or_default().push(reply);
+                        }
+                    }
+                    Err(e) => {
+                        let message =
+                            format!("could not record this peer as a provider of {id}: {e}");
+                        tracing::warn!("{message}");
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Err(message));
+                        }
+                    }
+                }
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(self.status());
+            }
+        }
+    }
+
+    fn status(&mut self) -> NetStatus {
+        let me = self.peer_id();
+        let routing_table_size = self
+            .swarm
+            .behaviour_mut()
+            .kad
+            .kbuckets()
+            .map(|bucket| bucket.num_entries())
+            .sum();
+        NetStatus {
+            peer_id: me.to_string(),
+            listen_addrs: self
+                .swarm
+                .listeners()
+                .map(|a| a.clone().with(Protocol::P2p(me)).to_string())
+                .collect(),
+            connected_peers: self
+                .swarm
+                .connected_peers()
+                .map(|p| p.to_string())
+                .collect(),
+            routing_table_size,
+        }
+    }
+
+    fn on_new_listen_addr(&mut self, address: &Multiaddr) {
+        tracing::debug!(%address, "listening");
+        // Provider records carry the provider's external addresses; on loopback and LAN
+        // runs the listen address is the address others reach, so it is declared as one.
+        self.swarm.add_external_address(address.clone());
+    }
+
+    fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Chunks(event)) => self.on_chunks(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) if info.protocols.contains(&KAD_PROTOCOL) => {
+                for addr in info.listen_addrs {
+                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(_)) => {}
+            SwarmEvent::NewListenAddr { address, .. } => self.on_new_listen_addr(&address),
+            SwarmEvent::ConnectionEstablished { .. } => {
+                self.metrics.node.connections_total.inc();
+                self.metrics.node.connections_open.add(1);
+            }
+            SwarmEvent::ConnectionClosed { .. } => {
+                self.metrics.node.connections_open.add(-1);
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(peer = ?peer_id, "could not connect: {error}");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_kad(&mut self, event: kad::Event) {
+        let kad::Event::OutboundQueryProgressed {
+            id, result, step, ..
+        } = event
+        else {
+            return;
+        };
+        match result {
+            QueryResult::GetProviders(Ok(GetProvidersOk::FoundProviders { providers, .. })) => {
+                let me = self.peer_id();
+                let providers: Vec<PeerId> = providers.into_iter().filter(|p| *p != me).collect();
+                let Some((reply, dial)) = self.lookups.get_mut(&id) else {
+                    return;
+                };
+                for peer in &providers {
+                    if *dial == 0 {
+                        break;
+                    }
+                    if self.swarm.is_connected(peer) {
+                        continue;
+                    }
+                    *dial -= 1;
+                    // Connect while the lookup still knows the provider's addresses.
+                    let opts = DialOpts::peer_id(*peer)
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build();
+                    let _ = self.swarm.dial(opts);
+                }
+                if !providers.is_empty() && reply.try_send(providers).is_err() {
+                    tracing::debug!("a provider lookup's receiver is full or gone");
+                }
+                if step.last {
+                    self.lookups.remove(&id);
+                }
+            }
+            QueryResult::GetProviders(result) => {
+                if let Err(e) = result {
+                    tracing::debug!("provider lookup ended: {e}");
+                }
+                if step.last {
+                    self.lookups.remove(&id);
+                }
+            }
+            QueryResult::StartProviding(result) => {
+                let outcome = result.map(|_| ()).map_err(|e| {
+                    format!("the provider announcement did not reach the closest peers: {e}")
+                });
+                if let Some(waiters) = self.announcements.remove(&id) {
+                    for waiter in waiters {
+                        let _ = waiter.send(outcome.clone());
+                    }
+                }
+            }
+            QueryResult::Bootstrap(Err(e)) => tracing::debug!("Kademlia bootstrap: {e}"),
+            _ => {}
+        }
+    }
+
+    fn on_chunks(&mut self, event: request_response::Event<Request, Response>) {
+        match event {
+            request_response::Event::Message { message, peer, .. } => match message {
+                Message::Request {
+                    request_id,
+                    request,
+                    channel,
+                } => {
+                    let answers = self.uploader.on_request(peer, request_id, request, channel);
+                    self.answer(answers);
+                }
+                Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(reply) = self.pending.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Err(format!("request to peer {peer} failed: {error}")));
+                }
+            }
+            request_response::Event::InboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                tracing::debug!(%peer, "answering a chunk-protocol request failed: {error}");
+                let answers = self.uploader.on_done(request_id);
+                self.answer(answers);
+            }
+            request_response::Event::ResponseSent { request_id, .. } => {
+                let answers = self.uploader.on_done(request_id);
+                self.answer(answers);
+            }
+        }
+    }
+
+    /// Hands answers to libp2p; an answer whose requester is gone frees its slot at once.
+    fn answer(&mut self, mut answers: Vec<Answer>) {
+        // Bounded: every retry consumes a queued request.
+        while let Some((request_id, channel, response)) = answers.pop() {
+            if self
+                .swarm
+                .behaviour_mut()
+                .chunks
+                .send_response(channel, response)
+                .is_err()
+            {
+                answers.extend(self.uploader.on_done(request_id));
+            }
+        }
+    }
+}

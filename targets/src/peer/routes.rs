@@ -1,0 +1,213 @@
+//! The peer's admin routes (HTTP, never shaped), merged into [`crate::admin::router`]:
+//!
+//! | route | answers |
+//! |---|---|
+//! | `POST /objects` (body = bytes) | 201 `{"id":"<hex>","size":N}` once stored and announced in the DHT; 413 beyond `--max-object-size` |
+//! | `POST /fetch/{id}` | 200 [`FetchStats`] once the object is here, complete and verified; 400 bad id, 404 no provider, 409 already fetching, 502 every provider failed, 504 deadline, 500 local failure |
+//! | `GET /objects/{id}` | 200 the object's bytes (complete objects only), 404 otherwise |
+//! | `GET /status` | 200 `{"peer_id", "listen_addrs", "connected_peers", "routing_table_size", "objects", "partial_objects", "stored_bytes"}` |
+//!
+//! Error bodies are `{"error":"<what went wrong and what to do>"}`; fetch errors add
+//! `"id"` and the progress made: `"chunks_done"`, `"chunks_total"`, `"rejected_chunks"`, `"providers"`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::fetch::{self, FetchContext};
+use super::metrics::{ROUTE_FETCH, ROUTE_OBJECT, ROUTE_PUBLISH, ROUTE_STATUS};
+use crate::content::ObjectId;
+use crate::units::ByteSize;
+
+/// Longest `POST /objects` waits for the provider announcement before answering anyway.
+pub const ANNOUNCE_WAIT: Duration = Duration::from_secs(10);
+
+/// What the admin handlers share.
+#[derive(Debug)]
+pub struct AdminState {
+    /// Everything a download needs (node handle, holdings, metrics, settings).
+    pub fetch: FetchContext,
+    /// Largest object `POST /objects` accepts.
+    pub max_object_size: u64,
+    /// Objects being fetched right now.
+    pub active: Mutex<HashSet<ObjectId>>,
+}
+
+type Shared = Arc<AdminState>;
+
+/// The peer's admin routes.
+pub fn router(state: Shared) -> Router {
+    let limit = usize::try_from(state.max_object_size).unwrap_or(usize::MAX);
+    Router::new()
+        .route(
+            "/objects",
+            post(publish).layer(DefaultBodyLimit::max(limit)),
+        )
+        .route("/objects/{id}", get(object))
+        .route("/fetch/{id}", post(fetch_object))
+        .route("/status", get(status))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn record(state: &AdminState, route: usize, response: Response) -> Response {
+    state
+        .fetch
+        .metrics
+        .node
+        .requests
+        .record(route, response.status().as_u16());
+    response
+}
+
+fn parse_id(text: &str) -> Result<ObjectId, Box<Response>> {
+    text.parse::<ObjectId>()
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, &e.to_string())))
+}
+
+async fn publish(State(state): State<Shared>, body: Bytes) -> Response {
+    let response = publish_inner(&state, body).await;
+    record(&state, ROUTE_PUBLISH, response)
+}
+
+async fn publish_inner(state: &AdminState, body: Bytes) -> Response {
+    if body.len() as u64 > state.max_object_size {
+        let message = format!(
+            "the object is larger than this peer's --max-object-size of {}; publish a smaller object or restart the peer with a larger limit",
+            ByteSize(state.max_object_size)
+        );
+        return error(StatusCode::PAYLOAD_TOO_LARGE, &message);
+    }
+    let object = match state.fetch.holdings.store().put(body).await {
+        Ok(object) => object,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let id = object.id();
+    match tokio::time::timeout(ANNOUNCE_WAIT, state.fetch.node.provide(id)).await {
+        Ok(Ok(())) => {}
+        // Stored and recorded locally either way: peers that ask this node find it.
+        Ok(Err(why)) => tracing::warn!(%id, "published, but {why}"),
+        Err(_) => {
+            tracing::warn!(%id, "published, but the provider announcement took longer than {ANNOUNCE_WAIT:?}")
+        }
+    }
+    let mut response = (
+        StatusCode::CREATED,
+        Json(json!({ "id": id.to_string(), "size": object.size() })),
+    )
+        .into_response();
+    if let Ok(location) = format!("/objects/{id}").parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// Releases an object's "being fetched" mark however the fetch ends (even cancelled).
+struct ActiveGuard<'a> {
+    state: &'a AdminState,
+    id: ObjectId,
+}
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.state.active.lock() {
+            active.remove(&self.id);
+        }
+    }
+}
+
+async fn fetch_object(State(state): State<Shared>, Path(id): Path<String>) -> Response {
+    let response = fetch_inner(&state, &id).await;
+    record(&state, ROUTE_FETCH, response)
+}
+
+async fn fetch_inner(state: &AdminState, id: &str) -> Response {
+    let id = match parse_id(id) {
+        Ok(id) => id,
+        Err(response) => return *response,
+    };
+    let fresh = state
+        .active
+        .lock()
+        .map(|mut active| active.insert(id))
+        .unwrap_or(false);
+    if !fresh {
+        let message = format!("object {id} is already being fetched by this peer; wait for that fetch to answer, then ask again (it will answer at once)");
+        return error(StatusCode::CONFLICT, &message);
+    }
+    let _guard = ActiveGuard { state, id };
+    match fetch::fetch(&state.fetch, id).await {
+        Ok(stats) => {
+            state.fetch.metrics.fetches_ok.inc();
+            (StatusCode::OK, Json(stats)).into_response()
+        }
+        Err(e) => {
+            state.fetch.metrics.fetches_failed.inc();
+            tracing::warn!("{e}");
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let p = e.progress();
+            let body = json!({
+                "error": e.to_string(),
+                "id": id.to_string(),
+                "chunks_done": p.chunks_done,
+                "chunks_total": p.chunks_total,
+                "rejected_chunks": p.rejected_chunks,
+                "providers": p.providers,
+            });
+            (status, Json(body)).into_response()
+        }
+    }
+}
+
+async fn object(State(state): State<Shared>, Path(id): Path<String>) -> Response {
+    let response = match parse_id(&id) {
+        Err(response) => *response,
+        Ok(id) => match state
+            .fetch
+            .holdings
+            .complete_object(&id)
+            .and_then(|o| o.verified_bytes().cloned())
+        {
+            Some(bytes) => {
+                ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+            }
+            None => error(
+                StatusCode::NOT_FOUND,
+                &format!("this peer holds no complete object {id}; POST /fetch/{id} first"),
+            ),
+        },
+    };
+    record(&state, ROUTE_OBJECT, response)
+}
+
+async fn status(State(state): State<Shared>) -> Response {
+    let response = match state.fetch.node.status().await {
+        Ok(net) => {
+            let store = state.fetch.holdings.store();
+            let body = json!({
+                "peer_id": net.peer_id,
+                "listen_addrs": net.listen_addrs,
+                "connected_peers": net.connected_peers,
+                "routing_table_size": net.routing_table_size,
+                "objects": store.len(),
+                "partial_objects": state.fetch.holdings.partial_count(),
+                "stored_bytes": store.stored_bytes(),
+            });
+            (StatusCode::OK, Json(body)).into_response()
+        }
+        Err(why) => error(StatusCode::SERVICE_UNAVAILABLE, &why),
+    };
+    record(&state, ROUTE_STATUS, response)
+}

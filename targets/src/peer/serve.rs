@@ -1,0 +1,248 @@
+//! Answering the chunk protocol, with upload slots.
+//!
+//! Manifest and holdings requests are answered at once. Chunk answers go out through a
+//! few **upload slots**: at most `slots` chunks are being sent at any time, taken from the
+//! requesting peers in turn (round robin), and only a short queue waits behind them; a
+//! request beyond that is answered `Busy` at once, so the requester asks someone else
+//! instead of waiting. Sending a few chunks at full speed rather than every requested chunk
+//! at a trickle gets complete chunks into the swarm early, where peers can trade them
+//! (BitTorrent's reason for upload slots). A slot frees when libp2p reports the answer
+//! written (or failed), or after the request timeout at the latest.
+//!
+//! The deliberate faults live here too: `corrupt` flips bytes in the chunks it sends,
+//! `stall` keeps chunk requests and never answers them.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use libp2p::request_response::{InboundRequestId, ResponseChannel};
+use libp2p::PeerId;
+use tokio::time::Instant;
+
+use super::args::Misbehave;
+use super::codec::{Request, Response};
+use super::holdings::{ChunkLookup, Holdings};
+use super::metrics::{PeerMetrics, ROUTE_CHUNK, ROUTE_HAVE, ROUTE_MANIFEST};
+use crate::content::ObjectId;
+
+/// Requests a stalling peer keeps unanswered at most (the oldest are dropped beyond).
+const MAX_STALLED: usize = 4096;
+
+/// An answer to hand to libp2p.
+pub type Answer = (InboundRequestId, ResponseChannel<Response>, Response);
+
+struct Queued {
+    request_id: InboundRequestId,
+    object: ObjectId,
+    index: u32,
+    channel: ResponseChannel<Response>,
+}
+
+/// Upload-slot settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotSettings {
+    /// Chunks sent at once, at most.
+    pub slots: usize,
+    /// Chunk requests waiting for a slot, at most; more are answered `Busy`.
+    pub queue: usize,
+    /// A slot whose completion was never reported is reclaimed after this long.
+    pub reclaim_after: Duration,
+}
+
+/// The serving side of the chunk protocol.
+pub struct Uploader {
+    holdings: Arc<Holdings>,
+    metrics: Arc<PeerMetrics>,
+    misbehave: Option<Misbehave>,
+    settings: SlotSettings,
+    sending: HashMap<InboundRequestId, Instant>,
+    queues: HashMap<PeerId, VecDeque<Queued>>,
+    turn: VecDeque<PeerId>,
+    queued: usize,
+    stalled: VecDeque<ResponseChannel<Response>>,
+}
+
+impl Uploader {
+    /// Serves from `holdings`, counting into `metrics`.
+    pub fn new(
+        holdings: Arc<Holdings>,
+        metrics: Arc<PeerMetrics>,
+        misbehave: Option<Misbehave>,
+        settings: SlotSettings,
+    ) -> Self {
+        Uploader {
+            holdings,
+            metrics,
+            misbehave,
+            settings: SlotSettings {
+                slots: settings.slots.max(1),
+                ..settings
+            },
+            sending: HashMap::new(),
+            queues: HashMap::new(),
+            turn: VecDeque::new(),
+            queued: 0,
+            stalled: VecDeque::new(),
+        }
+    }
+
+    /// Takes one inbound request; returns the answers to send now.
+    pub fn on_request(
+        &mut self,
+        peer: PeerId,
+        request_id: InboundRequestId,
+        request: Request,
+        channel: ResponseChannel<Response>,
+    ) -> Vec<Answer> {
+        let object = request.object();
+        self.holdings.note_requester(&object, peer);
+        let (route, response) = match request {
+            Request::Manifest(_) => (
+                ROUTE_MANIFEST,
+                self.holdings
+                    .manifest(&object)
+                    .map_or(Response::NotFound, |(m, have)| Response::Manifest(m, have)),
+            ),
+            Request::Have(_) => (
+                ROUTE_HAVE,
+                self.holdings
+                    .have(&object)
+                    .map_or(Response::NotFound, Response::Have),
+            ),
+            Request::Chunk(_, index) => {
+                return self.on_chunk_request(peer, request_id, object, index, channel)
+            }
+        };
+        let status = if matches!(response, Response::NotFound) {
+            404
+        } else {
+            200
+        };
+        self.metrics.node.requests.record(route, status);
+        vec![(request_id, channel, response)]
+    }
+
+    fn on_chunk_request(
+        &mut self,
+        peer: PeerId,
+        request_id: InboundRequestId,
+        object: ObjectId,
+        index: u32,
+        channel: ResponseChannel<Response>,
+    ) -> Vec<Answer> {
+        if self.misbehave == Some(Misbehave::Stall) {
+            tracing::debug!(%peer, %object, index, "stalling a chunk request on purpose (--misbehave stall)");
+            if self.stalled.len() >= MAX_STALLED {
+                self.stalled.pop_front();
+            }
+            self.stalled.push_back(channel);
+            return Vec::new();
+        }
+        let Some(have) = self.holdings.have(&object) else {
+            self.metrics.node.requests.record(ROUTE_CHUNK, 404);
+            return vec![(request_id, channel, Response::NotFound)];
+        };
+        if !have.contains(index as usize) {
+            self.metrics.node.requests.record(ROUTE_CHUNK, 404);
+            return vec![(request_id, channel, Response::Missing(have))];
+        }
+        self.reclaim_stale();
+        if self.queued >= self.settings.queue && self.sending.len() >= self.settings.slots {
+            self.metrics.node.requests.record(ROUTE_CHUNK, 503);
+            return vec![(request_id, channel, Response::Busy(have))];
+        }
+        let queue = self.queues.entry(peer).or_default();
+        if queue.is_empty() {
+            self.turn.push_back(peer);
+        }
+        queue.push_back(Queued {
+            request_id,
+            object,
+            index,
+            channel,
+        });
+        self.queued += 1;
+        self.pump()
+    }
+
+    /// The answer to `request_id` was written or failed: its slot is free.
+    pub fn on_done(&mut self, request_id: InboundRequestId) -> Vec<Answer> {
+        self.sending.remove(&request_id);
+        self.pump()
+    }
+
+    /// Frees slots whose completion libp2p never reported (bounded by the request timeout).
+    fn reclaim_stale(&mut self) {
+        let limit = self.settings.reclaim_after;
+        self.sending.retain(|_, started| started.elapsed() < limit);
+    }
+
+    /// Starts queued answers while slots are free, one peer at a time in turn.
+    fn pump(&mut self) -> Vec<Answer> {
+        let mut answers = Vec::new();
+        while self.sending.len() < self.settings.slots {
+            let Some(peer) = self.turn.pop_front() else {
+                break;
+            };
+            let Some(queue) = self.queues.get_mut(&peer) else {
+                continue;
+            };
+            let Some(next) = queue.pop_front() else {
+                self.queues.remove(&peer);
+                continue;
+            };
+            if queue.is_empty() {
+                self.queues.remove(&peer);
+            } else {
+                self.turn.push_back(peer);
+            }
+            self.queued = self.queued.saturating_sub(1);
+            if !next.channel.is_open() {
+                continue; // the requester gave up while it waited
+            }
+            let response = self.chunk_response(&next.object, next.index);
+            if matches!(response, Response::Chunk(..)) {
+                self.sending.insert(next.request_id, Instant::now());
+                self.metrics.node.requests.record(ROUTE_CHUNK, 200);
+            } else {
+                self.metrics.node.requests.record(ROUTE_CHUNK, 404);
+            }
+            answers.push((next.request_id, next.channel, response));
+        }
+        answers
+    }
+
+    fn chunk_response(&self, object: &ObjectId, index: u32) -> Response {
+        match self.holdings.chunk(object, index as usize) {
+            ChunkLookup::Found(bytes, have) => {
+                self.metrics.node.chunks_served.inc();
+                self.metrics
+                    .node
+                    .object_bytes_served
+                    .add(bytes.len() as u64);
+                let bytes = if self.misbehave == Some(Misbehave::Corrupt) {
+                    corrupt(&bytes)
+                } else {
+                    bytes
+                };
+                Response::Chunk(bytes, have)
+            }
+            ChunkLookup::Missing(have) => Response::Missing(have),
+            ChunkLookup::Unknown => Response::NotFound,
+        }
+    }
+}
+
+/// A copy of `bytes` with every 4096th byte flipped (`--misbehave corrupt`).
+fn corrupt(bytes: &Bytes) -> Bytes {
+    let mut copy = bytes.to_vec();
+    for b in copy.iter_mut().step_by(4096) {
+        *b ^= 0xff;
+    }
+    if copy.is_empty() {
+        copy.push(0);
+    }
+    Bytes::from(copy)
+}

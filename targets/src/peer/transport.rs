@@ -1,0 +1,40 @@
+//! The peer's data-plane transport: TCP, shaped, then Noise and Yamux.
+//!
+//! Every raw TCP connection, inbound or outbound, is wrapped by the node's [`Shaper`]
+//! before the Noise handshake, so the upload and download caps, the added latency and the
+//! byte counters all see wire bytes (encryption and multiplexing overhead included), and
+//! one node-wide token bucket is shared by all connections. libp2p speaks `futures-io`;
+//! the shaped Tokio stream is bridged with `tokio-util`'s compat layer.
+
+use std::time::Duration;
+
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::{Boxed, Transport as _};
+use libp2p::core::upgrade::Version;
+use libp2p::identity::Keypair;
+use libp2p::{noise, tcp, yamux, PeerId};
+use tokio_util::compat::TokioAsyncReadCompatExt as _;
+
+use crate::shaping::Shaper;
+
+/// Longest a connection may take to finish the Noise and Yamux handshakes.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Most Yamux streams one connection may have open (chunk requests are one stream each).
+const MAX_STREAMS: usize = 256;
+
+/// Builds the shaped TCP + Noise + Yamux transport for `keypair`.
+pub fn build(keypair: &Keypair, shaper: Shaper) -> anyhow::Result<Boxed<(PeerId, StreamMuxerBox)>> {
+    let noise = noise::Config::new(keypair).map_err(|e| {
+        anyhow::anyhow!("could not set up Noise encryption for the peer's identity key: {e}")
+    })?;
+    let mut muxer = yamux::Config::default();
+    muxer.set_max_num_streams(MAX_STREAMS);
+    let transport = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+        .map(move |stream, _endpoint| shaper.wrap(stream.0).compat())
+        .upgrade(Version::V1Lazy)
+        .authenticate(noise)
+        .multiplex(muxer)
+        .timeout(HANDSHAKE_TIMEOUT)
+        .boxed();
+    Ok(transport)
+}

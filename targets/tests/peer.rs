@@ -1,0 +1,287 @@
+//! The peer-to-peer target end to end: real libp2p peers on loopback, each on its own
+//! thread and current-thread runtime, driven through their admin planes.
+
+mod peer_support;
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use hyper::StatusCode;
+use peer_support::{metric, sample, TestPeer};
+use versus_targets::content::{verify_object, Manifest, ObjectId};
+use versus_targets::peer::{Misbehave, PeerArgs};
+use versus_targets::units::{ByteRate, HumanDuration};
+
+const MIB: usize = 1 << 20;
+
+fn swarm(seed_args: PeerArgs, others: usize) -> (TestPeer, Vec<TestPeer>) {
+    let seed = TestPeer::spawn(seed_args);
+    let peers = (0..others)
+        .map(|_| TestPeer::joining(&seed, PeerArgs::default()))
+        .collect();
+    (seed, peers)
+}
+
+async fn assert_holds(peer: &TestPeer, id: &str, expected: &[u8]) {
+    let got = peer.object(id).await;
+    let id: ObjectId = id.parse().expect("an object id");
+    verify_object(&id, &got).expect("the fetched bytes hash to the id");
+    assert!(got == expected, "byte-identical object at {}", peer.peer_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_peers_fetch_an_object_published_at_one() {
+    let (seed, peers) = swarm(PeerArgs::default(), 7);
+    let bytes = sample(4 * MIB, 1);
+    let id = seed.publish(bytes.clone()).await;
+    assert_eq!(
+        id,
+        Manifest::of(&bytes).id().to_string(),
+        "same id as the HTTP server"
+    );
+
+    let started = Instant::now();
+    let results = join_all(peers.iter().map(|p| p.fetch(&id))).await;
+    let elapsed = started.elapsed();
+    for (peer, (status, stats)) in peers.iter().zip(&results) {
+        assert_eq!(*status, StatusCode::OK, "{stats}");
+        assert_eq!(stats["id"], id.as_str());
+        assert_eq!(stats["size"], 4 * MIB);
+        assert_eq!(stats["bytes"], 4 * MIB);
+        assert_eq!(stats["chunks"], 16);
+        assert_eq!(stats["rejected_chunks"], 0);
+        let by_peer = stats["chunks_by_peer"].as_object().expect("chunks_by_peer");
+        let total: u64 = by_peer.values().filter_map(|n| n.as_u64()).sum();
+        assert_eq!(total, 16, "{stats}");
+        assert!(!by_peer.contains_key(&peer.peer_id.to_string()));
+        assert!(stats["provider_lookup_ms"].is_u64(), "{stats}");
+        assert_holds(peer, &id, &bytes).await;
+    }
+    let swarmed = results
+        .iter()
+        .filter(|(_, s)| s["chunks_by_peer"].as_object().is_some_and(|m| m.len() > 1))
+        .count();
+    eprintln!(
+        "7 peers fetched a 4 MiB object in {elapsed:?}; {swarmed} of them from more than one peer; per peer: {:?}",
+        results.iter().map(|(_, s)| s["duration_ms"].as_u64().unwrap_or(0)).collect::<Vec<_>>()
+    );
+
+    // Fetching again answers at once; the seed reports what it served.
+    let (status, again) = peers[0].fetch(&id).await;
+    assert_eq!((status, again["bytes"].as_u64()), (StatusCode::OK, Some(0)));
+    let text = seed.metrics().await;
+    assert!(metric(&text, "versus_chunks_served_total") >= 1.0, "{text}");
+    assert!(metric(&text, "versus_bytes_sent_total") > 0.0);
+    assert_eq!(metric(&text, "versus_objects_stored"), 1.0);
+    let status = seed.status().await;
+    assert_eq!(status["peer_id"], seed.peer_id.to_string());
+    assert_eq!(status["objects"], 1);
+    assert!(!status["connected_peers"]
+        .as_array()
+        .expect("a list")
+        .is_empty());
+    assert!(status["listen_addrs"][0]
+        .as_str()
+        .expect("an address")
+        .ends_with(&seed.peer_id.to_string()));
+
+    for peer in peers {
+        peer.stop();
+    }
+    seed.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_chunks_are_rejected_and_downloads_still_complete() {
+    let seed = TestPeer::spawn(PeerArgs::default());
+    let liar = TestPeer::joining(
+        &seed,
+        PeerArgs {
+            misbehave: Some(Misbehave::Corrupt),
+            ..PeerArgs::default()
+        },
+    );
+    let bytes = sample(3 * MIB, 2);
+    let id = seed.publish(bytes.clone()).await;
+    // The liar downloads honestly (it only lies when serving) and becomes a provider.
+    let (status, stats) = liar.fetch(&id).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+
+    let peers: Vec<TestPeer> = (0..5)
+        .map(|_| TestPeer::joining(&seed, PeerArgs::default()))
+        .collect();
+    let results = join_all(peers.iter().map(|p| p.fetch(&id))).await;
+    let mut rejected = 0;
+    for (peer, (status, stats)) in peers.iter().zip(&results) {
+        assert_eq!(*status, StatusCode::OK, "{stats}");
+        rejected += stats["rejected_chunks"].as_u64().expect("a count");
+        assert!(
+            !stats["chunks_by_peer"]
+                .as_object()
+                .expect("chunks_by_peer")
+                .contains_key(&liar.peer_id.to_string()),
+            "no chunk from the liar is kept: {stats}"
+        );
+        assert_holds(peer, &id, &bytes).await;
+        let text = peer.metrics().await;
+        assert_eq!(
+            metric(&text, "versus_chunks_rejected_total"),
+            stats["rejected_chunks"].as_f64().unwrap_or(-1.0)
+        );
+    }
+    assert!(rejected > 0, "someone asked the liar: {results:?}");
+    let text = liar.metrics().await;
+    assert!(metric(&text, "versus_chunks_served_total") > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_leaving_mid_download_does_not_stop_the_others() {
+    let seed = TestPeer::spawn(PeerArgs {
+        upload: Some(ByteRate(2 * MIB as u64)),
+        ..PeerArgs::default()
+    });
+    let leaver = TestPeer::joining(
+        &seed,
+        PeerArgs {
+            upload: Some(ByteRate(MIB as u64)),
+            ..PeerArgs::default()
+        },
+    );
+    let bytes = sample(2 * MIB, 3);
+    let id = seed.publish(bytes.clone()).await;
+    let (status, stats) = leaver.fetch(&id).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+
+    let peers: Vec<TestPeer> = (0..3)
+        .map(|_| TestPeer::joining(&seed, PeerArgs::default()))
+        .collect();
+    let fetches = join_all(peers.iter().map(|p| p.fetch(&id)));
+    let leave = async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let served = metric(&leaver.metrics().await, "versus_chunks_served_total");
+        eprintln!("the leaver served {served} chunks before leaving");
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || leaver.stop())
+            .await
+            .expect("the leaver stops");
+        eprintln!("the leaver stopped after {:?}", started.elapsed());
+    };
+    let started = Instant::now();
+    let (results, ()) = tokio::join!(fetches, leave);
+    eprintln!(
+        "3 peers fetched 2 MiB with a provider leaving in {:?}",
+        started.elapsed()
+    );
+    for (peer, (status, stats)) in peers.iter().zip(&results) {
+        assert_eq!(*status, StatusCode::OK, "{stats}");
+        assert_holds(peer, &id, &bytes).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cap_paces_the_only_provider() {
+    let seed = TestPeer::spawn(PeerArgs {
+        upload: Some(ByteRate(MIB as u64)),
+        ..PeerArgs::default()
+    });
+    let peer = TestPeer::joining(&seed, PeerArgs::default());
+    let bytes = sample(2 * MIB, 4);
+    let id = seed.publish(bytes.clone()).await;
+    let started = Instant::now();
+    let (status, stats) = peer.fetch(&id).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    eprintln!("2 MiB from a 1 MiB/s provider took {elapsed:.2} s ({stats})");
+    assert!((1.6..5.0).contains(&elapsed), "took {elapsed:.2} s");
+    assert_holds(&peer, &id, &bytes).await;
+    let text = seed.metrics().await;
+    assert!(
+        metric(&text, "versus_bytes_sent_total") >= (2 * MIB) as f64,
+        "wire bytes count"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_errors_say_what_to_do() {
+    let peer = TestPeer::spawn(PeerArgs {
+        lookup_timeout: HumanDuration(Duration::from_millis(500)),
+        ..PeerArgs::default()
+    });
+    let (status, body) = peer.fetch("not-an-id").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"]
+        .as_str()
+        .expect("a message")
+        .contains("64 hex"));
+    let unknown = Manifest::of(b"never published").id().to_string();
+    let (status, body) = peer.fetch(&unknown).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body["error"]
+        .as_str()
+        .expect("a message")
+        .contains("publish it first"));
+    // An empty object round-trips too.
+    let id = peer.publish(bytes::Bytes::new()).await;
+    let (status, stats) = peer.fetch(&id).await;
+    assert_eq!((status, stats["size"].as_u64()), (StatusCode::OK, Some(0)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalling_peer_only_delays_downloads() {
+    let seed = TestPeer::spawn(PeerArgs::default());
+    let staller = TestPeer::joining(
+        &seed,
+        PeerArgs {
+            misbehave: Some(Misbehave::Stall),
+            ..PeerArgs::default()
+        },
+    );
+    let bytes = sample(2 * MIB, 5);
+    let id = seed.publish(bytes.clone()).await;
+    let (status, stats) = staller.fetch(&id).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    let peer = TestPeer::joining(&seed, PeerArgs::default());
+    let started = Instant::now();
+    let (status, stats) = peer.fetch(&id).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    // The endgame asks the seed for whatever the staller sits on: no request timeout is waited out.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_holds(&peer, &id, &bytes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flash_crowd_beats_the_seed_upload_bound() {
+    // Every peer uploads at 1 MiB/s. Served by the seed alone, 7 copies of 2 MiB take 14 s;
+    // the P2P lower bound is max(F/u_s, N*F/(u_s + sum u_i)) = max(2 s, 1.75 s) = 2 s.
+    let capped = || PeerArgs {
+        upload: Some(ByteRate(MIB as u64)),
+        ..PeerArgs::default()
+    };
+    let seed = TestPeer::spawn(capped());
+    let peers: Vec<TestPeer> = (0..7).map(|_| TestPeer::joining(&seed, capped())).collect();
+    let bytes = sample(2 * MIB, 6);
+    let id = seed.publish(bytes.clone()).await;
+    let started = Instant::now();
+    let results = join_all(peers.iter().map(|p| p.fetch(&id))).await;
+    let makespan = started.elapsed().as_secs_f64();
+    for (peer, (status, stats)) in peers.iter().zip(&results) {
+        assert_eq!(*status, StatusCode::OK, "{stats}");
+        assert_holds(peer, &id, &bytes).await;
+    }
+    let from_seed: u64 = results
+        .iter()
+        .filter_map(|(_, s)| s["chunks_by_peer"][seed.peer_id.to_string()].as_u64())
+        .sum();
+    eprintln!(
+        "flash crowd: 7 x 2 MiB at 1 MiB/s per peer in {makespan:.2} s (bound 2 s, seed alone 14 s); {from_seed} of 56 chunks from the seed"
+    );
+    assert!(
+        makespan < 10.0,
+        "swarming must beat the seed alone (14 s): {makespan:.2} s"
+    );
+    assert!(from_seed < 56, "peers traded chunks among themselves");
+}
