@@ -20,6 +20,7 @@ pub mod report;
 pub mod routing;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod workload;
 
 pub use versus_targets::units;

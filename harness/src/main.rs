@@ -10,6 +10,7 @@ use versus::error::{exit_code, EXIT_INTERRUPTED, EXIT_OK};
 use versus::progress::ProgressMode;
 use versus::run::{ArchChoice, RunOptions};
 use versus::scenario::{self, Override};
+use versus::sweep::{parse_counts, SweepOptions};
 
 /// Versus: client-server vs peer-to-peer, measured side by side.
 #[derive(Parser)]
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run a scenario (the embedded quickstart when none is given) or drive a URL.
     Run(RunArgs),
+    /// Run a scenario at several user counts (and server counts) into one report.
+    Sweep(SweepArgs),
     /// Validate a scenario file without running it.
     Check {
         /// The scenario file (TOML).
@@ -67,6 +70,54 @@ struct RunArgs {
     progress: ProgressArg,
 }
 
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Scenario file (TOML).
+    scenario: PathBuf,
+    /// User counts, comma-separated, such as 4,8,16,32,64.
+    #[arg(long, value_name = "N,N,...")]
+    users: String,
+    /// Client-server replica counts, comma-separated, such as 1,2,4 (scale-out).
+    #[arg(long, value_name = "N,N,...")]
+    servers: Option<String>,
+    /// Architectures to run: cs, p2p or both (default: what the scenario enables).
+    #[arg(long, value_enum)]
+    arch: Option<ArchChoice>,
+    /// Override any scenario key, such as --set network.latency=25ms (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Directory for report.json, report.md, *.hlog and *.svg.
+    #[arg(long, value_name = "DIR", default_value = "versus-report")]
+    out: PathBuf,
+    /// Progress display: auto, plain or none.
+    #[arg(long, value_enum, default_value = "auto")]
+    progress: ProgressArg,
+}
+
+impl SweepArgs {
+    fn into_options(self) -> Result<SweepOptions, versus::error::Failure> {
+        let overrides = parse_sets(&self.set).map_err(versus::error::Failure::Usage)?;
+        Ok(SweepOptions {
+            scenario: self.scenario,
+            users: parse_counts("--users", &self.users)?,
+            servers: match &self.servers {
+                Some(s) => parse_counts("--servers", s)?,
+                None => Vec::new(),
+            },
+            arch: self.arch,
+            overrides,
+            out: self.out,
+            progress: self.progress.into(),
+        })
+    }
+}
+
+fn parse_sets(sets: &[String]) -> Result<Vec<Override>, String> {
+    sets.iter()
+        .map(|t| Override::parse(t).map_err(|e| format!("--set: {e}")))
+        .collect()
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ProgressArg {
     Auto,
@@ -76,10 +127,7 @@ enum ProgressArg {
 
 impl RunArgs {
     fn into_options(self) -> Result<RunOptions, String> {
-        let mut overrides = Vec::new();
-        for text in &self.set {
-            overrides.push(Override::parse(text).map_err(|e| format!("--set: {e}"))?);
-        }
+        let mut overrides = parse_sets(&self.set)?;
         if let Some(users) = &self.users {
             overrides.push(Override::from_flag("--users", "load.users", users));
         }
@@ -104,12 +152,18 @@ impl RunArgs {
             arch: self.arch,
             overrides,
             out: self.out,
-            progress: match self.progress {
-                ProgressArg::Auto => ProgressMode::Auto,
-                ProgressArg::Plain => ProgressMode::Plain,
-                ProgressArg::None => ProgressMode::Quiet,
-            },
+            progress: self.progress.into(),
         })
+    }
+}
+
+impl From<ProgressArg> for ProgressMode {
+    fn from(p: ProgressArg) -> Self {
+        match p {
+            ProgressArg::Auto => ProgressMode::Auto,
+            ProgressArg::Plain => ProgressMode::Plain,
+            ProgressArg::None => ProgressMode::Quiet,
+        }
     }
 }
 
@@ -155,6 +209,14 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Peer(args) => {
             runtime()?.block_on(versus_targets::peer::run(args))?;
             Ok(EXIT_OK)
+        }
+        Command::Sweep(args) => {
+            let options = args.into_options()?;
+            runtime()?.block_on(async {
+                let stop = CancellationToken::new();
+                tokio::spawn(watch_signals(stop.clone()));
+                versus::sweep::sweep(options, stop).await
+            })
         }
         Command::Run(args) => {
             let options = args.into_options().map_err(versus::error::Failure::Usage)?;

@@ -1,18 +1,18 @@
 //! `versus run`: resolve the scenario, run each architecture it asks for, evaluate the
 //! thresholds, print the table, write the report files, and pick the exit code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::analysis::thresholds;
-use crate::arch;
+use crate::analysis::{claims, side_by_side, thresholds};
+use crate::arch::{self, ArchRun};
 use crate::error::{Failure, EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use crate::machine::MachineInfo;
 use crate::progress::ProgressMode;
 use crate::report;
-use crate::report::model::{Report, ToolInfo, SCHEMA_VERSION};
+use crate::report::model::{Report, SideBySide, ToolInfo, SCHEMA_VERSION};
 use crate::scenario::model::WorkloadKind;
 use crate::scenario::{self, Override, Scenario};
 
@@ -69,7 +69,7 @@ fn toml_string(s: &str) -> String {
 }
 
 /// The architectures to run: the command line's choice, else the scenario's.
-fn architectures(scenario: &Scenario, choice: Option<ArchChoice>) -> Vec<&'static str> {
+pub fn architectures(scenario: &Scenario, choice: Option<ArchChoice>) -> Vec<&'static str> {
     if scenario.workload.kind == WorkloadKind::Url {
         return vec!["cs"];
     }
@@ -86,44 +86,90 @@ fn architectures(scenario: &Scenario, choice: Option<ArchChoice>) -> Vec<&'stati
         .collect()
 }
 
-/// Carries out `versus run`; returns the exit code.
-pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i32> {
-    let scenario = resolve_scenario(&opts)?;
-    if scenario.workload.kind == WorkloadKind::Url && opts.arch == Some(ArchChoice::P2p) {
+/// Runs `scenario` once on `arch`.
+pub async fn run_arch(
+    scenario: &Scenario,
+    arch: &str,
+    progress: ProgressMode,
+    stop: &CancellationToken,
+) -> anyhow::Result<ArchRun> {
+    match (arch, scenario.workload.kind) {
+        (_, WorkloadKind::Url) => arch::url::run(scenario, progress, stop).await,
+        ("cs", _) => arch::cs::run(scenario, progress, stop).await,
+        _ => arch::p2p::run(scenario, progress, stop).await,
+    }
+}
+
+/// Rejects `--arch p2p` on a url workload.
+pub fn check_arch(scenario: &Scenario, choice: Option<ArchChoice>) -> anyhow::Result<()> {
+    if scenario.workload.kind == WorkloadKind::Url && choice == Some(ArchChoice::P2p) {
         return Err(Failure::Usage(
             "a url workload drives an HTTP server: --arch p2p does not apply".into(),
         )
         .into());
     }
+    Ok(())
+}
+
+/// Carries out `versus run`; returns the exit code.
+pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i32> {
+    let scenario = resolve_scenario(&opts)?;
+    check_arch(&scenario, opts.arch)?;
     let started = SystemTime::now();
-    let mut runs = Vec::new();
-    let mut logs = Vec::new();
+    let mut done = Vec::new();
     for arch in architectures(&scenario, opts.arch) {
         if stop.is_cancelled() {
             break;
         }
-        let done = match (arch, scenario.workload.kind) {
-            (_, WorkloadKind::Url) => arch::url::run(&scenario, opts.progress, &stop).await?,
-            ("cs", _) => arch::cs::run(&scenario, opts.progress, &stop).await?,
-            _ => arch::p2p::run(&scenario, opts.progress, &stop).await?,
-        };
-        runs.push(done.report);
-        logs.push(done.log);
+        done.push(run_arch(&scenario, arch, opts.progress, &stop).await?);
     }
-    let interrupted = stop.is_cancelled();
-    let report = Report {
+    publish(&scenario, done, started, stop.is_cancelled(), &opts.out)
+}
+
+/// Assembles the report of `done` runs (thresholds, side by side, claims), prints the
+/// terminal table, writes the files into `out`, and returns the exit code.
+pub fn publish(
+    scenario: &Scenario,
+    done: Vec<ArchRun>,
+    started: SystemTime,
+    interrupted: bool,
+    out: &Path,
+) -> anyhow::Result<i32> {
+    let (runs, mut logs): (Vec<_>, Vec<_>) = done.into_iter().map(|d| (d.report, d.log)).unzip();
+    // A sweep has several runs per architecture: name their logs apart.
+    for (log, run) in logs.iter_mut().zip(&runs) {
+        if runs.iter().filter(|r| r.arch == run.arch).count() > 1 {
+            let servers = run
+                .servers
+                .map_or_else(String::new, |s| format!("-{s}servers"));
+            log.arch = format!("{}-{}users{servers}", run.arch, run.users);
+        }
+    }
+    let side_by_side = side_by_side::pairs(&runs)
+        .into_iter()
+        .map(|(cs, p2p)| SideBySide {
+            users: cs.users,
+            rows: side_by_side::compare(cs, p2p),
+        })
+        .collect();
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo::current(),
         machine: MachineInfo::current(),
         started_at: humantime::format_rfc3339_seconds(started).to_string(),
-        scenario: serde_json::to_value(&scenario)?,
+        scenario: serde_json::to_value(scenario)?,
         thresholds: thresholds::evaluate(&scenario.thresholds.0, &runs),
         runs,
         interrupted,
+        side_by_side,
+        claims: Vec::new(),
     };
+    if report.workload_compares_architectures() {
+        report.claims = claims::evaluate(&report);
+    }
     println!("{}", report::table::terminal(&report));
-    report::write_all(&opts.out, &report, &logs, started)?;
-    eprintln!("report written to {}", opts.out.join("report.md").display());
+    report::write_all(out, &report, &logs, started)?;
+    eprintln!("report written to {}", out.join("report.md").display());
     Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if !report.thresholds_passed() {

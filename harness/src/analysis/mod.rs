@@ -1,4 +1,7 @@
-//! Analysis of finished runs: thresholds now; bounds, verdicts and claims later.
+//! Analysis of finished runs: thresholds, analytical bounds, side-by-side verdicts
+//! and the claims.
 
 pub mod bounds;
+pub mod claims;
+pub mod side_by_side;
 pub mod thresholds;

@@ -54,6 +54,7 @@ pub fn evaluate(thresholds: &[Threshold], runs: &[RunReport]) -> Vec<ThresholdRe
             out.push(ThresholdResult {
                 condition: t.describe(),
                 arch: run.arch.clone(),
+                users: run.users,
                 value,
                 value_text: value.map_or_else(
                     || "not measured".to_string(),

@@ -171,7 +171,9 @@ async fn run_on(
         bound_s,
         one_shot,
     };
-    Ok(finish(f, driven))
+    let mut done = finish(f, driven);
+    done.report.servers = Some(cluster.nodes().len() as u32);
+    Ok(done)
 }
 
 /// PUTs `bytes` to the server at `addr` and checks it answers with `id`.

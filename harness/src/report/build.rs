@@ -44,6 +44,7 @@ pub fn run_report(
         arch: meta.arch,
         repetition: 0,
         target: meta.target,
+        servers: None,
         model: meta.model,
         users: meta.users,
         rate_per_s: meta.rate_per_s,

@@ -66,6 +66,9 @@ pub fn render(report: &Report) -> String {
     for run in &report.runs {
         run_details(&mut out, run);
     }
+    scaling(&mut out, report);
+    side_by_side(&mut out, report);
+    claims(&mut out, report);
     if !report.thresholds.is_empty() {
         out.push_str("## Thresholds\n\n");
         table(
@@ -85,6 +88,110 @@ pub fn render(report: &Report) -> String {
         "- `<arch>.hlog`: one histogram per second per operation (HdrHistogram interval log).\n",
     );
     out
+}
+
+/// A sweep's scaling table: one row per run, by architecture, servers and users.
+fn scaling(out: &mut String, report: &Report) {
+    let mut runs: Vec<&RunReport> = report.runs.iter().collect();
+    let distinct = |f: fn(&RunReport) -> Option<u32>| {
+        let mut v: Vec<Option<u32>> = runs.iter().map(|r| f(r)).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    };
+    if distinct(|r| Some(r.users)) < 2 && distinct(|r| r.servers) < 2 {
+        return;
+    }
+    runs.sort_by_key(|r| (r.arch.clone(), r.servers, r.users, r.repetition));
+    out.push_str("## Scaling\n\n");
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let get = r.ops.get("get");
+            vec![
+                r.arch.clone(),
+                r.servers.map_or_else(|| "—".to_string(), |s| s.to_string()),
+                r.users.to_string(),
+                r.completion.as_ref().map_or_else(
+                    || "—".to_string(),
+                    |c| format_duration_us(c.makespan_s * 1e6),
+                ),
+                r.bound_s
+                    .map_or_else(|| "—".to_string(), |b| format_duration_us(b * 1e6)),
+                r.efficiency
+                    .map_or_else(|| "—".to_string(), |e| format!("{e:.2}")),
+                get.map_or_else(
+                    || "—".to_string(),
+                    |g| format_duration_us(g.latency_us.p99 as f64),
+                ),
+                get.map_or_else(
+                    || "—".to_string(),
+                    |g| format!("{}/{}", g.errors_total, g.count),
+                ),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            "arch",
+            "servers",
+            "users",
+            "makespan",
+            "bound",
+            "efficiency",
+            "get p99",
+            "errors",
+        ],
+        &rows,
+    );
+}
+
+fn side_by_side(out: &mut String, report: &Report) {
+    for pair in &report.side_by_side {
+        let _ = writeln!(out, "## Side by side — {} users\n", pair.users);
+        let rows: Vec<Vec<String>> = pair
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.metric.clone(),
+                    r.cs.clone(),
+                    r.p2p.clone(),
+                    r.verdict.clone(),
+                ]
+            })
+            .collect();
+        table(out, &["metric", "cs", "p2p", "verdict"], &rows);
+    }
+}
+
+fn claims(out: &mut String, report: &Report) {
+    if report.claims.is_empty() {
+        return;
+    }
+    out.push_str("## Claims\n\n");
+    out.push_str(
+        "Each verdict is computed from the measurements above, under the conditions shown.\n\n",
+    );
+    let rows: Vec<Vec<String>> = report
+        .claims
+        .iter()
+        .map(|c| {
+            vec![
+                c.number.to_string(),
+                c.claim.clone(),
+                format!("**{}**", c.verdict.label()),
+                c.evidence.clone(),
+                c.conditions.trim_start_matches("; ").to_string(),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &["#", "claim", "verdict", "evidence", "conditions"],
+        &rows,
+    );
 }
 
 fn short_sha(sha: &str) -> &str {
@@ -177,7 +284,7 @@ fn intervals(out: &mut String, run: &RunReport) {
     if run.intervals.is_empty() {
         return;
     }
-    let _ = writeln!(out, "## Per second — {}\n", run.arch);
+    let _ = writeln!(out, "## Per second — {}, {} users\n", run.arch, run.users);
     let rows: Vec<Vec<String>> = run
         .intervals
         .iter()

@@ -35,6 +35,21 @@ pub struct Report {
     /// True when the run was interrupted (Ctrl-C) and this report is partial.
     #[serde(default)]
     pub interrupted: bool,
+    /// Client-server and peer-to-peer side by side, per pair of runs with the same users.
+    #[serde(default)]
+    pub side_by_side: Vec<SideBySide>,
+    /// The classic claims, judged from these numbers.
+    #[serde(default)]
+    pub claims: Vec<crate::analysis::claims::Claim>,
+}
+
+/// One pair of runs (cs and p2p, same users) compared metric by metric.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SideBySide {
+    /// Users in both runs.
+    pub users: u32,
+    /// Metric by metric.
+    pub rows: Vec<crate::analysis::side_by_side::Comparison>,
 }
 
 /// Provenance of the tool.
@@ -70,6 +85,9 @@ pub struct RunReport {
     pub repetition: u32,
     /// What was driven, in words (a URL, or the target and its node count).
     pub target: String,
+    /// Client-server: the number of server replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servers: Option<u32>,
     /// `closed` or `open`.
     pub model: String,
     /// Highest number of users (closed) or of pooled connections (open).
@@ -198,6 +216,9 @@ pub struct ThresholdResult {
     pub condition: String,
     /// The run's architecture.
     pub arch: String,
+    /// The run's users (a sweep has several runs per architecture).
+    #[serde(default)]
+    pub users: u32,
     /// The measured value in the metric's base unit (µs, fraction or number), if measured.
     pub value: Option<f64>,
     /// The measured value, formatted for people.
@@ -207,6 +228,12 @@ pub struct ThresholdResult {
 }
 
 impl Report {
+    /// True unless the scenario drives an external URL (claims are about the reference
+    /// targets).
+    pub fn workload_compares_architectures(&self) -> bool {
+        self.scenario["workload"]["kind"].as_str() != Some("url")
+    }
+
     /// True when every threshold held.
     pub fn thresholds_passed(&self) -> bool {
         self.thresholds.iter().all(|t| t.passed)

@@ -64,7 +64,7 @@ pub fn threshold_rows(report: &Report) -> Vec<Vec<String>> {
         .map(|t| {
             vec![
                 t.condition.clone(),
-                t.arch.clone(),
+                format!("{} ({} users)", t.arch, t.users),
                 t.value_text.clone(),
                 if t.passed {
                     "pass".into()
@@ -142,6 +142,23 @@ pub fn terminal(report: &Report) -> String {
                 run.arch, run.harness.peak_cpu_cores, run.harness.threads
             ));
         }
+    }
+    for pair in &report.side_by_side {
+        let rows = pair
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.metric.clone(),
+                    r.cs.clone(),
+                    r.p2p.clone(),
+                    r.verdict.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&format!("side by side, {} users:\n", pair.users));
+        out.push_str(&render(&["metric", "cs", "p2p", "verdict"], rows));
+        out.push('\n');
     }
     if !report.thresholds.is_empty() {
         out.push_str(&render(

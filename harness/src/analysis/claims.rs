@@ -1,0 +1,437 @@
+//! The classic claims about client-server vs peer-to-peer (DESIGN.md's table), each
+//! answered from the report's numbers: supported, contradicted, or not measured here,
+//! with the evidence and the conditions under which it was measured. Never written by
+//! hand.
+
+use serde::{Deserialize, Serialize};
+
+use super::side_by_side::{delivered_bytes, pairs, target_cpu_s, wire_bytes_per_delivered};
+use crate::report::format::format_duration_us;
+use crate::report::model::{Report, RunReport};
+
+/// What the numbers say about a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The measurements agree with the claim.
+    Supported,
+    /// The measurements disagree with it.
+    Contradicted,
+    /// This report has no measurement that bears on it.
+    NotMeasured,
+}
+
+impl Verdict {
+    /// As printed in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Supported => "supported",
+            Verdict::Contradicted => "contradicted",
+            Verdict::NotMeasured => "not measured here",
+        }
+    }
+}
+
+/// One claim, judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Number in DESIGN.md's table.
+    pub number: u8,
+    /// The claim as textbooks state it.
+    pub claim: String,
+    /// What the numbers say.
+    pub verdict: Verdict,
+    /// The measured evidence, or what would measure it.
+    pub evidence: String,
+    /// Users, network profile and workload under which the evidence holds.
+    pub conditions: String,
+}
+
+/// The claims, in DESIGN.md's order.
+const CLAIMS: [&str; 8] = [
+    "P2P slows down as more users join",
+    "CS scales by adding servers",
+    "CS is more expensive",
+    "CS gives faster response at each node",
+    "CS reduces network traffic volume",
+    "CS has a single point of failure",
+    "P2P is less stable as peers grow",
+    "P2P distributes large content better",
+];
+
+/// The headline metric of a run: makespan for one-shot workloads, else get p50 (µs).
+fn headline(run: &RunReport) -> Option<(f64, &'static str)> {
+    match &run.completion {
+        Some(c) => Some((c.makespan_s * 1e6, "makespan")),
+        None => {
+            let get = run.ops.get("get")?;
+            (get.count > get.errors_total && get.latency_us.p50 > 0)
+                .then_some((get.latency_us.p50 as f64, "get p50 latency"))
+        }
+    }
+}
+
+/// First-repetition runs of `arch`, sorted by users (then servers).
+fn runs_of<'a>(report: &'a Report, arch: &str) -> Vec<&'a RunReport> {
+    let mut runs: Vec<&RunReport> = report
+        .runs
+        .iter()
+        .filter(|r| r.arch == arch && r.repetition == 0)
+        .collect();
+    runs.sort_by_key(|r| (r.users, r.servers));
+    runs
+}
+
+/// Judges every claim on `report`.
+pub fn evaluate(report: &Report) -> Vec<Claim> {
+    let profile = conditions(report);
+    let judged: [(Verdict, String, String); 8] = [
+        p2p_slows_down(report),
+        cs_scales_out(report),
+        cs_more_expensive(report),
+        cs_faster_response(report),
+        cs_less_traffic(report),
+        (
+            Verdict::NotMeasured,
+            "needs a fault schedule that kills the server mid-run (scenarios/spof.toml)".into(),
+            String::new(),
+        ),
+        (
+            Verdict::NotMeasured,
+            "needs churn at several swarm sizes (scenarios/churn.toml)".into(),
+            String::new(),
+        ),
+        p2p_large_content(report),
+    ];
+    judged
+        .into_iter()
+        .zip(CLAIMS)
+        .enumerate()
+        .map(|(i, ((verdict, evidence, users), claim))| Claim {
+            number: i as u8 + 1,
+            claim: claim.to_string(),
+            verdict,
+            evidence,
+            conditions: if verdict == Verdict::NotMeasured {
+                String::new()
+            } else {
+                format!("{users}{profile}")
+            },
+        })
+        .collect()
+}
+
+/// "F = 8MiB, server upload 16MiB/s, …" from the resolved scenario.
+fn conditions(report: &Report) -> String {
+    let s = &report.scenario;
+    let mut parts = vec![format!(
+        "workload {}",
+        s["workload"]["kind"].as_str().unwrap_or("?")
+    )];
+    if let Some(size) = s["workload"]["object_size"].as_str() {
+        parts.push(format!("object {size}"));
+    }
+    for (key, label) in [
+        ("server_upload", "server upload"),
+        ("peer_upload", "peer upload"),
+        ("download", "download"),
+        ("latency", "latency"),
+    ] {
+        if let Some(v) = s["network"][key].as_str().filter(|v| *v != "0s") {
+            parts.push(format!("{label} {v}"));
+        }
+    }
+    format!("; {}", parts.join(", "))
+}
+
+fn not_measured(why: &str) -> (Verdict, String, String) {
+    (Verdict::NotMeasured, why.to_string(), String::new())
+}
+
+fn p2p_slows_down(report: &Report) -> (Verdict, String, String) {
+    let runs = runs_of(report, "p2p");
+    let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
+        return not_measured("needs p2p runs at two or more user counts (versus sweep)");
+    };
+    let (Some((a, what)), Some((b, _))) = (headline(first), headline(last)) else {
+        return not_measured("needs p2p runs at two or more user counts (versus sweep)");
+    };
+    if first.users == last.users {
+        return not_measured("needs p2p runs at two or more user counts (versus sweep)");
+    }
+    let growth = b / a;
+    let users = f64::from(last.users) / f64::from(first.users);
+    let verdict = if growth > 1.1 {
+        Verdict::Supported
+    } else {
+        Verdict::Contradicted
+    };
+    let evidence = format!(
+        "p2p {what} {} at N={} → {} at N={} ({growth:.1}× for {users:.0}× the users)",
+        format_duration_us(a),
+        first.users,
+        format_duration_us(b),
+        last.users
+    );
+    (
+        verdict,
+        evidence,
+        format!("N = {}..{}", first.users, last.users),
+    )
+}
+
+fn cs_scales_out(report: &Report) -> (Verdict, String, String) {
+    let runs = runs_of(report, "cs");
+    let scaled: Vec<&&RunReport> = runs.iter().filter(|r| r.servers.is_some()).collect();
+    let best = scaled
+        .iter()
+        .filter_map(|r| Some((r.servers?, r.users, headline(r)?)))
+        .collect::<Vec<_>>();
+    let min = best
+        .iter()
+        .min_by_key(|(s, u, _)| (*s, std::cmp::Reverse(*u)));
+    let max = best
+        .iter()
+        .filter(|(_, u, _)| Some(*u) == min.map(|m| m.1))
+        .max_by_key(|(s, _, _)| *s);
+    let (Some(&(s0, users, (a, what))), Some(&(s1, _, (b, _)))) = (min, max) else {
+        return not_measured(
+            "needs cs runs with several server counts (versus sweep --servers 1,2,4)",
+        );
+    };
+    if s0 == s1 {
+        return not_measured(
+            "needs cs runs with several server counts (versus sweep --servers 1,2,4)",
+        );
+    }
+    let speedup = a / b;
+    let servers = f64::from(s1) / f64::from(s0);
+    // Scaling at least half as well as linear counts as scaling out.
+    let verdict = if speedup >= 0.5 * servers && speedup > 1.1 {
+        Verdict::Supported
+    } else {
+        Verdict::Contradicted
+    };
+    let evidence = format!(
+        "cs {what} {} with {s0} server(s) → {} with {s1} ({speedup:.1}× better for {servers:.0}× the servers)",
+        format_duration_us(a),
+        format_duration_us(b)
+    );
+    (
+        verdict,
+        evidence,
+        format!("N = {users}, servers {s0}..{s1}"),
+    )
+}
+
+/// The (cs, p2p) pair with the most users.
+fn largest_pair(report: &Report) -> Option<(&RunReport, &RunReport)> {
+    pairs(&report.runs)
+        .into_iter()
+        .max_by_key(|(cs, _)| cs.users)
+}
+
+fn compare_pair(
+    report: &Report,
+    what: &str,
+    value: fn(&RunReport) -> Option<f64>,
+    format: fn(f64) -> String,
+    cs_wins_if_lower: bool,
+    only: fn(&RunReport) -> bool,
+) -> (Verdict, String, String) {
+    let Some((cs, p2p)) = largest_pair(report).filter(|(cs, _)| only(cs)) else {
+        return not_measured(&format!(
+            "needs cs and p2p runs of the same workload measuring {what}"
+        ));
+    };
+    let (Some(a), Some(b)) = (value(cs), value(p2p)) else {
+        return not_measured(&format!("{what} was not measured on both architectures"));
+    };
+    let cs_lower = a < b;
+    let verdict = if cs_lower == cs_wins_if_lower {
+        Verdict::Supported
+    } else {
+        Verdict::Contradicted
+    };
+    let evidence = format!("{what}: cs {}, p2p {}", format(a), format(b));
+    (verdict, evidence, format!("N = {}", cs.users))
+}
+
+fn cs_more_expensive(report: &Report) -> (Verdict, String, String) {
+    // "More expensive" is read as more CPU per delivered byte over all target nodes.
+    let per_gib = |r: &RunReport| {
+        let gib = delivered_bytes(r) as f64 / f64::from(1u32 << 30);
+        target_cpu_s(r).filter(|_| gib > 0.0).map(|c| c / gib)
+    };
+    let (v, e, c) = compare_pair(
+        report,
+        "CPU-seconds per delivered GiB (all target nodes)",
+        per_gib,
+        |v| format!("{v:.2}"),
+        false,
+        |_| true,
+    );
+    (v, e, c)
+}
+
+fn cs_faster_response(report: &Report) -> (Verdict, String, String) {
+    let p50 = |r: &RunReport| {
+        r.ops
+            .get("get")
+            .filter(|o| o.count > o.errors_total)
+            .map(|o| o.latency_us.p50 as f64)
+    };
+    compare_pair(
+        report,
+        "get p50 latency",
+        p50,
+        format_duration_us,
+        true,
+        |r| r.completion.is_none(),
+    )
+}
+
+fn cs_less_traffic(report: &Report) -> (Verdict, String, String) {
+    compare_pair(
+        report,
+        "bytes on the wire per delivered byte",
+        wire_bytes_per_delivered,
+        |v| format!("{v:.3}"),
+        true,
+        |_| true,
+    )
+}
+
+fn p2p_large_content(report: &Report) -> (Verdict, String, String) {
+    let makespan = |r: &RunReport| r.completion.as_ref().map(|c| c.makespan_s * 1e6);
+    compare_pair(
+        report,
+        "flash-crowd makespan",
+        makespan,
+        format_duration_us,
+        false,
+        |r| r.completion.is_some(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::side_by_side::tests::run;
+    use super::*;
+    use crate::machine::MachineInfo;
+    use crate::report::model::ToolInfo;
+
+    fn report(runs: Vec<RunReport>) -> Report {
+        Report {
+            schema_version: 1,
+            tool: ToolInfo::current(),
+            machine: MachineInfo::default(),
+            started_at: String::new(),
+            scenario: serde_json::json!({"workload": {"kind": "flash-crowd", "object_size": "8MiB"}, "network": {"server_upload": "16MiB/s"}}),
+            runs,
+            thresholds: Vec::new(),
+            interrupted: false,
+            side_by_side: Vec::new(),
+            claims: Vec::new(),
+        }
+    }
+
+    fn verdict(r: &Report, n: u8) -> Verdict {
+        evaluate(r)
+            .into_iter()
+            .find(|c| c.number == n)
+            .unwrap()
+            .verdict
+    }
+
+    #[test]
+    fn flash_crowd_pair_judges_content_traffic_and_cost() {
+        let r = report(vec![
+            run("cs", 16, Some(8.0), 1000, 1.0, 1 << 30),
+            run("p2p", 16, Some(3.0), 2000, 4.0, 2 << 30),
+        ]);
+        assert_eq!(
+            verdict(&r, 8),
+            Verdict::Supported,
+            "p2p makespan is shorter"
+        );
+        assert_eq!(
+            verdict(&r, 5),
+            Verdict::Supported,
+            "cs sends fewer bytes per delivered byte"
+        );
+        assert_eq!(
+            verdict(&r, 3),
+            Verdict::Contradicted,
+            "cs used less CPU per GiB"
+        );
+        assert_eq!(
+            verdict(&r, 4),
+            Verdict::NotMeasured,
+            "response time needs a fetch workload"
+        );
+        assert_eq!(verdict(&r, 1), Verdict::NotMeasured, "one user count only");
+        assert_eq!(verdict(&r, 6), Verdict::NotMeasured);
+        let eight = &evaluate(&r)[7];
+        assert!(
+            eight.evidence.contains("cs 8.00s") && eight.conditions.contains("N = 16"),
+            "{eight:?}"
+        );
+        assert!(
+            eight.conditions.contains("server upload 16MiB/s"),
+            "{eight:?}"
+        );
+    }
+
+    #[test]
+    fn contradicted_when_numbers_disagree() {
+        let r = report(vec![
+            run("cs", 16, Some(2.0), 1000, 5.0, 4 << 30),
+            run("p2p", 16, Some(3.0), 2000, 1.0, 2 << 30),
+        ]);
+        assert_eq!(verdict(&r, 8), Verdict::Contradicted);
+        assert_eq!(verdict(&r, 5), Verdict::Contradicted);
+        assert_eq!(verdict(&r, 3), Verdict::Supported);
+    }
+
+    #[test]
+    fn fetch_pair_judges_response_time() {
+        let r = report(vec![
+            run("cs", 8, None, 800, 1.0, 1),
+            run("p2p", 8, None, 5000, 1.0, 1),
+        ]);
+        assert_eq!(verdict(&r, 4), Verdict::Supported);
+        assert_eq!(verdict(&r, 8), Verdict::NotMeasured);
+        let r = report(vec![
+            run("cs", 8, None, 9000, 1.0, 1),
+            run("p2p", 8, None, 5000, 1.0, 1),
+        ]);
+        assert_eq!(verdict(&r, 4), Verdict::Contradicted);
+    }
+
+    #[test]
+    fn sweeps_judge_scaling() {
+        let r = report(vec![
+            run("p2p", 4, Some(1.0), 1, 1.0, 1),
+            run("p2p", 64, Some(2.5), 1, 1.0, 1),
+            run("cs", 16, Some(8.0), 1, 1.0, 1),
+        ]);
+        assert_eq!(verdict(&r, 1), Verdict::Supported);
+        let flat = report(vec![
+            run("p2p", 4, Some(1.0), 1, 1.0, 1),
+            run("p2p", 64, Some(1.05), 1, 1.0, 1),
+        ]);
+        assert_eq!(verdict(&flat, 1), Verdict::Contradicted);
+        let mut one = run("cs", 16, Some(8.0), 1, 1.0, 1);
+        let mut four = run("cs", 16, Some(2.2), 1, 1.0, 1);
+        four.servers = Some(4);
+        one.servers = Some(1);
+        assert_eq!(
+            verdict(&report(vec![one.clone(), four]), 2),
+            Verdict::Supported
+        );
+        let mut flat4 = run("cs", 16, Some(7.5), 1, 1.0, 1);
+        flat4.servers = Some(4);
+        assert_eq!(verdict(&report(vec![one, flat4]), 2), Verdict::Contradicted);
+    }
+}
