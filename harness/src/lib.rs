@@ -7,9 +7,11 @@
 
 pub mod analysis;
 pub mod arch;
+pub mod compare;
 pub mod drive;
 pub mod driver;
 pub mod error;
+pub mod export;
 pub mod launch;
 pub mod load;
 pub mod machine;

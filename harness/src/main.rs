@@ -26,6 +26,10 @@ enum Command {
     Run(RunArgs),
     /// Run a scenario at several user counts (and server counts) into one report.
     Sweep(SweepArgs),
+    /// Compare two report.json files: per-metric ratios, intervals and verdicts.
+    Compare(versus::compare::CompareArgs),
+    /// Convert a report.json for dashboards (Bencher BMF, github-action-benchmark).
+    Export(versus::export::ExportArgs),
     /// Validate a scenario file without running it.
     Check {
         /// The scenario file (TOML).
@@ -202,6 +206,8 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             );
             Ok(EXIT_OK)
         }
+        Command::Compare(args) => versus::compare::run(&args),
+        Command::Export(args) => versus::export::run(&args),
         Command::Server(args) => {
             runtime()?.block_on(versus_targets::server::run(args))?;
             Ok(EXIT_OK)

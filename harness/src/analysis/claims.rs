@@ -180,47 +180,69 @@ fn p2p_slows_down(report: &Report) -> (Verdict, String, String) {
     )
 }
 
+/// How much better `b` is than `a` (> 1 is better): makespan for one-shot workloads,
+/// throughput otherwise (more servers should serve more requests per second).
+fn scale_out_gain(a: &RunReport, b: &RunReport) -> Option<(f64, String)> {
+    match (&a.completion, &b.completion) {
+        (Some(x), Some(y)) if y.makespan_s > 0.0 => Some((
+            x.makespan_s / y.makespan_s,
+            format!(
+                "makespan {} → {}",
+                format_duration_us(x.makespan_s * 1e6),
+                format_duration_us(y.makespan_s * 1e6)
+            ),
+        )),
+        _ => {
+            let (x, y) = (a.ops.get("get")?.rps, b.ops.get("get")?.rps);
+            (x > 0.0).then(|| (y / x, format!("get throughput {x:.1}/s → {y:.1}/s")))
+        }
+    }
+}
+
 fn cs_scales_out(report: &Report) -> (Verdict, String, String) {
-    let runs = runs_of(report, "cs");
-    let scaled: Vec<&&RunReport> = runs.iter().filter(|r| r.servers.is_some()).collect();
-    let best = scaled
+    let needs =
+        || not_measured("needs cs runs with several server counts (versus sweep --servers 1,2,4)");
+    let runs: Vec<&RunReport> = runs_of(report, "cs")
+        .into_iter()
+        .filter(|r| r.servers.is_some())
+        .collect();
+    // Compare the fewest and the most servers at the same user count.
+    let Some(first) = runs
         .iter()
-        .filter_map(|r| Some((r.servers?, r.users, headline(r)?)))
-        .collect::<Vec<_>>();
-    let min = best
+        .min_by_key(|r| (r.servers, std::cmp::Reverse(r.users)))
+    else {
+        return needs();
+    };
+    let Some(last) = runs
         .iter()
-        .min_by_key(|(s, u, _)| (*s, std::cmp::Reverse(*u)));
-    let max = best
-        .iter()
-        .filter(|(_, u, _)| Some(*u) == min.map(|m| m.1))
-        .max_by_key(|(s, _, _)| *s);
-    let (Some(&(s0, users, (a, what))), Some(&(s1, _, (b, _)))) = (min, max) else {
-        return not_measured(
-            "needs cs runs with several server counts (versus sweep --servers 1,2,4)",
-        );
+        .filter(|r| r.users == first.users)
+        .max_by_key(|r| r.servers)
+    else {
+        return needs();
+    };
+    let (Some(s0), Some(s1)) = (first.servers, last.servers) else {
+        return needs();
     };
     if s0 == s1 {
-        return not_measured(
-            "needs cs runs with several server counts (versus sweep --servers 1,2,4)",
-        );
+        return needs();
     }
-    let speedup = a / b;
+    let Some((gain, change)) = scale_out_gain(first, last) else {
+        return needs();
+    };
     let servers = f64::from(s1) / f64::from(s0);
     // Scaling at least half as well as linear counts as scaling out.
-    let verdict = if speedup >= 0.5 * servers && speedup > 1.1 {
+    let verdict = if gain >= 0.5 * servers && gain > 1.1 {
         Verdict::Supported
     } else {
         Verdict::Contradicted
     };
     let evidence = format!(
-        "cs {what} {} with {s0} server(s) → {} with {s1} ({speedup:.1}× better for {servers:.0}× the servers)",
-        format_duration_us(a),
-        format_duration_us(b)
+        "cs {change} from {s0} to {s1} servers ({gain:.1}× better for {servers:.0}× the servers)"
     );
     (
         verdict,
         evidence,
-        format!("N = {users}, servers {s0}..{s1}"),
+        format!("N = {}, servers {s0}..{s1}", first.users),
     )
 }
 
