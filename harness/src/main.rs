@@ -60,6 +60,9 @@ struct RunArgs {
     /// Switch to the open model at this arrival rate, such as 500/s (a bare number means per second).
     #[arg(long, value_name = "R")]
     rate: Option<String>,
+    /// Run each architecture K times, interleaved, keeping every repetition (for `versus compare`).
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeat: u32,
     /// Load-generator threads (0 = one per core); shorthand for --set load.threads=N.
     #[arg(long, value_name = "N")]
     threads: Option<String>,
@@ -157,6 +160,7 @@ impl RunArgs {
             overrides,
             out: self.out,
             progress: self.progress.into(),
+            repeat: self.repeat,
         })
     }
 }

@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// How to show progress.
     pub progress: ProgressMode,
+    /// Repetitions per architecture (at least 1), run interleaved: cs p2p cs p2p …
+    pub repeat: u32,
 }
 
 /// Reads the scenario the options point at, with overrides applied.
@@ -117,11 +119,19 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
     check_arch(&scenario, opts.arch)?;
     let started = SystemTime::now();
     let mut done = Vec::new();
-    for arch in architectures(&scenario, opts.arch) {
-        if stop.is_cancelled() {
-            break;
+    let archs = architectures(&scenario, opts.arch);
+    'runs: for repetition in 0..opts.repeat.max(1) {
+        for arch in &archs {
+            if stop.is_cancelled() {
+                break 'runs;
+            }
+            if opts.repeat > 1 {
+                eprintln!("repetition {}/{}: {arch}", repetition + 1, opts.repeat);
+            }
+            let mut run = run_arch(&scenario, arch, opts.progress, &stop).await?;
+            run.report.repetition = repetition;
+            done.push(run);
         }
-        done.push(run_arch(&scenario, arch, opts.progress, &stop).await?);
     }
     publish(&scenario, done, started, stop.is_cancelled(), &opts.out)
 }
@@ -136,13 +146,26 @@ pub fn publish(
     out: &Path,
 ) -> anyhow::Result<i32> {
     let (runs, mut logs): (Vec<_>, Vec<_>) = done.into_iter().map(|d| (d.report, d.log)).unzip();
-    // A sweep has several runs per architecture: name their logs apart.
+    // Sweeps and repetitions have several runs per architecture: name their logs apart.
+    let sizes = |arch: &str| {
+        let mut sizes: Vec<(u32, Option<u32>)> = runs
+            .iter()
+            .filter(|r| r.arch == arch)
+            .map(|r| (r.users, r.servers))
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes.len()
+    };
     for (log, run) in logs.iter_mut().zip(&runs) {
-        if runs.iter().filter(|r| r.arch == run.arch).count() > 1 {
+        if sizes(&run.arch) > 1 {
             let servers = run
                 .servers
                 .map_or_else(String::new, |s| format!("-{s}servers"));
             log.arch = format!("{}-{}users{servers}", run.arch, run.users);
+        }
+        if runs.iter().any(|r| r.repetition > 0) {
+            log.arch = format!("{}-rep{}", log.arch, run.repetition + 1);
         }
     }
     let side_by_side = side_by_side::pairs(&runs)

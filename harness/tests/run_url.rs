@@ -231,3 +231,45 @@ fn think_time_never_outlasts_the_run() {
     );
     assert_eq!(server.answered(), 50);
 }
+
+#[test]
+fn repeat_keeps_every_repetition() {
+    let server = TestServer::start(Behaviour::default());
+    let out_dir = temp_dir();
+    let out = run_versus(
+        &[
+            "run",
+            "--url",
+            &server.url("/"),
+            "--users",
+            "2",
+            "--duration",
+            "1s",
+            "--repeat",
+            "2",
+            "--out",
+            out_dir.path().to_str().unwrap(),
+            "--progress",
+            "none",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let report = read_report(out_dir.path());
+    let reps: Vec<u64> = report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["repetition"].as_u64().unwrap())
+        .collect();
+    assert_eq!(reps, [0, 1]);
+    let total: u64 = (0..2)
+        .map(|i| u(&report, &format!("runs.{i}.ops.get.count")))
+        .sum();
+    assert_eq!(
+        total,
+        server.answered(),
+        "both repetitions are fully accounted for"
+    );
+    assert!(out_dir.path().join("cs-rep2.hlog").exists());
+}

@@ -221,6 +221,8 @@ pub fn pairs(runs: &[RunReport]) -> Vec<(&RunReport, &RunReport)> {
         .filter_map(|cs| {
             runs.iter()
                 .find(|p| p.arch == "p2p" && p.users == cs.users && p.repetition == cs.repetition)
+                // One comparison per size: repetitions are for `versus compare`.
+                .filter(|_| cs.repetition == 0)
                 .map(|p2p| (cs, p2p))
         })
         .collect()
