@@ -79,7 +79,7 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
             let latency = sent.elapsed();
             recorder
                 .borrow_mut()
-                .record(op.kind, latency, None, &outcome);
+                .record(op.kind, latency, None, &outcome, sent + latency);
             if !plan.think_time.is_zero() {
                 // Thinking never runs past the end of the window: the run stops on time.
                 let wake = (Instant::now() + plan.think_time).min(until);

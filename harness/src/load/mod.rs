@@ -10,7 +10,7 @@ mod open;
 mod pool;
 pub mod stages;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,6 +194,7 @@ fn run_worker<C: Connector, W: Workload + ?Sized>(
     let recorder = Rc::new(RefCell::new(WorkerRecorder::new(
         worker,
         plan.model.is_open(),
+        start,
     )));
     let ctx = WorkerContext {
         worker,
@@ -206,41 +207,35 @@ fn run_worker<C: Connector, W: Workload + ?Sized>(
         stop,
     };
     let local = tokio::task::LocalSet::new();
-    // The interval being recorded now; the ticker advances it, the final flush uses it.
-    let current = Rc::new(Cell::new(0u32));
     local.block_on(&runtime, async {
-        let ticker = tokio::task::spawn_local(tick(
-            recorder.clone(),
-            current.clone(),
-            start,
-            events.clone(),
-        ));
+        let ticker = tokio::task::spawn_local(tick(recorder.clone(), start, events.clone()));
         match plan.model {
             ModelPlan::Closed(closed) => closed::run(ctx, closed).await,
             ModelPlan::Open(open) => open::run(ctx, open).await,
         }
         ticker.abort();
-        let _ = events.send(WorkerEvent::Interval(
-            recorder.borrow_mut().take(current.get()),
-        ));
+        for snapshot in recorder.borrow_mut().finish() {
+            let _ = events.send(WorkerEvent::Interval(snapshot));
+        }
         let _ = events.send(WorkerEvent::Done(worker));
     });
 }
 
-/// Hands the recorder's contents to the aggregator at every whole second of the run.
+/// Delivers the recorder's finished seconds to the aggregator, once a second.
 async fn tick(
     recorder: Rc<RefCell<WorkerRecorder>>,
-    current: Rc<Cell<u32>>,
     start: Instant,
     events: UnboundedSender<WorkerEvent>,
 ) {
-    loop {
-        let index = current.get();
-        tokio::time::sleep_until(start + Duration::from_secs(u64::from(index) + 1)).await;
-        let snapshot = recorder.borrow_mut().take(index);
-        current.set(index + 1);
-        if events.send(WorkerEvent::Interval(snapshot)).is_err() {
-            return;
+    for second in 1u64.. {
+        // Just after the boundary, so the second that ended is complete.
+        tokio::time::sleep_until(start + Duration::from_secs(second) + Duration::from_millis(5))
+            .await;
+        let delivered = recorder.borrow_mut().drain(Instant::now());
+        for snapshot in delivered {
+            if events.send(WorkerEvent::Interval(snapshot)).is_err() {
+                return;
+            }
         }
     }
 }

@@ -83,9 +83,9 @@ pub async fn run<C: Connector, W: Workload + ?Sized>(ctx: WorkerContext<C, W>, p
             _ = tokio::time::sleep_until(intended) => {}
             _ = ctx.stop.cancelled() => break,
         }
-        flight.recorder.borrow_mut().intended();
+        flight.recorder.borrow_mut().intended(intended);
         if flight.in_flight.get() >= max_in_flight {
-            flight.recorder.borrow_mut().dropped();
+            flight.recorder.borrow_mut().dropped(intended);
         } else if let Some(op) = ctx.workload.next_op(sequence, 0, &mut rng) {
             flight.in_flight.set(flight.in_flight.get() + 1);
             requests.spawn_local(arrival(flight.clone(), op, intended));
@@ -106,13 +106,13 @@ async fn arrival<C: Connector>(flight: Rc<Flight<C>>, op: Operation, intended: I
     };
     let Some(mut session) = session else {
         // Interrupted while waiting for a connection: never sent, so not an operation.
-        flight.recorder.borrow_mut().dropped();
+        flight.recorder.borrow_mut().dropped(Instant::now());
         flight.in_flight.set(flight.in_flight.get() - 1);
         return;
     };
     let sent = Instant::now();
     if sent.saturating_duration_since(intended) > LATE_AFTER {
-        flight.recorder.borrow_mut().late();
+        flight.recorder.borrow_mut().late(sent);
     }
     let outcome = execute_timed(&mut session, &op, flight.timeout).await;
     let done = Instant::now();
@@ -121,6 +121,7 @@ async fn arrival<C: Connector>(flight: Rc<Flight<C>>, op: Operation, intended: I
         done.saturating_duration_since(intended),
         Some(done.saturating_duration_since(sent)),
         &outcome,
+        done,
     );
     flight.pool.release(session);
     flight.in_flight.set(flight.in_flight.get() - 1);

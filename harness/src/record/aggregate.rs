@@ -101,7 +101,12 @@ impl Aggregator {
             *last = Some(last.map_or(snap.index, |l| l.max(snap.index)));
         }
         self.recorded.schedule.add(&snap.schedule);
-        let pending = self.pending.entry(snap.index).or_default();
+        if snap.ops.is_empty() {
+            return; // a heartbeat: only progress
+        }
+        // Data for a second already closed (a very late worker) joins the open second.
+        let index = snap.index.max(self.next_to_finalize);
+        let pending = self.pending.entry(index).or_default();
         for (kind, op) in snap.ops {
             match pending.ops.get_mut(&kind) {
                 None => {
@@ -248,20 +253,41 @@ mod tests {
     #[test]
     fn merges_workers_and_waits_for_laggards() {
         let mut agg = Aggregator::new(2);
-        let mut w0 = WorkerRecorder::new(0, false);
-        let mut w1 = WorkerRecorder::new(1, false);
-        w0.record(OpKind::Get, Duration::from_micros(100), None, &Ok(1));
-        agg.add(w0.take(0));
+        let start = tokio::time::Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut w0 = WorkerRecorder::new(0, false, start);
+        let mut w1 = WorkerRecorder::new(1, false, start);
+        w0.record(
+            OpKind::Get,
+            Duration::from_micros(100),
+            None,
+            &Ok(1),
+            at(10),
+        );
+        w0.drain(at(1001)).into_iter().for_each(|s| agg.add(s));
         assert_eq!(
             agg.finalize_ready(),
             0,
             "worker 1 has not reported second 0"
         );
-        w1.record(OpKind::Get, Duration::from_micros(300), None, &Ok(1));
-        agg.add(w1.take(0));
+        w1.record(
+            OpKind::Get,
+            Duration::from_micros(300),
+            None,
+            &Ok(1),
+            at(20),
+        );
+        w1.drain(at(1001)).into_iter().for_each(|s| agg.add(s));
         assert_eq!(agg.finalize_ready(), 1);
-        w0.record(OpKind::Get, Duration::from_micros(200), None, &Ok(1));
-        agg.add(w0.take(2));
+        w0.record(
+            OpKind::Get,
+            Duration::from_micros(200),
+            None,
+            &Ok(1),
+            at(2500),
+        );
+        w0.finish().into_iter().for_each(|s| agg.add(s));
+        w1.finish().into_iter().for_each(|s| agg.add(s));
         agg.worker_done(0);
         agg.worker_done(1);
         let rec = agg.finish();

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::driver::{ErrorKind, OpKind, Outcome};
 
 use super::histogram::{new_latency, record_us, Latency};
@@ -94,33 +96,58 @@ pub struct IntervalSnapshot {
 }
 
 /// The recorder one worker thread writes into.
+///
+/// Every measurement is attributed to the second of the run in which it happened: when
+/// the clock passes into a new second, the finished one moves to an outbox that the
+/// worker's ticker delivers. A late ticker (a starved thread) delays delivery but never
+/// moves a measurement into the wrong second.
 pub struct WorkerRecorder {
     worker: usize,
     open_model: bool,
+    start: Instant,
+    /// The second being recorded now.
+    index: u32,
     ops: Vec<Option<OpInterval>>,
     schedule: ScheduleCounters,
+    outbox: Vec<IntervalSnapshot>,
 }
 
 impl WorkerRecorder {
-    /// A recorder for worker `worker`; the open model also keeps uncorrected latency.
-    pub fn new(worker: usize, open_model: bool) -> Self {
+    /// A recorder for worker `worker` of a run that starts at `start`; the open model
+    /// also keeps uncorrected latency.
+    pub fn new(worker: usize, open_model: bool, start: Instant) -> Self {
         Self {
             worker,
             open_model,
+            start,
+            index: 0,
             ops: OpKind::ALL.iter().map(|_| None).collect(),
             schedule: ScheduleCounters::default(),
+            outbox: Vec::new(),
         }
     }
 
-    /// Records a finished operation. `latency` is from the intended send time (the send
-    /// time in the closed model); `uncorrected` from the actual send (open model).
+    /// Moves to the second `now` falls in, closing the current one if it has ended.
+    fn roll(&mut self, now: Instant) {
+        let index = now.saturating_duration_since(self.start).as_secs() as u32;
+        if index > self.index {
+            let finished = self.take_current();
+            self.outbox.push(finished);
+            self.index = index;
+        }
+    }
+
+    /// Records an operation that finished at `now`. `latency` is from the intended send
+    /// time (the send time in the closed model); `uncorrected` from the actual send (open model).
     pub fn record(
         &mut self,
         kind: OpKind,
         latency: Duration,
         uncorrected: Option<Duration>,
         outcome: &Outcome,
+        now: Instant,
     ) {
+        self.roll(now);
         let open = self.open_model;
         let op = self.ops[kind.index()].get_or_insert_with(|| OpInterval::new(open));
         op.counters.count += 1;
@@ -137,32 +164,57 @@ impl WorkerRecorder {
     }
 
     /// Counts one arrival the open-model schedule asked for.
-    pub fn intended(&mut self) {
+    pub fn intended(&mut self, now: Instant) {
+        self.roll(now);
         self.schedule.intended += 1;
     }
 
     /// Counts an arrival skipped because the in-flight limit was reached.
-    pub fn dropped(&mut self) {
+    pub fn dropped(&mut self, now: Instant) {
+        self.roll(now);
         self.schedule.dropped += 1;
     }
 
     /// Counts an operation sent late.
-    pub fn late(&mut self) {
+    pub fn late(&mut self, now: Instant) {
+        self.roll(now);
         self.schedule.late += 1;
     }
 
-    /// Hands over everything recorded since the last call, as interval `index`.
-    pub fn take(&mut self, index: u32) -> IntervalSnapshot {
+    fn take_current(&mut self) -> IntervalSnapshot {
         let ops = OpKind::ALL
             .iter()
             .filter_map(|k| self.ops[k.index()].take().map(|op| (*k, op)))
             .collect();
         IntervalSnapshot {
             worker: self.worker,
-            index,
+            index: self.index,
             ops,
             schedule: std::mem::take(&mut self.schedule),
         }
+    }
+
+    /// The seconds finished by `now`, for delivery. When none finished since the last
+    /// call, an empty snapshot of the last finished second says the worker is alive and
+    /// past it, so the aggregator can close that second.
+    pub fn drain(&mut self, now: Instant) -> Vec<IntervalSnapshot> {
+        self.roll(now);
+        if self.outbox.is_empty() && self.index > 0 {
+            return vec![IntervalSnapshot {
+                worker: self.worker,
+                index: self.index - 1,
+                ops: Vec::new(),
+                schedule: ScheduleCounters::default(),
+            }];
+        }
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Everything not yet delivered, including the second in progress (the end of a run).
+    pub fn finish(&mut self) -> Vec<IntervalSnapshot> {
+        let mut out = std::mem::take(&mut self.outbox);
+        out.push(self.take_current());
+        out
     }
 }
 
@@ -172,23 +224,37 @@ mod tests {
 
     #[test]
     fn records_and_hands_over() {
-        let mut r = WorkerRecorder::new(3, true);
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut r = WorkerRecorder::new(3, true, start);
         r.record(
             OpKind::Get,
             Duration::from_millis(5),
             Some(Duration::from_millis(1)),
             &Ok(10),
+            at(100),
         );
         r.record(
             OpKind::Get,
             Duration::from_millis(9),
             Some(Duration::from_millis(2)),
             &Err(ErrorKind::Http5xx),
+            at(200),
         );
-        r.intended();
-        r.dropped();
-        let snap = r.take(7);
-        assert_eq!((snap.worker, snap.index), (3, 7));
+        r.intended(at(300));
+        r.dropped(at(400));
+        // Delivered late (at 2.5 s): the first second's data is still second 0's.
+        r.record(
+            OpKind::Get,
+            Duration::from_millis(7),
+            None,
+            &Ok(1),
+            at(2100),
+        );
+        let delivered = r.drain(at(2500));
+        assert_eq!(delivered.len(), 1);
+        let snap = &delivered[0];
+        assert_eq!((snap.worker, snap.index), (3, 0));
         let (kind, op) = &snap.ops[0];
         assert_eq!(*kind, OpKind::Get);
         assert_eq!(
@@ -217,6 +283,13 @@ mod tests {
                 dropped: 1
             }
         );
-        assert!(r.take(8).ops.is_empty());
+        // Nothing finished since: a heartbeat for second 1 keeps the aggregator moving.
+        let beat = r.drain(at(2600));
+        assert_eq!((beat.len(), beat[0].index, beat[0].ops.len()), (1, 1, 0));
+        let rest = r.finish();
+        assert_eq!(
+            (rest.len(), rest[0].index, rest[0].ops[0].1.counters.count),
+            (1, 2, 1)
+        );
     }
 }

@@ -20,8 +20,9 @@ fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     out.push('\n');
 }
 
-/// Renders the whole report as markdown.
-pub fn render(report: &Report) -> String {
+/// Renders the whole report as markdown; `charts` are the SVG files written beside it,
+/// embedded by relative path.
+pub fn render(report: &Report, charts: &[String]) -> String {
     let mut out = String::new();
     let name = report
         .scenario
@@ -63,6 +64,10 @@ pub fn render(report: &Report) -> String {
     out.push_str("## Results\n\n");
     out.push_str("Latency covers successful operations; failed ones are counted under errors.\n\n");
     table(&mut out, &OP_HEADERS, &op_rows(&report.runs));
+    for chart in charts {
+        let title = chart.trim_end_matches(".svg").replace('-', " ");
+        let _ = writeln!(out, "![{title}]({chart})\n");
+    }
     for run in &report.runs {
         run_details(&mut out, run);
     }
@@ -87,6 +92,9 @@ pub fn render(report: &Report) -> String {
     out.push_str(
         "- `<arch>.hlog`: one histogram per second per operation (HdrHistogram interval log).\n",
     );
+    if !charts.is_empty() {
+        out.push_str("- `*.svg`: the charts above.\n");
+    }
     out
 }
 

@@ -2,6 +2,7 @@
 //! report.json, report.md, the terminal table and the .hlog interval logs.
 
 pub mod build;
+pub mod charts;
 pub mod format;
 pub mod hlog;
 pub mod markdown;
@@ -35,7 +36,15 @@ pub fn write_all(
         .with_context(|| format!("cannot create the report directory {}", dir.display()))?;
     let json = serde_json::to_string_pretty(report).context("cannot serialize the report")?;
     write_file(&dir.join("report.json"), json.as_bytes())?;
-    write_file(&dir.join("report.md"), markdown::render(report).as_bytes())?;
+    let mut charts = Vec::new();
+    for (name, svg) in charts::render_all(report) {
+        write_file(&dir.join(&name), svg.as_bytes())?;
+        charts.push(name);
+    }
+    write_file(
+        &dir.join("report.md"),
+        markdown::render(report, &charts).as_bytes(),
+    )?;
     for log in logs {
         let mut buf = Vec::new();
         let comment = format!(
