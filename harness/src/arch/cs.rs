@@ -11,18 +11,15 @@ use hyper::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
 use versus_targets::content::{Manifest, ObjectId};
 
-use super::{finish, ArchRun, Finish};
+use super::{drive_targets, finish, ArchRun, Finish};
 use crate::analysis::bounds;
-use crate::drive::drive;
 use crate::driver::http::{Endpoint, HttpConnector};
 use crate::error::Failure;
-use crate::launch::cluster::{traffic_delta, Cluster};
+use crate::launch::cluster::Cluster;
 use crate::launch::http_client::request;
 use crate::launch::process::NodeSpec;
 use crate::plan::load_plan;
 use crate::progress::ProgressMode;
-use crate::record::resources::{ResourceSampler, HARNESS};
-use crate::report::model::Traffic;
 use crate::routing::replica_for;
 use crate::scenario::model::{Popularity, WorkloadKind};
 use crate::scenario::Scenario;
@@ -141,28 +138,16 @@ async fn run_on(
         (Arc::new(Fetch::new(catalog, zipf, w.verify)), None)
     };
     let connector = HttpConnector::new(endpoints, scenario.network.download);
-    let counters = connector.counters();
-    let mut sampler = ResourceSampler::new();
-    cluster.track(&mut sampler);
-    let before = cluster.traffic().await;
-    let driven = drive(
+    let (driven, traffic) = drive_targets(
         &plan,
         connector,
         workload,
-        &mut sampler,
-        stop,
+        Some(cluster),
         progress,
+        stop,
         "cs",
     )
     .await?;
-    let mut traffic = traffic_delta(&before, &cluster.traffic().await);
-    traffic.insert(
-        HARNESS.to_string(),
-        Traffic {
-            tx_bytes: counters.written(),
-            rx_bytes: counters.read(),
-        },
-    );
     let f = Finish {
         arch: "cs",
         target: format!("versus server × {}", cluster.nodes().len()),

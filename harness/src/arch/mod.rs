@@ -8,13 +8,21 @@ pub mod p2p;
 pub mod url;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::drive::Driven;
+use tokio_util::sync::CancellationToken;
+
+use crate::drive::{drive, Driven};
+use crate::driver::http::HttpConnector;
 use crate::driver::OpKind;
+use crate::launch::cluster::{traffic_delta, Cluster};
 use crate::load::{LoadPlan, ModelPlan};
+use crate::progress::ProgressMode;
+use crate::record::resources::{ResourceSampler, HARNESS};
 use crate::report::build::{run_report, RunMeta};
 use crate::report::model::{Completion, RunReport, Traffic};
 use crate::report::RunLog;
+use crate::workload::Workload;
 
 /// One architecture's results.
 pub struct ArchRun {
@@ -38,6 +46,51 @@ pub struct Finish<'a> {
     pub bound_s: Option<f64>,
     /// True for one-shot workloads (completion times are reported).
     pub one_shot: bool,
+}
+
+/// Drives `plan` through `connector` doing `workload`, with `cluster`'s nodes (if any)
+/// sampled for CPU and memory and scraped for traffic before and after; returns what was
+/// driven and the bytes on the wire per role (the harness's from its own counters).
+pub async fn drive_targets<W: Workload + ?Sized>(
+    plan: &LoadPlan,
+    connector: HttpConnector,
+    workload: Arc<W>,
+    cluster: Option<&Cluster>,
+    progress: ProgressMode,
+    stop: &CancellationToken,
+    label: &str,
+) -> anyhow::Result<(Driven, BTreeMap<String, Traffic>)> {
+    let counters = connector.counters();
+    let mut sampler = ResourceSampler::new();
+    let before = match cluster {
+        Some(c) => {
+            c.track(&mut sampler);
+            c.traffic().await
+        }
+        None => BTreeMap::new(),
+    };
+    let driven = drive(
+        plan,
+        connector,
+        workload,
+        &mut sampler,
+        stop,
+        progress,
+        label,
+    )
+    .await?;
+    let mut traffic = match cluster {
+        Some(c) => traffic_delta(&before, &c.traffic().await),
+        None => BTreeMap::new(),
+    };
+    traffic.insert(
+        HARNESS.to_string(),
+        Traffic {
+            tx_bytes: counters.written(),
+            rx_bytes: counters.read(),
+        },
+    );
+    Ok((driven, traffic))
 }
 
 /// Builds the run report from what was driven.

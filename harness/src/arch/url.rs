@@ -1,18 +1,14 @@
 //! Driving any HTTP/1.1 server at a URL with GETs (`versus run --url`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{finish, ArchRun, Finish};
-use crate::drive::drive;
+use super::{drive_targets, finish, ArchRun, Finish};
 use crate::driver::http::{Endpoint, HttpConnector, Target};
 use crate::error::Failure;
 use crate::plan::load_plan;
 use crate::progress::ProgressMode;
-use crate::record::resources::{ResourceSampler, HARNESS};
-use crate::report::model::Traffic;
 use crate::scenario::Scenario;
 use crate::workload::RepeatGet;
 
@@ -32,27 +28,10 @@ pub async fn run(
         authority: target.authority.clone(),
     };
     let connector = HttpConnector::new(vec![endpoint], scenario.network.download);
-    let counters = connector.counters();
     let plan = load_plan(scenario);
-    let mut sampler = ResourceSampler::new();
     let workload = Arc::new(RepeatGet::new(&target.path));
-    let driven = drive(
-        &plan,
-        connector,
-        workload,
-        &mut sampler,
-        stop,
-        progress,
-        "cs",
-    )
-    .await?;
-    let traffic = BTreeMap::from([(
-        HARNESS.to_string(),
-        Traffic {
-            tx_bytes: counters.written(),
-            rx_bytes: counters.read(),
-        },
-    )]);
+    let (driven, traffic) =
+        drive_targets(&plan, connector, workload, None, progress, stop, "cs").await?;
     let f = Finish {
         arch: "cs",
         target: url.to_string(),
