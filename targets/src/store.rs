@@ -67,6 +67,8 @@ pub struct StoredObject {
 enum Source {
     /// Bytes the manifest was computed from, so verified by construction.
     Memory(Bytes),
+    /// The object's chunks, each verified against the manifest before it was stored.
+    Chunks(Vec<Bytes>),
     /// The data file; read and verified on every access.
     Disk(PathBuf),
 }
@@ -87,10 +89,32 @@ impl StoredObject {
         &self.manifest
     }
 
-    /// The whole object, when it is held (verified) in memory.
+    /// The whole object, when it is held (verified) in memory as one buffer.
     pub fn verified_bytes(&self) -> Option<&Bytes> {
         match &self.source {
             Source::Memory(bytes) => Some(bytes),
+            Source::Chunks(_) | Source::Disk(_) => None,
+        }
+    }
+
+    /// Chunk `index`, when the object is held (verified) in memory; no copy is made.
+    pub fn chunk_in_memory(&self, index: usize) -> Option<Bytes> {
+        match &self.source {
+            Source::Memory(bytes) => {
+                let range = self.manifest.chunk_range(index)?;
+                Some(bytes.slice(range.start as usize..range.end as usize))
+            }
+            Source::Chunks(chunks) => chunks.get(index).cloned(),
+            Source::Disk(_) => None,
+        }
+    }
+
+    /// The whole object, when it is held (verified) in memory; an object stored as chunks
+    /// is copied into one buffer.
+    pub fn bytes_in_memory(&self) -> Option<Bytes> {
+        match &self.source {
+            Source::Memory(bytes) => Some(bytes.clone()),
+            Source::Chunks(chunks) => Some(Bytes::from(chunks.concat())),
             Source::Disk(_) => None,
         }
     }
@@ -106,6 +130,13 @@ impl StoredObject {
             })?;
         match &self.source {
             Source::Memory(bytes) => Ok(bytes.slice(range.start as usize..range.end as usize)),
+            Source::Chunks(chunks) => chunks.get(index).cloned().ok_or(
+                ContentError::ChunkOutOfRange {
+                    index,
+                    count: chunks.len(),
+                }
+                .into(),
+            ),
             Source::Disk(_) => {
                 let object = Arc::clone(self);
                 tokio::task::spawn_blocking(move || object.read_chunk_from_disk(index))
@@ -287,6 +318,56 @@ impl Store {
             id,
             manifest,
             source,
+        });
+        let mut index = self.write_index();
+        let entry = index.entry(id).or_insert_with(|| {
+            self.stored_bytes
+                .fetch_add(object.size(), Ordering::Relaxed);
+            Arc::clone(&object)
+        });
+        Ok(Arc::clone(entry))
+    }
+
+    /// Stores an object given as its chunks, each already verified against `manifest`
+    /// (as a download does on the way in), without hashing or copying them again: in
+    /// memory the chunks are kept as they are. Errors when the chunks do not have the
+    /// lengths the manifest gives.
+    pub async fn put_verified_chunks(
+        &self,
+        manifest: Manifest,
+        chunks: Vec<Bytes>,
+    ) -> Result<Arc<StoredObject>, StoreError> {
+        let id = manifest.id();
+        if chunks.len() != manifest.chunk_count() {
+            return Err(ContentError::MalformedManifest(format!(
+                "{} chunks given for an object of {}",
+                chunks.len(),
+                manifest.chunk_count()
+            ))
+            .into());
+        }
+        for (index, chunk) in chunks.iter().enumerate() {
+            let expected = manifest.chunk_range(index).map_or(0, |r| r.end - r.start);
+            if chunk.len() as u64 != expected {
+                return Err(ContentError::ChunkLength {
+                    index,
+                    expected,
+                    actual: chunk.len() as u64,
+                }
+                .into());
+            }
+        }
+        if let Some(existing) = self.get(&id) {
+            return Ok(existing);
+        }
+        if self.dir.is_some() {
+            // Persisted: one data file, written (and its manifest recomputed) as usual.
+            return self.put(Bytes::from(chunks.concat())).await;
+        }
+        let object = Arc::new(StoredObject {
+            id,
+            manifest,
+            source: Source::Chunks(chunks),
         });
         let mut index = self.write_index();
         let entry = index.entry(id).or_insert_with(|| {

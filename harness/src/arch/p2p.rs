@@ -15,20 +15,17 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use versus_targets::content::{Manifest, ObjectId};
 
-use super::{finish, ArchRun, Finish};
+use super::{drive_targets, finish, ArchRun, Finish};
 use crate::analysis::bounds;
-use crate::drive::drive;
 use crate::driver::http::{Endpoint, HttpConnector};
 use crate::driver::{Connector, OpKind, Operation, Session};
 use crate::error::Failure;
-use crate::launch::cluster::{traffic_delta, Cluster};
+use crate::launch::cluster::Cluster;
 use crate::launch::http_client::request;
 use crate::launch::process::NodeSpec;
 use crate::load::ModelPlan;
 use crate::plan::load_plan;
 use crate::progress::ProgressMode;
-use crate::record::resources::{ResourceSampler, HARNESS};
-use crate::report::model::Traffic;
 use crate::scenario::model::{Network, Popularity, WorkloadKind};
 use crate::scenario::Scenario;
 use crate::workload::{object_bytes, CatalogEntry, Fetch, OneShot, Workload};
@@ -169,7 +166,10 @@ async fn run_on(
         for index in 0..u64::from(w.objects) {
             let holder = peers[index as usize % peers.len()];
             let id = publish(holder, &object_bytes(index, size)).await?;
-            catalog.push(fetch_entry(id));
+            catalog.push(CatalogEntry {
+                path: Bytes::from(format!("/fetch/{id}?fresh=true")),
+                ..fetch_entry(id)
+            });
         }
         let zipf = (w.popularity == Popularity::Zipf).then_some(w.zipf_exponent);
         (
@@ -186,28 +186,16 @@ async fn run_on(
         })
         .collect();
     let connector = HttpConnector::new(endpoints, None);
-    let counters = connector.counters();
-    let mut sampler = ResourceSampler::new();
-    cluster.track(&mut sampler);
-    let before = cluster.traffic().await;
-    let driven = drive(
+    let (driven, traffic) = drive_targets(
         &plan,
         connector,
         workload,
-        &mut sampler,
-        stop,
+        Some(cluster),
         progress,
+        stop,
         "p2p",
     )
     .await?;
-    let mut traffic = traffic_delta(&before, &cluster.traffic().await);
-    traffic.insert(
-        HARNESS.to_string(),
-        Traffic {
-            tx_bytes: counters.written(),
-            rx_bytes: counters.read(),
-        },
-    );
     let f = Finish {
         arch: "p2p",
         target: format!("versus peer × {} + seed", peers.len()),

@@ -57,9 +57,10 @@ pub struct PeerArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_requests_per_peer: u16,
     /// Chunks this peer sends at once, at most (upload slots); more requests queue
-    /// briefly, then get "busy" so the requester asks another peer.
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub upload_slots: u16,
+    /// briefly, then get "busy" so the requester asks another peer. Default: one slot per
+    /// 2 MiB/s of --upload (2 to 8), 4 without a cap.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub upload_slots: Option<u16>,
     /// Close a connection that has carried nothing for this long.
     #[arg(long, value_name = "DUR", default_value = "60s")]
     pub idle_timeout: HumanDuration,
@@ -83,7 +84,7 @@ impl Default for PeerArgs {
             lookup_timeout: HumanDuration(Duration::from_secs(15)),
             request_timeout: HumanDuration(Duration::from_secs(30)),
             max_requests_per_peer: 4,
-            upload_slots: 2,
+            upload_slots: None,
             idle_timeout: HumanDuration(Duration::from_secs(60)),
             max_object_size: ByteSize(1 << 30),
         }

@@ -3,8 +3,11 @@
 //!
 //! Wire format (integers little-endian):
 //!
-//! Request: `kind: u8` | `object id: 32 bytes` | `chunk index: u32` (chunk requests only);
-//! kind 1 = manifest, 2 = have (which chunks do you hold), 3 = chunk.
+//! Request ([`Ask`]): `kind: u8` | `object id: 32 bytes` | `chunk index: u32` (chunk
+//! requests only) | the asker's own holdings of the object (`2` = none, or the holdings
+//! form below); kind 1 = manifest, 2 = have (which chunks do you hold), 3 = chunk. Telling
+//! what the asker holds costs a few bytes and lets a fellow downloader ask back at once,
+//! so holdings spread along every request instead of waiting for a periodic question.
 //!
 //! Response: `kind: u8` then, for every kind but 5, the sender's holdings (`0` = the whole
 //! object, or `1` | `chunk count: u32` | `ceil(count / 8)` bitmap bytes) and, for kinds 1
@@ -27,7 +30,7 @@ use super::have::{ChunkSet, Have};
 use crate::content::{ObjectId, CHUNK_SIZE};
 
 /// The protocol name.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/chunks/1");
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/chunks/2");
 
 /// Largest manifest accepted: 8 MiB of hashes describe a 64 GiB object.
 pub const MAX_MANIFEST_LEN: usize = 8 << 20;
@@ -52,6 +55,15 @@ impl Request {
             Request::Manifest(id) | Request::Have(id) | Request::Chunk(id, _) => *id,
         }
     }
+}
+
+/// A request as sent: what is asked, and what the asker holds of the object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    /// What is asked.
+    pub request: Request,
+    /// The asker's holdings of the object (`None`: nothing, or not known yet).
+    pub have: Option<Have>,
 }
 
 /// The answer to a [`Request`].
@@ -84,6 +96,7 @@ const RES_BUSY: u8 = 6;
 
 const HAVE_ALL: u8 = 0;
 const HAVE_SOME: u8 = 1;
+const HAVE_NONE: u8 = 2;
 
 fn invalid(what: String) -> io::Error {
     io::Error::new(
@@ -93,9 +106,9 @@ fn invalid(what: String) -> io::Error {
 }
 
 /// Encodes a request.
-pub fn encode_request(req: &Request) -> Vec<u8> {
-    let mut out = Vec::with_capacity(37);
-    let (kind, id, index) = match req {
+pub fn encode_request(ask: &Ask) -> Vec<u8> {
+    let mut out = Vec::with_capacity(42);
+    let (kind, id, index) = match &ask.request {
         Request::Manifest(id) => (REQ_MANIFEST, id, None),
         Request::Have(id) => (REQ_HAVE, id, None),
         Request::Chunk(id, index) => (REQ_CHUNK, id, Some(*index)),
@@ -105,25 +118,54 @@ pub fn encode_request(req: &Request) -> Vec<u8> {
     if let Some(index) = index {
         out.extend_from_slice(&index.to_le_bytes());
     }
+    match &ask.have {
+        None => out.push(HAVE_NONE),
+        Some(have) => encode_have(&mut out, have),
+    }
     out
 }
 
+fn encode_have(out: &mut Vec<u8>, have: &Have) {
+    match have {
+        Have::All => out.push(HAVE_ALL),
+        Have::Some(set) => {
+            out.push(HAVE_SOME);
+            out.extend_from_slice(&(set.len() as u32).to_le_bytes());
+            out.extend_from_slice(set.bits());
+        }
+    }
+}
+
 /// Reads a request.
-pub async fn read_request<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Request> {
+pub async fn read_request<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Ask> {
     let kind = read_u8(io).await?;
     let mut id = [0u8; 32];
     io.read_exact(&mut id).await?;
     let id = ObjectId(id);
-    match kind {
-        REQ_MANIFEST => Ok(Request::Manifest(id)),
-        REQ_HAVE => Ok(Request::Have(id)),
-        REQ_CHUNK => Ok(Request::Chunk(id, read_u32(io).await?)),
-        other => Err(invalid(format!("unknown request kind {other}"))),
-    }
+    let request = match kind {
+        REQ_MANIFEST => Request::Manifest(id),
+        REQ_HAVE => Request::Have(id),
+        REQ_CHUNK => Request::Chunk(id, read_u32(io).await?),
+        other => return Err(invalid(format!("unknown request kind {other}"))),
+    };
+    let have = match read_u8(io).await? {
+        HAVE_NONE => None,
+        tag => Some(read_have_after(io, tag).await?),
+    };
+    Ok(Ask { request, have })
 }
 
 /// Encodes a response.
 pub fn encode_response(res: &Response) -> Vec<u8> {
+    let (mut out, payload) = encode_response_header(res);
+    if let Some(payload) = payload {
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+/// Encodes a response up to its payload (which follows on the wire as it is).
+fn encode_response_header(res: &Response) -> (Vec<u8>, Option<&Bytes>) {
     let (kind, have, payload) = match res {
         Response::Manifest(bytes, have) => (RES_MANIFEST, Some(have), Some(bytes)),
         Response::Have(have) => (RES_HAVE, Some(have), None),
@@ -132,22 +174,15 @@ pub fn encode_response(res: &Response) -> Vec<u8> {
         Response::NotFound => (RES_NOT_FOUND, None, None),
         Response::Busy(have) => (RES_BUSY, Some(have), None),
     };
-    let mut out = Vec::with_capacity(16 + payload.map_or(0, |p| p.len()));
+    let mut out = Vec::with_capacity(16);
     out.push(kind);
-    match have {
-        None => {}
-        Some(Have::All) => out.push(HAVE_ALL),
-        Some(Have::Some(set)) => {
-            out.push(HAVE_SOME);
-            out.extend_from_slice(&(set.len() as u32).to_le_bytes());
-            out.extend_from_slice(set.bits());
-        }
+    if let Some(have) = have {
+        encode_have(&mut out, have);
     }
     if let Some(payload) = payload {
         out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        out.extend_from_slice(payload);
     }
-    out
+    (out, payload)
 }
 
 /// Reads a response.
@@ -170,7 +205,12 @@ pub async fn read_response<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Respo
 }
 
 async fn read_have<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Have> {
-    match read_u8(io).await? {
+    let tag = read_u8(io).await?;
+    read_have_after(io, tag).await
+}
+
+async fn read_have_after<T: AsyncRead + Unpin>(io: &mut T, tag: u8) -> io::Result<Have> {
+    match tag {
         HAVE_ALL => Ok(Have::All),
         HAVE_SOME => {
             let len = read_u32(io).await? as usize;
@@ -220,10 +260,10 @@ pub struct ChunkCodec;
 #[async_trait::async_trait]
 impl libp2p::request_response::Codec for ChunkCodec {
     type Protocol = StreamProtocol;
-    type Request = Request;
+    type Request = Ask;
     type Response = Response;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Ask>
     where
         T: AsyncRead + Unpin + Send,
     {
@@ -237,12 +277,7 @@ impl libp2p::request_response::Codec for ChunkCodec {
         read_response(io).await
     }
 
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        req: Request,
-    ) -> io::Result<()>
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Ask) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
@@ -259,7 +294,12 @@ impl libp2p::request_response::Codec for ChunkCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        io.write_all(&encode_response(&res)).await?;
+        // The header, then the payload straight from its buffer: no copy of a chunk.
+        let (header, payload) = encode_response_header(&res);
+        io.write_all(&header).await?;
+        if let Some(payload) = payload {
+            io.write_all(payload).await?;
+        }
         io.flush().await
     }
 }
@@ -273,8 +313,8 @@ mod tests {
         ObjectId([n; 32])
     }
 
-    fn round_trip_request(req: Request) -> Request {
-        let bytes = encode_request(&req);
+    fn round_trip_request(req: &Ask) -> Ask {
+        let bytes = encode_request(req);
         block_on(read_request(&mut &bytes[..])).expect("decodes")
     }
 
@@ -285,14 +325,23 @@ mod tests {
 
     #[test]
     fn requests_round_trip() {
-        for req in [
+        let mut some = ChunkSet::empty(11);
+        some.insert(4);
+        for request in [
             Request::Manifest(id(1)),
             Request::Have(id(2)),
             Request::Chunk(id(3), 77),
         ] {
-            assert_eq!(round_trip_request(req), req);
+            for have in [None, Some(Have::All), Some(Have::Some(some.clone()))] {
+                let ask = Ask { request, have };
+                assert_eq!(round_trip_request(&ask), ask);
+            }
         }
-        assert_eq!(encode_request(&Request::Chunk(id(3), 1)).len(), 37);
+        let ask = Ask {
+            request: Request::Chunk(id(3), 1),
+            have: None,
+        };
+        assert_eq!(encode_request(&ask).len(), 38);
     }
 
     #[test]
@@ -332,6 +381,10 @@ mod tests {
         let bad_req = [42u8; 33];
         assert!(block_on(read_request(&mut &bad_req[..])).is_err());
         assert!(block_on(read_request(&mut &[REQ_CHUNK][..])).is_err());
+        let mut bad_have = vec![REQ_HAVE];
+        bad_have.extend_from_slice(&[0u8; 32]);
+        bad_have.push(9);
+        assert!(block_on(read_request(&mut &bad_have[..])).is_err());
     }
 
     mod properties {

@@ -4,15 +4,15 @@
 //! A partial object is served as soon as it has a chunk: the node answers chunk requests
 //! from it and announces itself as a provider. Every chunk is verified against the
 //! manifest on the way in ([`Holdings::insert_chunk`]), so nothing unverified is ever
-//! held or served. When the last chunk arrives, [`Holdings::complete`] moves the object
-//! into the store, which hashes the whole object again and must find the same id.
+//! held or served. When the last chunk arrives, [`Holdings::complete`] moves the chunks
+//! into the store as they are (no copy, no second hashing: each was verified already).
 //! Peers that ask about a partial object are remembered: they are downloading it too,
 //! and the download adds them to the peers it trades with.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use libp2p::PeerId;
 
 use super::have::{ChunkSet, Have};
@@ -30,8 +30,9 @@ struct Partial {
     encoded: Bytes,
     chunks: Vec<Option<Bytes>>,
     have: ChunkSet,
-    /// Peers that asked this node about the object since the download last looked.
-    requesters: Vec<PeerId>,
+    /// Peers that asked this node about the object since the download last looked, with
+    /// the latest holdings they told.
+    requesters: Vec<(PeerId, Option<Have>)>,
 }
 
 /// The answer to "give me chunk `i` of object `id`".
@@ -70,6 +71,8 @@ pub enum InsertError {
 pub struct Holdings {
     store: Store,
     partial: Mutex<HashMap<ObjectId, Partial>>,
+    /// Objects published here (`POST /objects`): this peer is their origin.
+    published: Mutex<HashSet<ObjectId>>,
 }
 
 impl Default for Holdings {
@@ -84,6 +87,7 @@ impl Holdings {
         Holdings {
             store: Store::in_memory(),
             partial: Mutex::new(HashMap::new()),
+            published: Mutex::new(HashSet::new()),
         }
     }
 
@@ -101,6 +105,18 @@ impl Holdings {
     /// Number of objects being assembled.
     pub fn partial_count(&self) -> usize {
         self.partial().len()
+    }
+
+    /// Records that `id` was published here: this peer is its origin.
+    pub fn mark_published(&self, id: ObjectId) {
+        if let Ok(mut published) = self.published.lock() {
+            published.insert(id);
+        }
+    }
+
+    /// Whether `id` was published here.
+    pub fn is_published(&self, id: &ObjectId) -> bool {
+        self.published.lock().is_ok_and(|p| p.contains(id))
     }
 
     /// The complete object `id`, if held.
@@ -129,16 +145,10 @@ impl Holdings {
     /// Chunk `index` of `id`.
     pub fn chunk(&self, id: &ObjectId, index: usize) -> ChunkLookup {
         if let Some(object) = self.store.get(id) {
-            let (Some(bytes), Some(range)) = (
-                object.verified_bytes(),
-                object.manifest().chunk_range(index),
-            ) else {
-                return ChunkLookup::Missing(Have::All);
+            return match object.chunk_in_memory(index) {
+                Some(bytes) => ChunkLookup::Found(bytes, Have::All),
+                None => ChunkLookup::Missing(Have::All),
             };
-            return ChunkLookup::Found(
-                bytes.slice(range.start as usize..range.end as usize),
-                Have::All,
-            );
         }
         let partial = self.partial();
         let Some(p) = partial.get(id) else {
@@ -168,18 +178,23 @@ impl Holdings {
         });
     }
 
-    /// Remembers that `peer` asked about `id`: if `id` is being downloaded here, `peer` is
-    /// most likely downloading it too, and will soon have chunks to trade.
-    pub fn note_requester(&self, id: &ObjectId, peer: PeerId) {
+    /// Remembers that `peer` asked about `id`, telling it holds `have`: if `id` is being
+    /// downloaded here, `peer` is most likely downloading it too, and may have chunks to
+    /// trade.
+    pub fn note_requester(&self, id: &ObjectId, peer: PeerId, have: Option<Have>) {
         if let Some(p) = self.partial().get_mut(id) {
-            if p.requesters.len() < MAX_REQUESTERS && !p.requesters.contains(&peer) {
-                p.requesters.push(peer);
+            if let Some(entry) = p.requesters.iter_mut().find(|(q, _)| *q == peer) {
+                if have.is_some() {
+                    entry.1 = have;
+                }
+            } else if p.requesters.len() < MAX_REQUESTERS {
+                p.requesters.push((peer, have));
             }
         }
     }
 
-    /// The peers that asked about `id` since the last call.
-    pub fn take_requesters(&self, id: &ObjectId) -> Vec<PeerId> {
+    /// The peers that asked about `id` since the last call, with what they hold.
+    pub fn take_requesters(&self, id: &ObjectId) -> Vec<(PeerId, Option<Have>)> {
         self.partial()
             .get_mut(id)
             .map(|p| std::mem::take(&mut p.requesters))
@@ -227,13 +242,13 @@ impl Holdings {
         })
     }
 
-    /// Moves the fully assembled `id` into the store. The store hashes the whole object
-    /// again; a mismatch (which verified chunks make impossible) is an error.
+    /// Moves the fully assembled `id` into the store, chunk by chunk as they were
+    /// verified (no copy). Errors when chunks are still missing.
     pub async fn complete(&self, id: &ObjectId) -> Result<Arc<StoredObject>, String> {
         if let Some(object) = self.store.get(id) {
             return Ok(object);
         }
-        let bytes = {
+        let (manifest, chunks) = {
             let partial = self.partial();
             let p = partial
                 .get(id)
@@ -245,24 +260,25 @@ impl Holdings {
                     p.have.len()
                 ));
             }
-            let mut buf = BytesMut::with_capacity(p.manifest.size as usize);
-            for chunk in p.chunks.iter().flatten() {
-                buf.extend_from_slice(chunk);
-            }
-            buf.freeze()
+            let chunks: Vec<Bytes> = p.chunks.iter().flatten().cloned().collect();
+            (Manifest::clone(&p.manifest), chunks)
         };
         // The partial stays servable until the complete object is in the store.
-        let result = self.store.put(bytes).await;
+        let result = self.store.put_verified_chunks(manifest, chunks).await;
         let object = result.map_err(|e| format!("could not store object {id}: {e}"))?;
-        if object.id() != *id {
-            let got = object.id();
-            let _ = self.store.delete(&got).await;
-            return Err(format!(
-                "the assembled object hashes to {got}, not {id}; this is a bug in chunk verification"
-            ));
-        }
         self.partial().remove(id);
         Ok(object)
+    }
+
+    /// Forgets `id`, complete or partial; returns whether anything was held.
+    pub async fn remove(&self, id: &ObjectId) -> Result<bool, String> {
+        let partial = self.partial().remove(id).is_some();
+        let complete = self
+            .store
+            .delete(id)
+            .await
+            .map_err(|e| format!("could not drop object {id}: {e}"))?;
+        Ok(partial || complete)
     }
 }
 
@@ -313,9 +329,12 @@ mod tests {
         h.insert_chunk(&id, 0, chunk(0)).unwrap();
         assert!(h.insert_chunk(&id, 2, chunk(2)).unwrap().complete);
         let object = h.complete(&id).await.unwrap();
-        assert_eq!(object.verified_bytes(), Some(&bytes));
+        assert_eq!(object.bytes_in_memory(), Some(bytes.clone()));
+        assert_eq!(object.read_chunk(1).await.unwrap(), chunk(1));
         assert_eq!(h.partial_count(), 0);
         assert_eq!(h.have(&id), Some(Have::All));
         assert_eq!(h.chunk(&id, 2), ChunkLookup::Found(chunk(2), Have::All));
+        assert_eq!(h.remove(&id).await, Ok(true));
+        assert_eq!((h.have(&id), h.remove(&id).await), (None, Ok(false)));
     }
 }

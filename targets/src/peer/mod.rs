@@ -150,11 +150,11 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
         Arc::clone(&holdings),
         Arc::clone(&metrics),
         args.misbehave,
-        serve::SlotSettings {
-            slots: usize::from(args.upload_slots),
-            queue: 4 * usize::from(args.upload_slots),
-            reclaim_after: args.request_timeout.0,
-        },
+        serve::SlotSettings::for_upload(
+            args.upload.map(|r| r.bytes_per_sec()),
+            args.upload_slots.map(usize::from),
+            args.request_timeout.0,
+        ),
     );
     let listen_addr = node.listen(&args.listen, LISTEN_WAIT).await?;
     node.bootstrap(&args.bootstrap)?;

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::args::Misbehave;
 use super::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
-use super::codec::{Request, Response};
+use super::codec::{Ask, Response};
 use super::holdings::Holdings;
 use super::metrics::PeerMetrics;
 use super::serve::{Answer, SlotSettings, Uploader};
@@ -37,7 +37,7 @@ const PROVIDER_BATCHES: usize = 64;
 enum Command {
     Request {
         peer: PeerId,
-        request: Request,
+        request: Ask,
         reply: oneshot::Sender<Result<Response, String>>,
     },
     FindProviders {
@@ -48,6 +48,9 @@ enum Command {
     Provide {
         id: ObjectId,
         reply: Option<oneshot::Sender<Result<(), String>>>,
+    },
+    StopProviding {
+        id: ObjectId,
     },
     Status {
         reply: oneshot::Sender<NetStatus>,
@@ -85,7 +88,7 @@ impl NodeHandle {
 
     /// Sends a chunk-protocol request to `peer` and waits for the answer (the request
     /// timeout applies on the swarm side).
-    pub async fn request(&self, peer: PeerId, request: Request) -> Result<Response, String> {
+    pub async fn request(&self, peer: PeerId, request: Ask) -> Result<Response, String> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Request {
             peer,
@@ -125,6 +128,12 @@ impl NodeHandle {
     /// Announces this node as a provider of `id` without waiting.
     pub async fn provide_in_background(&self, id: ObjectId) {
         let _ = self.send(Command::Provide { id, reply: None }).await;
+    }
+
+    /// Stops announcing this node as a provider of `id` (its local record goes; records
+    /// already held by other peers expire on their own, and a peer that asks gets "not found").
+    pub async fn stop_providing(&self, id: ObjectId) -> Result<(), String> {
+        self.send(Command::StopProviding { id }).await
     }
 
     /// The network status.
@@ -288,6 +297,10 @@ impl Node {
                     }
                 }
             }
+            Command::StopProviding { id } => {
+                let key = RecordKey::new(id.as_bytes());
+                self.swarm.behaviour_mut().kad.stop_providing(&key);
+            }
             Command::Status { reply } => {
                 let _ = reply.send(self.status());
             }
@@ -413,7 +426,7 @@ impl Node {
         }
     }
 
-    fn on_chunks(&mut self, event: request_response::Event<Request, Response>) {
+    fn on_chunks(&mut self, event: request_response::Event<Ask, Response>) {
         match event {
             request_response::Event::Message { message, peer, .. } => match message {
                 Message::Request {

@@ -30,6 +30,12 @@ pub struct FetchStats {
     pub rejected_chunks: u64,
     /// Providers known by the end of the download.
     pub providers: usize,
+    /// Time until the first verified chunk was stored, in milliseconds (null if none was needed).
+    pub first_chunk_ms: Option<u64>,
+    /// Chunks received that were already held (endgame duplicates), thrown away.
+    pub duplicate_chunks: u64,
+    /// Chunk requests answered "busy" (every upload slot of the provider taken).
+    pub busy_answers: u64,
 }
 
 /// How far a failed download got.

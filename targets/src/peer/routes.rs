@@ -3,9 +3,14 @@
 //! | route | answers |
 //! |---|---|
 //! | `POST /objects` (body = bytes) | 201 `{"id":"<hex>","size":N}` once stored and announced in the DHT; 413 beyond `--max-object-size` |
-//! | `POST /fetch/{id}` | 200 [`FetchStats`] once the object is here, complete and verified; 400 bad id, 404 no provider, 409 already fetching, 502 every provider failed, 504 deadline, 500 local failure |
+//! | `POST /fetch/{id}[?fresh=true]` | 200 [`FetchStats`] once the object is here, complete and verified; 400 bad id, 404 no provider, 409 already fetching, 502 every provider failed, 504 deadline, 500 local failure |
 //! | `GET /objects/{id}` | 200 the object's bytes (complete objects only), 404 otherwise |
 //! | `GET /status` | 200 `{"peer_id", "listen_addrs", "connected_peers", "routing_table_size", "objects", "partial_objects", "stored_bytes"}` |
+//!
+//! A fetch of an object already held answers at once (`"bytes": 0`). With `fresh=true` the
+//! peer first drops its copy, complete or partial, and stops announcing itself as a
+//! provider, so a repeated fetch is a real swarm download, not a local hit; an object
+//! this peer published itself is the origin and is kept (that fetch answers at once).
 //!
 //! Error bodies are `{"error":"<what went wrong and what to do>"}`; fetch errors add
 //! `"id"` and the progress made: `"chunks_done"`, `"chunks_total"`, `"rejected_chunks"`, `"providers"`.
@@ -16,6 +21,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::Uri;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -94,6 +100,7 @@ async fn publish_inner(state: &AdminState, body: Bytes) -> Response {
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let id = object.id();
+    state.fetch.holdings.mark_published(id);
     match tokio::time::timeout(ANNOUNCE_WAIT, state.fetch.node.provide(id)).await {
         Ok(Ok(())) => {}
         // Stored and recorded locally either way: peers that ask this node find it.
@@ -127,12 +134,33 @@ impl Drop for ActiveGuard<'_> {
     }
 }
 
-async fn fetch_object(State(state): State<Shared>, Path(id): Path<String>) -> Response {
-    let response = fetch_inner(&state, &id).await;
+async fn fetch_object(State(state): State<Shared>, Path(id): Path<String>, uri: Uri) -> Response {
+    let response = match parse_fresh(uri.query()) {
+        Ok(fresh) => fetch_inner(&state, &id, fresh).await,
+        Err(message) => error(StatusCode::BAD_REQUEST, &message),
+    };
     record(&state, ROUTE_FETCH, response)
 }
 
-async fn fetch_inner(state: &AdminState, id: &str) -> Response {
+/// Reads `fresh=true|false` (also `1|0`, or a bare `fresh`) from the query of `POST /fetch/{id}`.
+fn parse_fresh(query: Option<&str>) -> Result<bool, String> {
+    let mut fresh = false;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, "true"));
+        fresh = match (key, value) {
+            ("fresh", "true" | "1") => true,
+            ("fresh", "false" | "0") => false,
+            _ => {
+                return Err(format!(
+                    "unknown query parameter \"{pair}\"; the only one is fresh=true|false"
+                ))
+            }
+        };
+    }
+    Ok(fresh)
+}
+
+async fn fetch_inner(state: &AdminState, id: &str, fresh_copy: bool) -> Response {
     let id = match parse_id(id) {
         Ok(id) => id,
         Err(response) => return *response,
@@ -147,6 +175,14 @@ async fn fetch_inner(state: &AdminState, id: &str) -> Response {
         return error(StatusCode::CONFLICT, &message);
     }
     let _guard = ActiveGuard { state, id };
+    if fresh_copy && !state.fetch.holdings.is_published(&id) {
+        if let Err(e) = state.fetch.node.stop_providing(id).await {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, &e);
+        }
+        if let Err(e) = state.fetch.holdings.remove(&id).await {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, &e);
+        }
+    }
     match fetch::fetch(&state.fetch, id).await {
         Ok(stats) => {
             state.fetch.metrics.fetches_ok.inc();
@@ -178,7 +214,7 @@ async fn object(State(state): State<Shared>, Path(id): Path<String>) -> Response
             .fetch
             .holdings
             .complete_object(&id)
-            .and_then(|o| o.verified_bytes().cloned())
+            .and_then(|o| o.bytes_in_memory())
         {
             Some(bytes) => {
                 ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()

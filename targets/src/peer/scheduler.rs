@@ -6,9 +6,10 @@
 //!   starting point, so many downloaders that start together ask for different chunks and
 //!   soon have something to trade.
 //! - **Bounded**: at most `max_per_peer` requests in flight to one peer.
-//! - **Endgame**: once every missing chunk is already requested, an idle peer may duplicate
-//!   a request (at most [`MAX_DUPLICATES`] copies per chunk), so one slow or stalled peer
-//!   cannot hold up the end of a download.
+//! - **Endgame**: once every missing chunk is already requested and at most
+//!   [`ENDGAME_MISSING`] are missing, an idle peer may duplicate a request (at most
+//!   [`MAX_DUPLICATES`] copies per chunk), so one slow or stalled peer cannot hold up the
+//!   end of a download. Earlier duplicates would only waste the swarm's upload.
 //! - **Avoidance**: a peer that served a corrupt chunk is banned for the rest of the
 //!   download; one that failed [`MAX_FAILURES`] requests in a row is banned as well; one
 //!   that answered "busy" gets no new request until its back-off time.
@@ -21,6 +22,8 @@ use super::have::{ChunkSet, Have};
 
 /// Copies of one chunk request that may be in flight at once (endgame only).
 pub const MAX_DUPLICATES: u8 = 2;
+/// Missing chunks at most for the endgame to begin.
+pub const ENDGAME_MISSING: usize = 4;
 /// Consecutive failed requests (timeouts, closed connections) after which a peer is dropped.
 pub const MAX_FAILURES: u32 = 2;
 
@@ -225,8 +228,9 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         }
         let others_have_unrequested = (0..self.chunks)
             .any(|i| !self.done.contains(i) && self.requested[i] == 0 && self.availability[i] > 0);
-        if others_have_unrequested {
-            // Other peers still hold chunks nobody asked for yet: not the endgame.
+        if others_have_unrequested || self.chunks - self.done_count > ENDGAME_MISSING {
+            // Other peers still hold chunks nobody asked for yet, or much is still on its
+            // way: not the endgame.
             return None;
         }
         // Endgame: duplicate the least duplicated request this peer is not already serving.

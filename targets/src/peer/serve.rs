@@ -9,6 +9,12 @@
 //! (BitTorrent's reason for upload slots). A slot frees when libp2p reports the answer
 //! written (or failed), or after the request timeout at the latest.
 //!
+//! Both are sized by the upload cap ([`SlotSettings::for_upload`]): a fast uploader (a
+//! seed) gets more slots and a queue holding about [`QUEUE_WAIT`] of sending, so it never
+//! turns requesters away while its link could still carry their chunks. Of a peer's
+//! queued requests the chunk this node has sent least often goes first, so a seed spreads
+//! distinct chunks over the swarm (the idea of BitTorrent's super-seeding).
+//!
 //! The deliberate faults live here too: `corrupt` flips bytes in the chunks it sends,
 //! `stall` keeps chunk requests and never answers them.
 
@@ -22,13 +28,23 @@ use libp2p::PeerId;
 use tokio::time::Instant;
 
 use super::args::Misbehave;
-use super::codec::{Request, Response};
+use super::codec::{Ask, Request, Response};
 use super::holdings::{ChunkLookup, Holdings};
 use super::metrics::{PeerMetrics, ROUTE_CHUNK, ROUTE_HAVE, ROUTE_MANIFEST};
-use crate::content::ObjectId;
+use crate::content::{ObjectId, CHUNK_SIZE};
 
 /// Requests a stalling peer keeps unanswered at most (the oldest are dropped beyond).
 const MAX_STALLED: usize = 4096;
+/// Sending time the chunk queue holds at most, at the upload cap.
+pub const QUEUE_WAIT: Duration = Duration::from_millis(1000);
+/// Upload rate one automatic upload slot stands for.
+const RATE_PER_SLOT: u64 = 2 << 20;
+/// Upload slots chosen automatically, at most.
+const MAX_AUTO_SLOTS: usize = 8;
+/// Upload slots without an upload cap (when not set explicitly).
+const UNCAPPED_SLOTS: usize = 4;
+/// Chunks whose send count is remembered, at most (one counter per chunk).
+const MAX_SEND_COUNTS: usize = 1 << 16;
 
 /// An answer to hand to libp2p.
 pub type Answer = (InboundRequestId, ResponseChannel<Response>, Response);
@@ -51,6 +67,30 @@ pub struct SlotSettings {
     pub reclaim_after: Duration,
 }
 
+impl SlotSettings {
+    /// Slots and queue for an upload cap of `upload` bytes per second (`None`: uncapped):
+    /// `slots` if given, else one per 2 MiB/s (2 to 8); a queue of [`QUEUE_WAIT`] worth of
+    /// chunks at that rate, at least two per slot.
+    pub fn for_upload(upload: Option<u64>, slots: Option<usize>, reclaim_after: Duration) -> Self {
+        let slots = slots.unwrap_or_else(|| match upload {
+            Some(rate) => usize::try_from(rate.div_ceil(RATE_PER_SLOT))
+                .unwrap_or(MAX_AUTO_SLOTS)
+                .clamp(2, MAX_AUTO_SLOTS),
+            None => UNCAPPED_SLOTS,
+        });
+        let slots = slots.max(1);
+        let queue_by_rate = upload.map_or(0, |rate| {
+            let bytes = u128::from(rate) * QUEUE_WAIT.as_millis() / 1000;
+            usize::try_from(bytes / u128::from(CHUNK_SIZE)).unwrap_or(usize::MAX)
+        });
+        SlotSettings {
+            slots,
+            queue: queue_by_rate.clamp(2 * slots, 64 * slots),
+            reclaim_after,
+        }
+    }
+}
+
 /// The serving side of the chunk protocol.
 pub struct Uploader {
     holdings: Arc<Holdings>,
@@ -62,6 +102,8 @@ pub struct Uploader {
     turn: VecDeque<PeerId>,
     queued: usize,
     stalled: VecDeque<ResponseChannel<Response>>,
+    /// How often each chunk was sent, to send the least sent first.
+    sent: HashMap<(ObjectId, u32), u32>,
 }
 
 impl Uploader {
@@ -85,6 +127,7 @@ impl Uploader {
             turn: VecDeque::new(),
             queued: 0,
             stalled: VecDeque::new(),
+            sent: HashMap::new(),
         }
     }
 
@@ -93,11 +136,12 @@ impl Uploader {
         &mut self,
         peer: PeerId,
         request_id: InboundRequestId,
-        request: Request,
+        ask: Ask,
         channel: ResponseChannel<Response>,
     ) -> Vec<Answer> {
+        let Ask { request, have } = ask;
         let object = request.object();
-        self.holdings.note_requester(&object, peer);
+        self.holdings.note_requester(&object, peer, have);
         let (route, response) = match request {
             Request::Manifest(_) => (
                 ROUTE_MANIFEST,
@@ -189,7 +233,13 @@ impl Uploader {
             let Some(queue) = self.queues.get_mut(&peer) else {
                 continue;
             };
-            let Some(next) = queue.pop_front() else {
+            let sent = &self.sent;
+            let least_sent = queue
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, q)| sent.get(&(q.object, q.index)).copied().unwrap_or(0))
+                .map(|(i, _)| i);
+            let Some(next) = least_sent.and_then(|i| queue.remove(i)) else {
                 self.queues.remove(&peer);
                 continue;
             };
@@ -204,6 +254,11 @@ impl Uploader {
             }
             let response = self.chunk_response(&next.object, next.index);
             if matches!(response, Response::Chunk(..)) {
+                if self.sent.len() < MAX_SEND_COUNTS {
+                    *self.sent.entry((next.object, next.index)).or_default() += 1;
+                } else if let Some(n) = self.sent.get_mut(&(next.object, next.index)) {
+                    *n += 1;
+                }
                 self.sending.insert(next.request_id, Instant::now());
                 self.metrics.node.requests.record(ROUTE_CHUNK, 200);
             } else {

@@ -12,7 +12,6 @@
 //! and a download with no usable provider left gives up after [`GIVE_UP_AFTER`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasher as _, Hasher as _};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,9 +22,11 @@ use libp2p::PeerId;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::codec::{Request, Response};
+mod answers;
+
+use super::codec::{Ask, Request, Response};
 use super::have::Have;
-use super::holdings::{Holdings, InsertError};
+use super::holdings::Holdings;
 use super::metrics::PeerMetrics;
 use super::node::NodeHandle;
 pub use super::outcome::{FetchError, FetchStats, Progress};
@@ -34,15 +35,21 @@ use crate::content::{Manifest, ObjectId};
 
 /// Pause between provider lookups while a download runs.
 pub const REDISCOVER_EVERY: Duration = Duration::from_secs(1);
+/// Pause between provider lookups in a download's first [`SWARM_FORMING`]: fellow
+/// downloaders announce themselves within milliseconds of starting, and the sooner they
+/// are found the sooner their upload is used.
+const REDISCOVER_EARLY: Duration = Duration::from_millis(150);
+/// How long after its start a download looks for fellow downloaders at the faster pace.
+const SWARM_FORMING: Duration = Duration::from_secs(3);
 /// A provider that answered "busy" gets no new request for this long.
-pub const BUSY_BACKOFF: Duration = Duration::from_millis(400);
+pub const BUSY_BACKOFF: Duration = Duration::from_millis(150);
 /// Pause between provider lookups while no provider is known.
 const RETRY_LOOKUP_EVERY: Duration = Duration::from_millis(250);
 /// How often idle, partial providers are asked what they hold now.
-const REFRESH_HAVE_EVERY: Duration = Duration::from_millis(300);
+const REFRESH_HAVE_EVERY: Duration = Duration::from_millis(200);
 /// Holdings requests sent per refresh at most (to the peers asked longest ago), so a
 /// download among many partial peers does not flood them with questions.
-const REFRESH_BATCH: usize = 4;
+const REFRESH_BATCH: usize = 8;
 /// Usable providers one download trades with, at most; more are ignored until some
 /// drop out. Bounds connections, lookups and questions in large swarms.
 pub const MAX_DOWNLOAD_PEERS: usize = 20;
@@ -103,6 +110,9 @@ pub async fn fetch(ctx: &FetchContext, id: ObjectId) -> Result<FetchStats, Fetch
             chunks_by_peer: BTreeMap::new(),
             rejected_chunks: 0,
             providers: 0,
+            first_chunk_ms: None,
+            duplicate_chunks: 0,
+            busy_answers: 0,
         });
     }
     Download::new(ctx, id, started).run().await
@@ -134,6 +144,9 @@ struct Download<'a> {
     corrupt_peers: HashSet<PeerId>,
     bytes: u64,
     announced: bool,
+    first_chunk: Option<Duration>,
+    duplicates: u64,
+    busy: u64,
 }
 
 impl<'a> Download<'a> {
@@ -163,6 +176,9 @@ impl<'a> Download<'a> {
             corrupt_peers: HashSet::new(),
             bytes: 0,
             announced: false,
+            first_chunk: None,
+            duplicates: 0,
+            busy: 0,
         }
     }
 
@@ -201,6 +217,7 @@ impl<'a> Download<'a> {
                         let pause = match self.usable() {
                             0 => RETRY_LOOKUP_EVERY,
                             n if n >= MAX_DOWNLOAD_PEERS => REDISCOVER_WHEN_FULL,
+                            _ if self.started.elapsed() < SWARM_FORMING => REDISCOVER_EARLY,
                             _ => REDISCOVER_EVERY,
                         };
                         self.next_lookup = Instant::now() + pause;
@@ -294,8 +311,12 @@ impl<'a> Download<'a> {
         let node = self.ctx.node.clone();
         // The swarm enforces the request timeout; this one only guards against a lost answer.
         let guard = self.ctx.settings.request_timeout + Duration::from_secs(2);
+        let ask = Ask {
+            request,
+            have: self.ctx.holdings.have(&self.id),
+        };
         self.in_flight.push(Box::pin(async move {
-            let result = match tokio::time::timeout(guard, node.request(peer, request)).await {
+            let result = match tokio::time::timeout(guard, node.request(peer, ask)).await {
                 Ok(result) => result,
                 Err(_) => Err(format!("peer {peer} did not answer within {guard:?}")),
             };
@@ -309,6 +330,7 @@ impl<'a> Download<'a> {
 
     /// Sends whatever requests the state allows.
     fn dispatch(&mut self) {
+        self.absorb_requesters();
         let Some(sched) = &mut self.sched else {
             let candidates: Vec<PeerId> = self
                 .providers
@@ -336,8 +358,7 @@ impl<'a> Download<'a> {
     /// Adds the peers that asked this node for the object (fellow downloaders), then asks
     /// idle partial providers (and providers never asked) what they hold now.
     fn refresh_holdings(&mut self) {
-        let requesters = self.ctx.holdings.take_requesters(&self.id);
-        self.add_providers(requesters);
+        self.absorb_requesters();
         let Some(sched) = &self.sched else {
             return;
         };
@@ -353,6 +374,20 @@ impl<'a> Download<'a> {
             self.have_in_flight.insert(peer);
             self.have_asked.insert(peer, now);
             self.send(peer, Request::Have(self.id));
+        }
+    }
+
+    /// Adds the peers that asked this node for the object since the last look, and
+    /// records what they told they hold.
+    fn absorb_requesters(&mut self) {
+        let requesters = self.ctx.holdings.take_requesters(&self.id);
+        for (peer, have) in requesters {
+            self.add_providers(vec![peer]);
+            if let Some(have) = have {
+                if self.providers.contains(&peer) {
+                    self.set_have(peer, &have);
+                }
+            }
         }
     }
 
@@ -392,149 +427,13 @@ impl<'a> Download<'a> {
         }
     }
 
-    fn on_outcome(&mut self, outcome: Outcome) -> Result<(), FetchError> {
-        let Outcome {
-            peer,
-            request,
-            result,
-        } = outcome;
-        match request {
-            Request::Manifest(_) => {
-                self.manifest_in_flight = self.manifest_in_flight.saturating_sub(1);
-                match result {
-                    Ok(Response::Manifest(encoded, have)) => {
-                        self.on_manifest(peer, &encoded, &have)
-                    }
-                    Ok(Response::NotFound) => self.rule_out(peer),
-                    Ok(_) => {
-                        self.peer_failed(peer, "answered a manifest request with something else")
-                    }
-                    Err(why) => self.peer_failed(peer, &why),
-                }
-            }
-            Request::Have(_) => {
-                self.have_in_flight.remove(&peer);
-                match result {
-                    Ok(Response::Have(have)) => self.set_have(peer, &have),
-                    // A fellow downloader may not have the manifest yet: ask again later.
-                    Ok(Response::NotFound) => self.peer_failed(peer, "holds nothing of the object"),
-                    Ok(_) => {
-                        self.peer_failed(peer, "answered a holdings request with something else")
-                    }
-                    Err(why) => self.peer_failed(peer, &why),
-                }
-            }
-            Request::Chunk(_, index) => self.on_chunk(peer, index as usize, result)?,
+    /// Announces this node as a provider, once per download, without waiting.
+    fn announce(&mut self) {
+        if !self.announced {
+            self.announced = true;
+            let (node, id) = (self.ctx.node.clone(), self.id);
+            tokio::spawn(async move { node.provide_in_background(id).await });
         }
-        Ok(())
-    }
-
-    fn on_manifest(&mut self, peer: PeerId, encoded: &[u8], have: &Have) {
-        if self.manifest.is_some() {
-            self.set_have(peer, have);
-            return;
-        }
-        let manifest = match Manifest::decode(encoded) {
-            Ok(m) if m.id() == self.id => m,
-            Ok(m) => {
-                tracing::warn!(%peer, id = %self.id, got = %m.id(), "a provider sent the manifest of another object; ignoring that provider");
-                self.rule_out(peer);
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(%peer, id = %self.id, "a provider sent an unreadable manifest ({e}); ignoring that provider");
-                self.rule_out(peer);
-                return;
-            }
-        };
-        self.ctx.holdings.begin(&manifest);
-        let mut seed = std::collections::hash_map::RandomState::new().build_hasher();
-        seed.write(&self.ctx.local.to_bytes());
-        seed.write(self.id.as_bytes());
-        let mut sched = Scheduler::new(
-            manifest.chunk_count(),
-            self.ctx.settings.max_per_peer,
-            seed.finish(),
-        );
-        if let Some(Have::Some(held)) = self.ctx.holdings.have(&self.id) {
-            sched.already_held(&held);
-        }
-        for p in &self.providers {
-            sched.add_peer(*p);
-            if self.ruled_out.contains(p) {
-                sched.ban(p);
-            }
-        }
-        sched.set_have(&peer, have);
-        for (p, h) in self.have_early.drain() {
-            sched.set_have(&p, &h);
-        }
-        self.manifest = Some(Arc::new(manifest));
-        self.sched = Some(sched);
-        // Ask everyone else what they hold right away.
-        self.next_refresh = Instant::now();
-    }
-
-    fn on_chunk(
-        &mut self,
-        peer: PeerId,
-        index: usize,
-        result: Result<Response, String>,
-    ) -> Result<(), FetchError> {
-        let Some(sched) = &mut self.sched else {
-            return Ok(());
-        };
-        match result {
-            Ok(Response::Chunk(bytes, have)) => {
-                sched.set_have(&peer, &have);
-                let len = bytes.len() as u64;
-                match self.ctx.holdings.insert_chunk(&self.id, index, bytes) {
-                    Ok(inserted) => {
-                        sched.completed(&peer, index);
-                        if inserted.new {
-                            self.bytes += len;
-                            *self.chunks_by_peer.entry(peer).or_default() += 1;
-                            self.ctx.metrics.chunks_fetched.inc();
-                            if !self.announced {
-                                self.announced = true;
-                                let (node, id) = (self.ctx.node.clone(), self.id);
-                                tokio::spawn(async move { node.provide_in_background(id).await });
-                            }
-                        }
-                    }
-                    Err(InsertError::Corrupt(e)) => {
-                        self.rejected += 1;
-                        self.ctx.metrics.chunks_rejected.inc();
-                        self.corrupt_peers.insert(peer);
-                        sched.rejected(&peer, index);
-                        self.ruled_out.insert(peer);
-                        tracing::warn!(%peer, id = %self.id, index, "rejected a chunk ({e}); no longer asking that peer");
-                    }
-                    Err(e @ InsertError::NotStarted(_)) => return Err(self.internal(e.to_string())),
-                }
-            }
-            Ok(Response::Missing(have)) => {
-                sched.set_have(&peer, &have);
-                sched.missing(&peer, index);
-            }
-            Ok(Response::Busy(have)) => {
-                sched.set_have(&peer, &have);
-                sched.busy(&peer, index, std::time::Instant::now() + BUSY_BACKOFF);
-            }
-            Ok(Response::NotFound) => {
-                sched.missing(&peer, index);
-                sched.ban(&peer);
-                self.ruled_out.insert(peer);
-            }
-            Ok(_) => {
-                sched.failed(&peer, index);
-            }
-            Err(why) => {
-                tracing::debug!(%peer, id = %self.id, index, "chunk request failed: {why}");
-                sched.failed(&peer, index);
-            }
-        }
-        Ok(())
     }
 
     async fn finish(self) -> Result<FetchStats, FetchError> {
@@ -545,7 +444,7 @@ impl<'a> Download<'a> {
         if !self.announced {
             self.ctx.node.provide_in_background(self.id).await;
         }
-        Ok(FetchStats {
+        let stats = FetchStats {
             id: self.id.to_string(),
             size: object.size(),
             bytes: self.bytes,
@@ -559,7 +458,21 @@ impl<'a> Download<'a> {
                 .collect(),
             rejected_chunks: self.rejected,
             providers: self.providers.len(),
-        })
+            first_chunk_ms: self.first_chunk.map(millis),
+            duplicate_chunks: self.duplicates,
+            busy_answers: self.busy,
+        };
+        tracing::debug!(
+            id = %stats.id,
+            duration_ms = stats.duration_ms,
+            lookup_ms = ?stats.provider_lookup_ms,
+            first_chunk_ms = ?stats.first_chunk_ms,
+            duplicates = stats.duplicate_chunks,
+            busy = stats.busy_answers,
+            sources = stats.chunks_by_peer.len(),
+            "fetch complete"
+        );
+        Ok(stats)
     }
 }
 
