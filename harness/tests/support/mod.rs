@@ -105,7 +105,11 @@ async fn serve(
                         }
                     }
                     if !behaviour.delay.is_zero() {
-                        tokio::time::sleep(behaviour.delay).await;
+                        // A thread sleep is precise to well under a millisecond; tokio's
+                        // timer rounds up to the next millisecond tick.
+                        let delay = behaviour.delay;
+                        let _ =
+                            tokio::task::spawn_blocking(move || std::thread::sleep(delay)).await;
                     }
                     answered.fetch_add(1, Ordering::SeqCst);
                     Ok::<_, Infallible>(Response::new(Full::new(body)))

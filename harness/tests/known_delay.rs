@@ -1,0 +1,79 @@
+//! Known truth: a server that delays every response by 20 ms gives a p50 of 20 ms ± 2 ms,
+//! and every request is counted. In its own test binary, so no other load test runs at
+//! the same time.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{describe, read_report, run_versus, temp_dir, Behaviour, TestServer};
+
+fn u(report: &serde_json::Value, path: &str) -> u64 {
+    path.split('.')
+        .fold(report, |v, k| match k.parse::<usize>() {
+            Ok(i) => &v[i],
+            Err(_) => &v[k],
+        })
+        .as_u64()
+        .unwrap_or_else(|| panic!("{path} is not a number"))
+}
+
+#[test]
+fn known_delay_gives_known_median_and_every_request_is_counted() {
+    let server = TestServer::start(Behaviour {
+        delay: Duration::from_millis(20),
+        ..Behaviour::default()
+    });
+    let out_dir = temp_dir();
+    let out = run_versus(
+        &[
+            "run",
+            "--url",
+            &server.url("/x"),
+            "--users",
+            "4",
+            "--duration",
+            "2s",
+            "--out",
+            out_dir.path().to_str().unwrap(),
+            "--progress",
+            "none",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let report = read_report(out_dir.path());
+    let p50 = u(&report, "runs.0.ops.get.latency_us.p50");
+    assert!(
+        (18_000..=22_000).contains(&p50),
+        "p50 {p50} µs is not 20 ms ± 2 ms"
+    );
+    let count = u(&report, "runs.0.ops.get.count");
+    let errors = u(&report, "runs.0.ops.get.errors_total");
+    assert!(
+        count > 100,
+        "4 users × 2 s at 20 ms gives about 400, got {count}"
+    );
+    assert_eq!(
+        count - errors,
+        server.answered(),
+        "every success is one the server answered"
+    );
+    assert_eq!(report["runs"][0]["arch"], "cs");
+    assert!(
+        report["runs"][0]["ops"]["get"]["histogram"]
+            .as_str()
+            .unwrap()
+            .len()
+            > 20
+    );
+    for key in ["schema_version", "tool", "machine", "scenario", "runs"] {
+        assert!(report.get(key).is_some(), "report.json lacks {key}");
+    }
+    assert!(out_dir.path().join("report.md").exists());
+    let hlog = std::fs::read_to_string(out_dir.path().join("cs.hlog")).unwrap();
+    assert!(
+        hlog.lines().filter(|l| l.starts_with("Tag=get,")).count() >= 2,
+        "{hlog}"
+    );
+}
