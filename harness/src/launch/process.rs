@@ -86,11 +86,18 @@ pub struct NodeProcess {
     stderr: Arc<Mutex<VecDeque<String>>>,
 }
 
+/// The executable targets are launched with: the override, else this very binary.
+/// `/proc/self/exe` runs the image this process was started from even if the file has
+/// since been replaced (a rebuild during a long sweep), where the path would not.
 fn target_exe() -> String {
     std::env::var(TARGET_EXE_ENV)
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| {
+            let own = std::path::Path::new("/proc/self/exe");
+            if own.exists() {
+                return own.display().to_string();
+            }
             std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| "versus".to_string())
