@@ -9,5 +9,6 @@ pub mod peer;
 pub mod ready;
 pub mod server;
 pub mod shaping;
+pub mod signals;
 pub mod store;
 pub mod units;

@@ -4,7 +4,9 @@ use std::fmt::Write;
 
 use super::format::{format_bytes, format_duration_us};
 use super::model::{Report, RunReport};
-use super::table::{completion_line, op_rows, threshold_rows, OP_HEADERS};
+use super::table::{
+    completion_line, op_rows, side_by_side_rows, threshold_rows, OP_HEADERS, SIDE_BY_SIDE_HEADERS,
+};
 
 fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
@@ -158,19 +160,7 @@ fn scaling(out: &mut String, report: &Report) {
 fn side_by_side(out: &mut String, report: &Report) {
     for pair in &report.side_by_side {
         let _ = writeln!(out, "## Side by side — {} users\n", pair.users);
-        let rows: Vec<Vec<String>> = pair
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.metric.clone(),
-                    r.cs.clone(),
-                    r.p2p.clone(),
-                    r.verdict.clone(),
-                ]
-            })
-            .collect();
-        table(out, &["metric", "cs", "p2p", "verdict"], &rows);
+        table(out, &SIDE_BY_SIDE_HEADERS, &side_by_side_rows(pair));
     }
 }
 

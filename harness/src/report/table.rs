@@ -4,7 +4,7 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::format::{format_bytes, format_duration_us, format_rate};
-use super::model::{Report, RunReport};
+use super::model::{Report, RunReport, SideBySide};
 
 /// Column headers of the per-operation results.
 pub const OP_HEADERS: [&str; 11] = [
@@ -54,6 +54,24 @@ pub fn op_rows(runs: &[RunReport]) -> Vec<Vec<String>> {
         }
     }
     rows
+}
+
+/// Column headers of a side-by-side comparison.
+pub const SIDE_BY_SIDE_HEADERS: [&str; 4] = ["metric", "cs", "p2p", "verdict"];
+
+/// One row per compared metric: metric, cs value, p2p value, verdict.
+pub fn side_by_side_rows(pair: &SideBySide) -> Vec<Vec<String>> {
+    pair.rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.metric.clone(),
+                r.cs.clone(),
+                r.p2p.clone(),
+                r.verdict.clone(),
+            ]
+        })
+        .collect()
 }
 
 /// Rows of the thresholds: condition, arch, measured, verdict.
@@ -144,20 +162,8 @@ pub fn terminal(report: &Report) -> String {
         }
     }
     for pair in &report.side_by_side {
-        let rows = pair
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.metric.clone(),
-                    r.cs.clone(),
-                    r.p2p.clone(),
-                    r.verdict.clone(),
-                ]
-            })
-            .collect();
         out.push_str(&format!("side by side, {} users:\n", pair.users));
-        out.push_str(&render(&["metric", "cs", "p2p", "verdict"], rows));
+        out.push_str(&render(&SIDE_BY_SIDE_HEADERS, side_by_side_rows(pair)));
         out.push('\n');
     }
     if !report.thresholds.is_empty() {

@@ -39,6 +39,7 @@ use crate::admin;
 use crate::metrics::RenderMetrics;
 use crate::ready::ReadyLine;
 use crate::shaping::Shaper;
+use crate::signals::Signals;
 
 pub use args::{Misbehave, PeerArgs};
 pub use fetch::{FetchError, FetchStats};
@@ -221,45 +222,4 @@ pub async fn run(args: PeerArgs) -> anyhow::Result<()> {
     let signal = signals.recv().await;
     tracing::info!("received {signal}; shutting down");
     peer.shutdown().await
-}
-
-/// The termination signals, installed before the ready line so none is missed.
-struct Signals {
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    int: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn install() -> anyhow::Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let term =
-                signal(SignalKind::terminate()).context("could not install a SIGTERM handler")?;
-            let int =
-                signal(SignalKind::interrupt()).context("could not install a SIGINT handler")?;
-            Ok(Signals { term, int })
-        }
-        #[cfg(not(unix))]
-        Ok(Signals {})
-    }
-
-    async fn recv(&mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                _ = self.term.recv() => "SIGTERM",
-                _ = self.int.recv() => "SIGINT",
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            match tokio::signal::ctrl_c().await {
-                Ok(()) => "Ctrl-C",
-                Err(_) => std::future::pending().await,
-            }
-        }
-    }
 }
