@@ -80,3 +80,59 @@ fn every_peer_completes_a_flash_crowd() {
     );
     assert!(run["admin_overhead_us"].as_u64().is_some());
 }
+
+const FETCH: &str = r#"
+name = "p2p-fetch-test"
+[workload]
+kind = "fetch"
+objects = 6
+object_size = "64KiB"
+popularity = "uniform"
+[load]
+users = 3
+duration = "3s"
+timeout = "20s"
+[architectures]
+cs = false
+ready_timeout = "30s"
+"#;
+
+#[test]
+fn repeated_fetches_go_through_the_swarm() {
+    let dir = temp_dir();
+    let scenario = write_file(dir.path(), "fetch.toml", FETCH);
+    let out_dir = dir.path().join("out");
+    let m = marker();
+    let child = versus_marked(&m)
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--progress",
+            "none",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        processes_with(&m).is_empty(),
+        "left behind: {:?}",
+        processes_with(&m)
+    );
+    let run = &read_report(&out_dir)["runs"][0];
+    let get = &run["ops"]["get"];
+    let ok = get["count"].as_u64().unwrap() - get["errors_total"].as_u64().unwrap();
+    assert!(ok >= 10, "{get}");
+    assert_eq!(get["errors_total"], 0, "{}", get["errors"]);
+    // Each peer published 2 of the 6 objects and keeps those; every other fetch is a
+    // fresh swarm download of 64 KiB, so the peers received at least ~2/3 of ok x 64 KiB.
+    let received = run["traffic"]["peer"]["rx_bytes"].as_u64().unwrap();
+    assert!(
+        received >= ok * (64 << 10) / 2,
+        "{received} bytes for {ok} fetches: local hits instead of downloads?"
+    );
+}
