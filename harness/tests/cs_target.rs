@@ -8,8 +8,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::{
-    describe, marker, processes_with, read_report, temp_dir, versus_marked, wait_bounded,
-    write_file,
+    describe, marker, processes_with, read_report, run_marked, temp_dir, versus_marked,
+    wait_bounded, write_file,
 };
 
 const FLASH: &str = r#"
@@ -40,26 +40,6 @@ duration = "1s"
 p2p = false
 servers = 2
 "#;
-
-fn run_marked(
-    marker: &str,
-    args: &[&str],
-    env: &[(&str, &str)],
-    limit: Duration,
-) -> std::process::Output {
-    let mut cmd = versus_marked(marker);
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = wait_bounded(cmd.spawn().expect("versus starts"), limit);
-    assert!(
-        processes_with(marker).is_empty(),
-        "processes left behind: {:?}",
-        processes_with(marker)
-    );
-    out
-}
 
 #[test]
 fn flash_crowd_meets_its_bound_and_traffic_adds_up() {

@@ -6,17 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{describe, read_report, run_versus, temp_dir, Behaviour, TestServer};
-
-fn u(report: &serde_json::Value, path: &str) -> u64 {
-    path.split('.')
-        .fold(report, |v, k| match k.parse::<usize>() {
-            Ok(i) => &v[i],
-            Err(_) => &v[k],
-        })
-        .as_u64()
-        .unwrap_or_else(|| panic!("{path} is not a number"))
-}
+use support::{describe, num, read_report, run_versus, temp_dir, Behaviour, TestServer};
 
 #[test]
 fn known_delay_gives_known_median_and_every_request_is_counted() {
@@ -43,13 +33,13 @@ fn known_delay_gives_known_median_and_every_request_is_counted() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let report = read_report(out_dir.path());
-    let p50 = u(&report, "runs.0.ops.get.latency_us.p50");
+    let p50 = num(&report, "runs.0.ops.get.latency_us.p50");
     assert!(
         (18_000..=22_000).contains(&p50),
         "p50 {p50} µs is not 20 ms ± 2 ms"
     );
-    let count = u(&report, "runs.0.ops.get.count");
-    let errors = u(&report, "runs.0.ops.get.errors_total");
+    let count = num(&report, "runs.0.ops.get.count");
+    let errors = num(&report, "runs.0.ops.get.errors_total");
     assert!(
         count > 100,
         "4 users × 2 s at 20 ms gives about 400, got {count}"

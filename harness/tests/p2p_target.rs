@@ -4,13 +4,9 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use support::{
-    describe, marker, processes_with, read_report, temp_dir, versus_marked, wait_bounded,
-    write_file,
-};
+use support::{describe, marker, read_report, run_marked, temp_dir, write_file};
 
 const FLASH: &str = r#"
 name = "p2p-flash-test"
@@ -29,33 +25,28 @@ cs = false
 ready_timeout = "30s"
 "#;
 
+/// Runs `scenario` and returns its report, checking it exits 0 and leaves nothing running.
+fn run_p2p(scenario: &str) -> serde_json::Value {
+    let dir = temp_dir();
+    let path = write_file(dir.path(), "scenario.toml", scenario);
+    let out_dir = dir.path().join("out");
+    let args = [
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--progress",
+        "none",
+    ];
+    let out = run_marked(&marker(), &args, &[], Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    read_report(&out_dir)
+}
+
 #[test]
 fn every_peer_completes_a_flash_crowd() {
-    let dir = temp_dir();
-    let scenario = write_file(dir.path(), "flash.toml", FLASH);
-    let out_dir = dir.path().join("out");
-    let m = marker();
-    let child = versus_marked(&m)
-        .args([
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--progress",
-            "none",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_bounded(child, Duration::from_secs(120));
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(
-        processes_with(&m).is_empty(),
-        "left behind: {:?}",
-        processes_with(&m)
-    );
-    let run = &read_report(&out_dir)["runs"][0];
+    let report = run_p2p(FLASH);
+    let run = &report["runs"][0];
     assert_eq!(run["arch"], "p2p");
     assert_eq!(run["ops"]["get"]["count"], 6, "{run}");
     assert_eq!(
@@ -99,31 +90,8 @@ ready_timeout = "30s"
 
 #[test]
 fn repeated_fetches_go_through_the_swarm() {
-    let dir = temp_dir();
-    let scenario = write_file(dir.path(), "fetch.toml", FETCH);
-    let out_dir = dir.path().join("out");
-    let m = marker();
-    let child = versus_marked(&m)
-        .args([
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--progress",
-            "none",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_bounded(child, Duration::from_secs(120));
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(
-        processes_with(&m).is_empty(),
-        "left behind: {:?}",
-        processes_with(&m)
-    );
-    let run = &read_report(&out_dir)["runs"][0];
+    let report = run_p2p(FETCH);
+    let run = &report["runs"][0];
     let get = &run["ops"]["get"];
     let ok = get["count"].as_u64().unwrap() - get["errors_total"].as_u64().unwrap();
     assert!(ok >= 10, "{get}");

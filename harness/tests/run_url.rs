@@ -6,21 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{describe, read_report, run_versus, temp_dir, Behaviour, TestServer};
-
-fn get<'a>(report: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
-    path.split('.')
-        .fold(report, |v, k| match k.parse::<usize>() {
-            Ok(i) => &v[i],
-            Err(_) => &v[k],
-        })
-}
-
-fn u(report: &serde_json::Value, path: &str) -> u64 {
-    get(report, path)
-        .as_u64()
-        .unwrap_or_else(|| panic!("{path} is not a number"))
-}
+use support::{describe, num, read_report, run_versus, temp_dir, Behaviour, TestServer};
 
 #[test]
 fn open_model_shows_a_stall_in_corrected_but_not_uncorrected_latency() {
@@ -52,8 +38,8 @@ fn open_model_shows_a_stall_in_corrected_but_not_uncorrected_latency() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let report = read_report(out_dir.path());
-    let corrected_p99 = u(&report, "runs.0.ops.get.latency_us.p99");
-    let uncorrected_p99 = u(&report, "runs.0.ops.get.uncorrected.latency_us.p99");
+    let corrected_p99 = num(&report, "runs.0.ops.get.latency_us.p99");
+    let uncorrected_p99 = num(&report, "runs.0.ops.get.uncorrected.latency_us.p99");
     assert!(
         corrected_p99 >= 500_000,
         "corrected p99 {corrected_p99} µs hides the 1 s stall"
@@ -62,7 +48,7 @@ fn open_model_shows_a_stall_in_corrected_but_not_uncorrected_latency() {
         uncorrected_p99 < 200_000,
         "uncorrected p99 {uncorrected_p99} µs shows the stall"
     );
-    let intended = u(&report, "runs.0.schedule.intended");
+    let intended = num(&report, "runs.0.schedule.intended");
     assert!(
         (790..=810).contains(&intended),
         "200/s for 4 s intends 800, got {intended}"
@@ -71,15 +57,15 @@ fn open_model_shows_a_stall_in_corrected_but_not_uncorrected_latency() {
         report["runs"][0]["schedule"]["saturated"], true,
         "the pool could not keep the schedule"
     );
-    let count = u(&report, "runs.0.ops.get.count");
-    let dropped = u(&report, "runs.0.schedule.dropped");
+    let count = num(&report, "runs.0.ops.get.count");
+    let dropped = num(&report, "runs.0.schedule.dropped");
     assert_eq!(
         count + dropped,
         intended,
         "every arrival is either finished or dropped"
     );
     assert_eq!(
-        count - u(&report, "runs.0.ops.get.errors_total"),
+        count - num(&report, "runs.0.ops.get.errors_total"),
         server.answered()
     );
 }
@@ -125,11 +111,11 @@ fn interrupt_drains_and_writes_a_partial_report() {
     assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
     let report = read_report(out_dir.path());
     assert_eq!(report["interrupted"], true);
-    let count = u(&report, "runs.0.ops.get.count");
+    let count = num(&report, "runs.0.ops.get.count");
     assert!(count >= 8, "operations before the interrupt are reported");
     // In-flight operations were drained, not dropped: each one the server answered is counted.
     assert_eq!(
-        count - u(&report, "runs.0.ops.get.errors_total"),
+        count - num(&report, "runs.0.ops.get.errors_total"),
         server.answered()
     );
 }
@@ -165,7 +151,7 @@ fn think_time_never_outlasts_the_run() {
     );
     let report = read_report(out_dir.path());
     assert_eq!(
-        u(&report, "runs.0.ops.get.count"),
+        num(&report, "runs.0.ops.get.count"),
         50,
         "each user did one operation, then thought"
     );
@@ -204,7 +190,7 @@ fn repeat_keeps_every_repetition() {
         .collect();
     assert_eq!(reps, [0, 1]);
     let total: u64 = (0..2)
-        .map(|i| u(&report, &format!("runs.{i}.ops.get.count")))
+        .map(|i| num(&report, &format!("runs.{i}.ops.get.count")))
         .sum();
     assert_eq!(
         total,

@@ -27,18 +27,7 @@ impl Drop for Server {
 }
 
 fn start(data_dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_versus"))
-        .args(["server", "--data-dir", data_dir.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("versus server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready = ReadyLine::parse(&line).unwrap_or_else(|| panic!("not a ready line: {line:?}"));
-    Server { child, ready }
+    start_with(&["--data-dir", data_dir.to_str().unwrap()])
 }
 
 async fn call(server: &Server, method: Method, path: &str, body: Bytes) -> (StatusCode, Bytes) {

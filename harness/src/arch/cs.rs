@@ -7,16 +7,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hyper::{Method, StatusCode};
+use hyper::Method;
 use tokio_util::sync::CancellationToken;
-use versus_targets::content::{Manifest, ObjectId};
+use versus_targets::content::Manifest;
 
 use super::{drive_targets, finish, ArchRun, Finish};
 use crate::analysis::bounds;
 use crate::driver::http::{Endpoint, HttpConnector};
 use crate::error::Failure;
 use crate::launch::cluster::Cluster;
-use crate::launch::http_client::request;
+use crate::launch::http_client::publish;
 use crate::launch::process::NodeSpec;
 use crate::plan::load_plan;
 use crate::progress::ProgressMode;
@@ -24,9 +24,6 @@ use crate::routing::replica_for;
 use crate::scenario::model::{Popularity, WorkloadKind};
 use crate::scenario::Scenario;
 use crate::workload::{object_bytes, CatalogEntry, Fetch, OneShot};
-
-/// How long publishing one object may take.
-const PUBLISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The command-line arguments of every server replica.
 fn server_args(scenario: &Scenario) -> Vec<String> {
@@ -99,7 +96,7 @@ async fn run_on(
         let bytes = object_bytes(0, size);
         let id = Manifest::of(&bytes).id();
         for endpoint in &endpoints {
-            publish(endpoint.addr, &bytes, &id).await?;
+            publish(endpoint.addr, Method::PUT, &bytes, &id).await?;
         }
         let entry = CatalogEntry {
             id,
@@ -125,7 +122,7 @@ async fn run_on(
             let bytes = object_bytes(index, size);
             let id = Manifest::of(&bytes).id();
             let endpoint = replica_for(&id, endpoints.len());
-            publish(endpoints[endpoint].addr, &bytes, &id).await?;
+            publish(endpoints[endpoint].addr, Method::PUT, &bytes, &id).await?;
             catalog.push(CatalogEntry {
                 id,
                 path: Bytes::from(format!("/objects/{id}")),
@@ -159,33 +156,4 @@ async fn run_on(
     let mut done = finish(f, driven);
     done.report.servers = Some(cluster.nodes().len() as u32);
     Ok(done)
-}
-
-/// PUTs `bytes` to the server at `addr` and checks it answers with `id`.
-async fn publish(addr: SocketAddr, bytes: &Bytes, id: &ObjectId) -> anyhow::Result<()> {
-    let (status, body) = request(
-        addr,
-        Method::PUT,
-        "/objects",
-        bytes.clone(),
-        PUBLISH_TIMEOUT,
-    )
-    .await
-    .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
-    if status != StatusCode::CREATED {
-        return Err(Failure::CannotRun(format!(
-            "publishing an object to {addr} answered {status}: {}",
-            String::from_utf8_lossy(&body)
-        ))
-        .into());
-    }
-    let answered: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    if answered["id"].as_str() != Some(id.to_string().as_str()) {
-        return Err(Failure::CannotRun(format!(
-            "server {addr} gave id {} for an object whose content id is {id}",
-            answered["id"]
-        ))
-        .into());
-    }
-    Ok(())
 }

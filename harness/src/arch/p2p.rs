@@ -21,7 +21,7 @@ use crate::driver::http::{Endpoint, HttpConnector};
 use crate::driver::{Connector, OpKind, Operation, Session};
 use crate::error::Failure;
 use crate::launch::cluster::Cluster;
-use crate::launch::http_client::request;
+use crate::launch::http_client::{publish, request};
 use crate::launch::process::NodeSpec;
 use crate::load::ModelPlan;
 use crate::plan::load_plan;
@@ -30,8 +30,6 @@ use crate::scenario::model::{Network, Popularity, WorkloadKind};
 use crate::scenario::Scenario;
 use crate::workload::{object_bytes, CatalogEntry, Fetch, OneShot, Workload};
 
-/// How long publishing one object may take.
-const PUBLISH_TIMEOUT: Duration = Duration::from_secs(120);
 /// Round trips used to measure the admin-plane overhead.
 const OVERHEAD_SAMPLES: usize = 50;
 
@@ -147,7 +145,8 @@ async fn run_on(
     };
     let (workload, bound_s): (Arc<dyn Workload>, Option<f64>) = if one_shot {
         let bytes = object_bytes(0, size);
-        let id = publish(seed, &bytes).await?;
+        let id = Manifest::of(&bytes).id();
+        publish(seed, Method::POST, &bytes, &id).await?;
         let users = peers.len() as f64;
         let net = &scenario.network;
         let bound = bounds::peer_to_peer(
@@ -165,7 +164,9 @@ async fn run_on(
         let mut catalog = Vec::with_capacity(w.objects as usize);
         for index in 0..u64::from(w.objects) {
             let holder = peers[index as usize % peers.len()];
-            let id = publish(holder, &object_bytes(index, size)).await?;
+            let bytes = object_bytes(index, size);
+            let id = Manifest::of(&bytes).id();
+            publish(holder, Method::POST, &bytes, &id).await?;
             catalog.push(CatalogEntry {
                 path: Bytes::from(format!("/fetch/{id}?fresh=true")),
                 ..fetch_entry(id)
@@ -242,29 +243,6 @@ async fn wait_for_swarm(cluster: &Cluster, timeout: Duration) -> anyhow::Result<
         }
     }
     Ok(())
-}
-
-/// Publishes `bytes` at the peer whose admin plane is `admin`; returns the content id.
-async fn publish(admin: SocketAddr, bytes: &Bytes) -> anyhow::Result<ObjectId> {
-    let id = Manifest::of(bytes).id();
-    let (status, body) = request(
-        admin,
-        Method::POST,
-        "/objects",
-        bytes.clone(),
-        PUBLISH_TIMEOUT,
-    )
-    .await
-    .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
-    let answered: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    if status != StatusCode::CREATED || answered["id"].as_str() != Some(id.to_string().as_str()) {
-        return Err(Failure::CannotRun(format!(
-            "publishing at peer {admin} answered {status} {}; expected 201 with id {id}",
-            String::from_utf8_lossy(&body)
-        ))
-        .into());
-    }
-    Ok(id)
 }
 
 /// Median round trip of `GET /healthz` on a peer's admin plane, in microseconds: the

@@ -66,3 +66,28 @@ pub async fn request(
         Err(_) => Err(fail(format!("no answer within {timeout:?}"))),
     }
 }
+
+/// How long publishing one object may take.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Publishes `bytes` with `method` to `/objects` at `addr` (PUT on a server, POST on a
+/// peer's admin plane) and checks the node answers 201 with the content id `id`.
+pub async fn publish(
+    addr: SocketAddr,
+    method: Method,
+    bytes: &Bytes,
+    id: &versus_targets::content::ObjectId,
+) -> Result<(), crate::error::Failure> {
+    use crate::error::Failure;
+    let (status, body) = request(addr, method, "/objects", bytes.clone(), PUBLISH_TIMEOUT)
+        .await
+        .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
+    let answered: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if status != StatusCode::CREATED || answered["id"].as_str() != Some(id.to_string().as_str()) {
+        return Err(Failure::CannotRun(format!(
+            "publishing an object at {addr} answered {status} {}; expected 201 with id {id}",
+            String::from_utf8_lossy(&body)
+        )));
+    }
+    Ok(())
+}

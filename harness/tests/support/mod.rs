@@ -236,3 +236,33 @@ pub fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
     }
     child.wait_with_output().expect("output")
 }
+
+/// The number at dotted `path` in a report (`runs.0.ops.get.count`).
+pub fn num(report: &serde_json::Value, path: &str) -> u64 {
+    path.split('.')
+        .fold(report, |v, k| match k.parse::<usize>() {
+            Ok(i) => &v[i],
+            Err(_) => &v[k],
+        })
+        .as_u64()
+        .unwrap_or_else(|| panic!("{path} is not a number"))
+}
+
+/// Runs `versus args` marked with `marker` and extra `env`, bounded by `limit`, and
+/// fails the test if any process it started is still running afterwards.
+pub fn run_marked(marker: &str, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut cmd = versus_marked(marker);
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = wait_bounded(cmd.spawn().expect("versus starts"), limit);
+    assert!(
+        processes_with(marker).is_empty(),
+        "processes left behind: {:?}",
+        processes_with(marker)
+    );
+    out
+}
