@@ -19,7 +19,7 @@ use crate::record::resources::{HarnessLoad, ResourceSampler, RoleResources};
 use crate::workload::Workload;
 
 /// Workers get this long to start their runtimes before the schedule begins.
-const START_LEAD: Duration = Duration::from_millis(20);
+pub const START_LEAD: Duration = Duration::from_millis(20);
 /// Extra time beyond schedule + drain before the harness stops waiting for workers.
 const GRACE: Duration = Duration::from_secs(5);
 
@@ -47,9 +47,35 @@ pub async fn drive<C: Connector, W: Workload + ?Sized>(
     progress_mode: ProgressMode,
     label: &str,
 ) -> anyhow::Result<Driven> {
+    let start = Instant::now() + START_LEAD;
+    drive_at(
+        start,
+        plan,
+        connector,
+        workload,
+        sampler,
+        stop,
+        progress_mode,
+        label,
+    )
+    .await
+}
+
+/// As [`drive`], with the schedule starting at `start` (so that something else, such as
+/// a fault injector, can keep the same clock).
+#[allow(clippy::too_many_arguments)]
+pub async fn drive_at<C: Connector, W: Workload + ?Sized>(
+    start: Instant,
+    plan: &LoadPlan,
+    connector: C,
+    workload: Arc<W>,
+    sampler: &mut ResourceSampler,
+    stop: &CancellationToken,
+    progress_mode: ProgressMode,
+    label: &str,
+) -> anyhow::Result<Driven> {
     let workers = plan.threads.max(1);
     let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let start = Instant::now() + START_LEAD;
     let handles = load::start(plan, connector, workload, start, stop.clone(), events_tx);
     let schedule_end = start + plan.model.duration();
     let give_up = start + time_bound(plan) + GRACE;

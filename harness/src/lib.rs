@@ -12,6 +12,7 @@ pub mod drive;
 pub mod driver;
 pub mod error;
 pub mod export;
+pub mod faults;
 pub mod launch;
 pub mod load;
 pub mod machine;

@@ -21,6 +21,8 @@ pub fn load_plan(scenario: &Scenario) -> LoadPlan {
             think_time: load.think_time.0,
             iterations: if one_shot { 1 } else { load.iterations },
             seed: SEED,
+            retry_backoff: load.retry_backoff.0,
+            gate: None,
         }),
         LoadModel::Open => ModelPlan::Open(OpenPlan {
             schedule: schedule(

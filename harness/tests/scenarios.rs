@@ -60,6 +60,20 @@ fn wrong_type_and_cross_key_rules_name_the_key() {
 }
 
 #[test]
+fn bad_faults_name_line_and_key() {
+    let fault = "[[faults]]\nat = \"0.5s\"\naction = \"kill\"\ntarget = \"server:0\"\n";
+    let text = scenario("http://127.0.0.1:1/", fault).replace("at =", "att =");
+    check_fails_at(&text, 9, "faults[0].att");
+    let text = scenario("http://127.0.0.1:1/", fault).replace("server:0", "server:7");
+    check_fails_at(&text, 11, "faults[0].target");
+    let text = scenario("http://127.0.0.1:1/", fault).replace("\"kill\"", "\"explode\"");
+    check_fails_at(&text, 10, "faults[0].action");
+    let text = scenario("http://127.0.0.1:1/", &format!("{fault}duration = \"2s\"\n"))
+        .replace("\"kill\"", "\"resume\"");
+    check_fails_at(&text, 12, "faults[0].duration");
+}
+
+#[test]
 fn syntax_error_and_missing_file_exit_2() {
     let dir = temp_dir();
     let path = write_file(dir.path(), "bad.toml", "name = \"t\"\n[workload\n");

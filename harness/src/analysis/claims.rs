@@ -72,7 +72,7 @@ fn headline(run: &RunReport) -> Option<(f64, &'static str)> {
 }
 
 /// First-repetition runs of `arch`, sorted by users (then servers).
-fn runs_of<'a>(report: &'a Report, arch: &str) -> Vec<&'a RunReport> {
+pub(super) fn runs_of<'a>(report: &'a Report, arch: &str) -> Vec<&'a RunReport> {
     let mut runs: Vec<&RunReport> = report
         .runs
         .iter()
@@ -91,16 +91,8 @@ pub fn evaluate(report: &Report) -> Vec<Claim> {
         cs_more_expensive(report),
         cs_faster_response(report),
         cs_less_traffic(report),
-        (
-            Verdict::NotMeasured,
-            "needs a fault schedule that kills the server mid-run (scenarios/spof.toml)".into(),
-            String::new(),
-        ),
-        (
-            Verdict::NotMeasured,
-            "needs churn at several swarm sizes (scenarios/churn.toml)".into(),
-            String::new(),
-        ),
+        super::fault_claims::single_point_of_failure(report),
+        super::fault_claims::p2p_less_stable(report),
         p2p_large_content(report),
     ];
     judged
@@ -144,7 +136,7 @@ fn conditions(report: &Report) -> String {
     format!("; {}", parts.join(", "))
 }
 
-fn not_measured(why: &str) -> (Verdict, String, String) {
+pub(super) fn not_measured(why: &str) -> (Verdict, String, String) {
     (Verdict::NotMeasured, why.to_string(), String::new())
 }
 
@@ -337,13 +329,14 @@ fn p2p_large_content(report: &Report) -> (Verdict, String, String) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::side_by_side::tests::run;
     use super::*;
     use crate::machine::MachineInfo;
     use crate::report::model::ToolInfo;
 
-    fn report(runs: Vec<RunReport>) -> Report {
+    /// A report holding `runs`.
+    pub(crate) fn report(runs: Vec<RunReport>) -> Report {
         Report {
             schema_version: 1,
             tool: ToolInfo::current(),
@@ -358,7 +351,8 @@ mod tests {
         }
     }
 
-    fn verdict(r: &Report, n: u8) -> Verdict {
+    /// The verdict on claim `n`.
+    pub(crate) fn verdict(r: &Report, n: u8) -> Verdict {
         evaluate(r)
             .into_iter()
             .find(|c| c.number == n)

@@ -3,5 +3,6 @@
 
 pub mod bounds;
 pub mod claims;
+pub mod fault_claims;
 pub mod side_by_side;
 pub mod thresholds;

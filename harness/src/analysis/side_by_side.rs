@@ -136,6 +136,23 @@ fn metrics(one_shot: bool) -> Vec<Metric> {
         format: |v| format!("{:.2}%", v * 100.0),
     });
     list.push(Metric {
+        name: "availability under faults".into(),
+        better: Better::Higher,
+        word: "higher",
+        value: |r, _| r.availability.filter(|_| !r.faults.is_empty()),
+        format: |v| format!("{:.2}%", v * 100.0),
+    });
+    list.push(Metric {
+        name: "seconds without service".into(),
+        better: Better::Lower,
+        word: "fewer",
+        value: |r, _| {
+            (!r.faults.is_empty() && r.completion.is_none())
+                .then(|| super::fault_claims::outage_seconds(r) as f64)
+        },
+        format: |v| format!("{v:.0} s"),
+    });
+    list.push(Metric {
         name: "target CPU-seconds per delivered GiB".into(),
         better: Better::Lower,
         word: "lower",
@@ -285,6 +302,7 @@ pub(crate) mod tests {
                 Traffic {
                     tx_bytes: tx,
                     rx_bytes: 0,
+                    chunks_rejected: 0,
                 },
             )]),
             resources: BTreeMap::from([(
@@ -297,6 +315,8 @@ pub(crate) mod tests {
             )]),
             harness: HarnessLoad::default(),
             admin_overhead_us: None,
+            availability: None,
+            resilience: None,
             faults: Vec::new(),
         }
     }

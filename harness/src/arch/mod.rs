@@ -9,12 +9,18 @@ pub mod url;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::drive::{drive, Driven};
+use crate::drive::{drive_at, Driven, START_LEAD};
 use crate::driver::http::HttpConnector;
 use crate::driver::OpKind;
+use crate::faults::inject::{AppliedFault, Injector};
+use crate::faults::outcome::{degraded_seconds, judge_recovery, Resilience};
+use crate::faults::schedule::Planned;
+use crate::faults::UserGate;
 use crate::launch::cluster::{traffic_delta, Cluster};
 use crate::load::{LoadPlan, ModelPlan};
 use crate::progress::ProgressMode;
@@ -46,51 +52,89 @@ pub struct Finish<'a> {
     pub bound_s: Option<f64>,
     /// True for one-shot workloads (completion times are reported).
     pub one_shot: bool,
+    /// Faults as they happened.
+    pub faults: Vec<AppliedFault>,
+    /// With faults: what users achieved.
+    pub gate: Option<Arc<UserGate>>,
 }
 
-/// Drives `plan` through `connector` doing `workload`, with `cluster`'s nodes (if any)
-/// sampled for CPU and memory and scraped for traffic before and after; returns what was
-/// driven and the bytes on the wire per role (the harness's from its own counters).
+/// The nodes a run drives, and the faults to inject into them while it runs.
+pub struct Nodes<'a> {
+    /// The running nodes.
+    pub cluster: &'a mut Cluster,
+    /// Faults, in time order (empty for none).
+    pub faults: Vec<Planned>,
+    /// Shared with the load loops when there are faults.
+    pub gate: Option<Arc<UserGate>>,
+    /// How long a restarted node may take to print its ready line.
+    pub ready_timeout: Duration,
+}
+
+/// What [`drive_targets`] measured.
+pub struct Targeted {
+    /// The load phase's measurements.
+    pub driven: Driven,
+    /// Bytes on the wire per role.
+    pub traffic: BTreeMap<String, Traffic>,
+    /// Faults as they happened.
+    pub faults: Vec<AppliedFault>,
+}
+
+/// Drives `plan` through `connector` doing `workload`, with the nodes (if any) sampled
+/// for CPU and memory, scraped for traffic before and after, and hit by their faults
+/// on the load's clock; returns what was driven, the bytes on the wire per role (the
+/// harness's from its own counters) and the faults as they happened.
 pub async fn drive_targets<W: Workload + ?Sized>(
     plan: &LoadPlan,
     connector: HttpConnector,
     workload: Arc<W>,
-    cluster: Option<&Cluster>,
+    nodes: Option<Nodes<'_>>,
     progress: ProgressMode,
     stop: &CancellationToken,
     label: &str,
-) -> anyhow::Result<(Driven, BTreeMap<String, Traffic>)> {
+) -> anyhow::Result<Targeted> {
     let counters = connector.counters();
     let mut sampler = ResourceSampler::new();
-    let before = match cluster {
-        Some(c) => {
-            c.track(&mut sampler);
-            c.traffic().await
+    let (driven, mut traffic, faults) = match nodes {
+        None => {
+            let start = Instant::now() + START_LEAD;
+            let driven = drive_at(start, plan, connector, workload, &mut sampler, stop, progress, label);
+            (driven.await?, BTreeMap::new(), Vec::new())
         }
-        None => BTreeMap::new(),
-    };
-    let driven = drive(
-        plan,
-        connector,
-        workload,
-        &mut sampler,
-        stop,
-        progress,
-        label,
-    )
-    .await?;
-    let mut traffic = match cluster {
-        Some(c) => traffic_delta(&before, &c.traffic().await),
-        None => BTreeMap::new(),
+        Some(n) => {
+            n.cluster.track(&mut sampler);
+            let before = n.cluster.traffic().await;
+            let start = Instant::now() + START_LEAD;
+            let end = start + plan.model.duration();
+            let injector = Injector::new(n.faults, n.gate, sampler.arrivals(), n.ready_timeout);
+            // The injector stops when the load does (a flash crowd may end early).
+            let load_done = stop.child_token();
+            let load = async {
+                let driven =
+                    drive_at(start, plan, connector, workload, &mut sampler, stop, progress, label)
+                        .await;
+                load_done.cancel();
+                driven
+            };
+            let (driven, faults) =
+                tokio::join!(load, injector.run(n.cluster, start, end, &load_done));
+            let traffic = traffic_delta(&before, &n.cluster.traffic().await);
+            (driven?, traffic, faults)
+        }
     };
     traffic.insert(
         HARNESS.to_string(),
         Traffic {
             tx_bytes: counters.written(),
             rx_bytes: counters.read(),
+            chunks_rejected: 0,
         },
     );
-    Ok((driven, traffic))
+    Ok(Targeted {
+        driven,
+        traffic,
+        faults,
+    })
 }
 
 /// Builds the run report from what was driven.
@@ -134,6 +178,32 @@ pub fn finish(f: Finish<'_>, driven: Driven) -> ArchRun {
         }
         report.bound_s = f.bound_s;
     }
+    let mut faults = f.faults;
+    if !f.one_shot {
+        // One-shot operations all finish at the end: their seconds say nothing.
+        judge_recovery(&mut faults, &report.intervals);
+    }
+    if let Some(gate) = &f.gate {
+        let (survivors, survivors_completed) = gate.survivors();
+        let exposure = gate.exposure();
+        report.resilience = Some(Resilience {
+            users: report.users,
+            users_completed: gate.users_succeeded(),
+            survivors,
+            survivors_completed,
+            objects_requested_during_faults: exposure.requested,
+            objects_unavailable: exposure.unavailable,
+            degraded_seconds: if f.one_shot {
+                0
+            } else {
+                degraded_seconds(&report.intervals)
+            },
+        });
+    }
+    report.faults = faults
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok())
+        .collect();
     ArchRun {
         log: RunLog {
             arch: f.arch.to_string(),

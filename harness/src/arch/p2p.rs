@@ -4,6 +4,8 @@
 //! workload's objects spread over the users' peers); then user i asks its own peer,
 //! through the peer's admin plane, to fetch objects through the swarm. The harness times
 //! each call; the admin-plane overhead (a `/healthz` round trip) is reported beside it.
+//! The last `corrupt_peers` + `stall_peers` users' peers misbehave (they serve corrupt
+//! chunks, or never answer), and faults hit the seed and the users' peers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use versus_targets::content::{Manifest, ObjectId};
 
-use super::{drive_targets, finish, ArchRun, Finish};
+use super::{drive_targets, finish, ArchRun, Finish, Nodes};
 use crate::analysis::bounds;
 use crate::driver::http::{Endpoint, HttpConnector};
 use crate::driver::{Connector, OpKind, Operation, Session};
@@ -99,23 +101,29 @@ pub async fn run(
     let seed_addr = cluster.nodes()[0].ready.data.clone();
     let users = user_peers(scenario);
     let specs = (0..users)
-        .map(|index| NodeSpec {
-            command: "peer",
-            role: "peer",
-            index,
-            args: peer_args(
+        .map(|index| {
+            let mut args = peer_args(
                 net,
                 net.peer_upload.map(|u| u.to_string()),
                 Some(&seed_addr),
                 fetch_timeout,
-            ),
+            );
+            if let Some(kind) = misbehaviour(scenario, index, users) {
+                args.extend(["--misbehave".into(), kind.into()]);
+            }
+            NodeSpec {
+                command: "peer",
+                role: "peer",
+                index,
+                args,
+            }
         })
         .collect();
     let started = Instant::now();
     let result = match cluster.add(specs, ready_timeout).await {
         Ok(()) => {
             tracing::info!("{users} peers started in {:?}", started.elapsed());
-            run_on(&cluster, scenario, progress, stop).await
+            run_on(&mut cluster, scenario, progress, stop).await
         }
         Err(e) => Err(Failure::CannotRun(e.to_string()).into()),
     };
@@ -123,8 +131,21 @@ pub async fn run(
     result
 }
 
+/// `corrupt` or `stall` for the last users' peers, as the scenario asks.
+fn misbehaviour(scenario: &Scenario, index: usize, users: usize) -> Option<&'static str> {
+    let a = &scenario.architectures;
+    let from_end = users.checked_sub(index + 1)?;
+    if from_end < a.corrupt_peers as usize {
+        Some("corrupt")
+    } else if from_end < (a.corrupt_peers + a.stall_peers) as usize {
+        Some("stall")
+    } else {
+        None
+    }
+}
+
 async fn run_on(
-    cluster: &Cluster,
+    cluster: &mut Cluster,
     scenario: &Scenario,
     progress: ProgressMode,
     stop: &CancellationToken,
@@ -134,8 +155,9 @@ async fn run_on(
     wait_for_swarm(cluster, scenario.architectures.ready_timeout.0).await?;
     let w = &scenario.workload;
     let size = w.object_size.bytes() as usize;
-    let plan = load_plan(scenario);
+    let mut plan = load_plan(scenario);
     let one_shot = w.kind == WorkloadKind::FlashCrowd;
+    let mut paths = Vec::new();
     let fetch_entry = |id: ObjectId| CatalogEntry {
         id,
         path: Bytes::from(format!("/fetch/{id}")),
@@ -156,6 +178,7 @@ async fn run_on(
             net.download.map(|d| d.bytes_per_sec() as f64),
             net.peer_upload.map(|u| u.bytes_per_sec() as f64 * users),
         );
+        paths.push(fetch_entry(id).path);
         (
             Arc::new(OneShot::new(fetch_entry(id), peers.len(), false)),
             bound,
@@ -167,8 +190,10 @@ async fn run_on(
             let bytes = object_bytes(index, size);
             let id = Manifest::of(&bytes).id();
             publish(holder, Method::POST, &bytes, &id).await?;
+            let path = Bytes::from(format!("/fetch/{id}?fresh=true"));
+            paths.push(path.clone());
             catalog.push(CatalogEntry {
-                path: Bytes::from(format!("/fetch/{id}?fresh=true")),
+                path,
                 ..fetch_entry(id)
             });
         }
@@ -187,25 +212,33 @@ async fn run_on(
         })
         .collect();
     let connector = HttpConnector::new(endpoints, None);
-    let (driven, traffic) = drive_targets(
-        &plan,
-        connector,
-        workload,
-        Some(cluster),
-        progress,
-        stop,
+    let (faults, gate) = crate::faults::prepare(
+        scenario,
         "p2p",
-    )
-    .await?;
+        (0, peers.len()),
+        peers.len(),
+        &mut plan,
+        paths,
+    );
+    let nodes = Nodes {
+        cluster,
+        faults,
+        gate: gate.clone(),
+        ready_timeout: scenario.architectures.ready_timeout.0,
+    };
+    let targeted = drive_targets(&plan, connector, workload, Some(nodes), progress, stop, "p2p")
+        .await?;
     let f = Finish {
         arch: "p2p",
         target: format!("versus peer × {} + seed", peers.len()),
         plan: &plan,
-        traffic,
+        traffic: targeted.traffic,
         bound_s,
         one_shot,
+        faults: targeted.faults,
+        gate,
     };
-    let mut done = finish(f, driven);
+    let mut done = finish(f, targeted.driven);
     done.report.admin_overhead_us = overhead_us;
     Ok(done)
 }

@@ -30,15 +30,16 @@ pub async fn run(
     let connector = HttpConnector::new(vec![endpoint], scenario.network.download);
     let plan = load_plan(scenario);
     let workload = Arc::new(RepeatGet::new(&target.path));
-    let (driven, traffic) =
-        drive_targets(&plan, connector, workload, None, progress, stop, "cs").await?;
+    let targeted = drive_targets(&plan, connector, workload, None, progress, stop, "cs").await?;
     let f = Finish {
         arch: "cs",
         target: url.to_string(),
         plan: &plan,
-        traffic,
+        traffic: targeted.traffic,
         bound_s: None,
         one_shot: false,
+        faults: Vec::new(),
+        gate: None,
     };
-    Ok(finish(f, driven))
+    Ok(finish(f, targeted.driven))
 }

@@ -9,6 +9,7 @@ use std::future::{poll_fn, Future};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
@@ -166,17 +167,24 @@ struct Conn {
 }
 
 /// Awaits `fut` while driving the connection's I/O (`driver`); notes when it ends.
+/// `None` when the connection ended while `fut` was still waiting: the ended connection
+/// is still held here, so hyper's request handle would never learn it closed and would
+/// wait forever (a server that crashed between two requests).
 async fn drive<F: Future>(
     driver: &mut Pin<Box<ConnectionDriver>>,
     ended: &mut bool,
     fut: F,
-) -> F::Output {
+) -> Option<F::Output> {
     let mut fut = pin!(fut);
     poll_fn(|cx| {
         if !*ended && driver.as_mut().poll(cx).is_ready() {
             *ended = true;
         }
-        fut.as_mut().poll(cx)
+        match fut.as_mut().poll(cx) {
+            Poll::Ready(output) => Poll::Ready(Some(output)),
+            Poll::Pending if *ended => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     })
     .await
 }
@@ -200,7 +208,7 @@ impl HttpSession {
                 driver,
                 ended,
             } = conn;
-            if !*ended && drive(driver, ended, sender.ready()).await.is_ok() {
+            if !*ended && matches!(drive(driver, ended, sender.ready()).await, Some(Ok(()))) {
                 return slot.as_mut().ok_or(ErrorKind::Connect);
             }
         }
@@ -246,12 +254,16 @@ impl HttpSession {
         } = conn;
         let response = drive(driver, ended, sender.send_request(request))
             .await
+            .ok_or(ErrorKind::Io)?
             .map_err(|_| ErrorKind::Io)?;
         let status = response.status();
         let mut body = response.into_body();
         let mut received = 0u64;
         let mut kept = keep.then(BytesMut::new);
-        while let Some(frame) = drive(driver, ended, body.frame()).await {
+        while let Some(frame) = drive(driver, ended, body.frame())
+            .await
+            .ok_or(ErrorKind::Body)?
+        {
             let frame = frame.map_err(|_| ErrorKind::Body)?;
             if let Some(data) = frame.data_ref() {
                 received += data.len() as u64;

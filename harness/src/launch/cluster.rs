@@ -1,5 +1,7 @@
 //! A set of target nodes started together, sampled together and stopped together —
-//! also on error and on Ctrl-C: dropping a cluster kills whatever still runs.
+//! also on error and on Ctrl-C: dropping a cluster kills whatever still runs. Faults act
+//! on single nodes through it: kill, pause, resume, leave, and start again on the same
+//! addresses; the bytes a node sent before it went down stay counted.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,10 +20,26 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How long a /metrics scrape may take.
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Where a node stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeState {
+    /// Running.
+    Up,
+    /// Stopped with SIGSTOP.
+    Paused,
+    /// Killed or departed.
+    Down,
+}
+
 /// Running nodes.
 #[derive(Default)]
 pub struct Cluster {
     nodes: Vec<NodeProcess>,
+    states: Vec<NodeState>,
+    /// Instances replaced by a restart, kept until the cluster stops (to be reaped).
+    retired: Vec<NodeProcess>,
+    /// Traffic counted by instances that went down, per role.
+    retired_traffic: BTreeMap<String, Traffic>,
 }
 
 impl Cluster {
@@ -47,7 +65,10 @@ impl Cluster {
         let mut first_error = None;
         for result in started {
             match result {
-                Ok(node) => self.nodes.push(node),
+                Ok(node) => {
+                    self.nodes.push(node);
+                    self.states.push(NodeState::Up);
+                }
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
@@ -64,6 +85,78 @@ impl Cluster {
         &self.nodes
     }
 
+    /// Where node `index` stands.
+    pub fn state(&self, index: usize) -> NodeState {
+        self.states.get(index).copied().unwrap_or(NodeState::Down)
+    }
+
+    /// Crashes node `index` (SIGKILL), after saving its traffic counters.
+    pub async fn kill(&mut self, index: usize) {
+        self.retire_traffic(index).await;
+        self.nodes[index].signal(libc::SIGKILL);
+        self.nodes[index].wait_exit(STOP_GRACE).await;
+        self.states[index] = NodeState::Down;
+    }
+
+    /// Departs node `index` gracefully (SIGTERM, SIGKILL after the grace period).
+    pub async fn leave(&mut self, index: usize) {
+        self.retire_traffic(index).await;
+        self.nodes[index].signal(libc::SIGTERM);
+        if !self.nodes[index].wait_exit(STOP_GRACE).await {
+            self.nodes[index].signal(libc::SIGKILL);
+        }
+        self.states[index] = NodeState::Down;
+    }
+
+    /// Freezes node `index` (SIGSTOP).
+    pub fn pause(&mut self, index: usize) {
+        self.nodes[index].signal(libc::SIGSTOP);
+        self.states[index] = NodeState::Paused;
+    }
+
+    /// Thaws node `index` (SIGCONT).
+    pub fn resume(&mut self, index: usize) {
+        self.nodes[index].signal(libc::SIGCONT);
+        self.states[index] = NodeState::Up;
+    }
+
+    /// Starts node `index` again on the addresses it had, with `args` (its original
+    /// arguments, adjusted by the caller); returns the new process id.
+    pub async fn start_again(
+        &mut self,
+        index: usize,
+        args: Vec<String>,
+        ready_timeout: Duration,
+    ) -> Result<u32, LaunchError> {
+        let spec = NodeSpec {
+            args,
+            ..self.nodes[index].spec.clone()
+        };
+        let node = NodeProcess::start(spec, ready_timeout).await?;
+        let pid = node.pid;
+        let old = std::mem::replace(&mut self.nodes[index], node);
+        self.retired.push(old);
+        self.states[index] = NodeState::Up;
+        Ok(pid)
+    }
+
+    /// Adds node `index`'s counters to the retired traffic before it goes down.
+    async fn retire_traffic(&mut self, index: usize) {
+        let node = &self.nodes[index];
+        if self.states[index] != NodeState::Up {
+            return;
+        }
+        if let Some(t) = scrape(node, Duration::from_secs(1)).await {
+            let r = self
+                .retired_traffic
+                .entry(node.spec.role.to_string())
+                .or_default();
+            r.tx_bytes += t.tx_bytes;
+            r.rx_bytes += t.rx_bytes;
+            r.chunks_rejected += t.chunks_rejected;
+        }
+    }
+
     /// Registers every node with the resource sampler under its role.
     pub fn track(&self, sampler: &mut ResourceSampler) {
         for node in &self.nodes {
@@ -71,38 +164,62 @@ impl Cluster {
         }
     }
 
-    /// Scrapes every node's /metrics: bytes on the wire, summed per role.
+    /// Bytes on the wire per role: every running node's /metrics, plus what nodes that
+    /// went down had sent before.
     pub async fn traffic(&self) -> BTreeMap<String, Traffic> {
-        let scrapes = join_all(self.nodes.iter().map(|node| async move {
-            let metrics = request(
-                node.ready.admin,
-                Method::GET,
-                "/metrics",
-                Default::default(),
-                SCRAPE_TIMEOUT,
-            )
-            .await;
-            (node.spec.role, metrics)
+        let live = self
+            .nodes
+            .iter()
+            .zip(&self.states)
+            .filter(|(_, s)| **s == NodeState::Up);
+        let scrapes = join_all(live.map(|(node, _)| async move {
+            (node.spec.role, scrape(node, SCRAPE_TIMEOUT).await)
         }))
         .await;
-        let mut traffic: BTreeMap<String, Traffic> = BTreeMap::new();
+        let mut traffic = self.retired_traffic.clone();
         for (role, scraped) in scrapes {
-            let Ok((_, body)) = scraped else {
+            let Some(s) = scraped else {
                 tracing::warn!("could not scrape the metrics of a {role}; its traffic is missing from the report");
                 continue;
             };
-            let text = String::from_utf8_lossy(&body);
             let t = traffic.entry(role.to_string()).or_default();
-            t.tx_bytes += sample(&text, "versus_bytes_sent_total").unwrap_or(0.0) as u64;
-            t.rx_bytes += sample(&text, "versus_bytes_received_total").unwrap_or(0.0) as u64;
+            t.tx_bytes += s.tx_bytes;
+            t.rx_bytes += s.rx_bytes;
+            t.chunks_rejected += s.chunks_rejected;
         }
         traffic
     }
 
-    /// Stops every node (SIGTERM, then SIGKILL after a grace period).
+    /// Stops every node (SIGTERM, then SIGKILL after a grace period); paused nodes are
+    /// resumed first so they can stop in order.
     pub async fn stop(mut self) {
-        join_all(self.nodes.drain(..).map(|n| n.stop(STOP_GRACE))).await;
+        for index in 0..self.nodes.len() {
+            if self.states[index] == NodeState::Paused {
+                self.resume(index);
+            }
+        }
+        let all = self.nodes.drain(..).chain(self.retired.drain(..));
+        join_all(all.map(|n| n.stop(STOP_GRACE))).await;
     }
+}
+
+/// One node's byte counters from its /metrics, if it answers within `timeout`.
+async fn scrape(node: &NodeProcess, timeout: Duration) -> Option<Traffic> {
+    let (_, body) = request(
+        node.ready.admin,
+        Method::GET,
+        "/metrics",
+        Default::default(),
+        timeout,
+    )
+    .await
+    .ok()?;
+    let text = String::from_utf8_lossy(&body);
+    Some(Traffic {
+        tx_bytes: sample(&text, "versus_bytes_sent_total").unwrap_or(0.0) as u64,
+        rx_bytes: sample(&text, "versus_bytes_received_total").unwrap_or(0.0) as u64,
+        chunks_rejected: sample(&text, "versus_chunks_rejected_total").unwrap_or(0.0) as u64,
+    })
 }
 
 /// Traffic between two scrapes (after minus before), per role.
@@ -119,6 +236,7 @@ pub fn traffic_delta(
                 Traffic {
                     tx_bytes: a.tx_bytes.saturating_sub(b.tx_bytes),
                     rx_bytes: a.rx_bytes.saturating_sub(b.rx_bytes),
+                    chunks_rejected: a.chunks_rejected.saturating_sub(b.chunks_rejected),
                 },
             )
         })

@@ -4,3 +4,4 @@
 pub mod cluster;
 pub mod http_client;
 pub mod process;
+pub mod scratch;

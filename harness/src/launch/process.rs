@@ -196,6 +196,21 @@ impl NodeProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Sends signal `signal` (SIGKILL, SIGSTOP, SIGCONT, SIGTERM) to it, if it runs.
+    pub fn signal(&mut self, signal: libc::c_int) {
+        if self.is_running() {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(self.pid as libc::pid_t, signal);
+            }
+        }
+    }
+
+    /// Waits up to `grace` for it to exit; true if it did.
+    pub async fn wait_exit(&mut self, grace: Duration) -> bool {
+        tokio::time::timeout(grace, self.child.wait()).await.is_ok()
+    }
+
     /// The last lines it wrote to stderr.
     pub fn stderr_tail(&self) -> String {
         tail(&self.stderr)

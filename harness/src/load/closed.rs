@@ -68,6 +68,11 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
             if plan.iterations > 0 && iteration >= plan.iterations {
                 return;
             }
+            if let Some(gate) = &plan.gate {
+                if !gate.wait_online(user as usize, until, &stop).await {
+                    continue;
+                }
+            }
             let Some(op) = workload.next_op(user, iteration, &mut rng) else {
                 return;
             };
@@ -80,9 +85,17 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
             recorder
                 .borrow_mut()
                 .record(op.kind, latency, None, &outcome, sent + latency);
-            if !plan.think_time.is_zero() {
+            if let Some(gate) = &plan.gate {
+                gate.record(user as usize, &op.path, outcome.is_ok());
+            }
+            let pause = if outcome.is_err() {
+                plan.think_time.max(plan.retry_backoff)
+            } else {
+                plan.think_time
+            };
+            if !pause.is_zero() {
                 // Thinking never runs past the end of the window: the run stops on time.
-                let wake = (Instant::now() + plan.think_time).min(until);
+                let wake = (Instant::now() + pause).min(until);
                 tokio::select! {
                     _ = tokio::time::sleep_until(wake) => {}
                     _ = stop.cancelled() => return,

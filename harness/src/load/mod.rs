@@ -38,6 +38,10 @@ pub struct ClosedPlan {
     pub iterations: u64,
     /// Seed of the users' random streams.
     pub seed: u64,
+    /// Pause after a failed operation.
+    pub retry_backoff: Duration,
+    /// With faults: which users are online, and what they achieved.
+    pub gate: Option<Arc<crate::faults::UserGate>>,
 }
 
 /// Open-model parameters.

@@ -32,6 +32,9 @@ pub struct IntervalSummary {
     pub t_s: u32,
     /// Per operation name.
     pub ops: BTreeMap<String, IntervalOp>,
+    /// Share of the operations finished in this second that succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<f64>,
 }
 
 /// A compressed interval histogram waiting to be written to the .hlog file.
@@ -152,13 +155,13 @@ impl Aggregator {
         while self.next_to_finalize < index {
             self.recorded.intervals.push(IntervalSummary {
                 t_s: self.next_to_finalize,
-                ops: BTreeMap::new(),
+                ..Default::default()
             });
             self.next_to_finalize += 1;
         }
         let mut summary = IntervalSummary {
             t_s: index,
-            ops: BTreeMap::new(),
+            ..Default::default()
         };
         for (kind, op) in pending.ops {
             summary.ops.insert(

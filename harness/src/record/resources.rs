@@ -4,6 +4,7 @@
 //! under-reports latency and throughput.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
@@ -38,6 +39,10 @@ pub struct HarnessLoad {
     pub cpu_saturated: bool,
 }
 
+/// Processes started while the sampler runs (a restarted node): (role, pid), taken up
+/// at the next sample.
+pub type NewProcesses = Arc<Mutex<Vec<(String, u32)>>>;
+
 struct Tracked {
     role: String,
     pid: Pid,
@@ -51,6 +56,7 @@ pub struct ResourceSampler {
     tracked: Vec<Tracked>,
     roles: BTreeMap<String, RoleResources>,
     harness_cpu_samples: Vec<f64>,
+    arrivals: NewProcesses,
 }
 
 impl ResourceSampler {
@@ -61,6 +67,7 @@ impl ResourceSampler {
             tracked: Vec::new(),
             roles: BTreeMap::new(),
             harness_cpu_samples: Vec::new(),
+            arrivals: NewProcesses::default(),
         };
         sampler.track(HARNESS, std::process::id());
         sampler
@@ -78,8 +85,21 @@ impl ResourceSampler {
         self.sample();
     }
 
+    /// Where to announce processes started later (they are tracked from the next sample).
+    pub fn arrivals(&self) -> NewProcesses {
+        self.arrivals.clone()
+    }
+
     /// Takes one sample of every tracked process (call about once a second).
     pub fn sample(&mut self) {
+        let arrived: Vec<(String, u32)> = self
+            .arrivals
+            .lock()
+            .map(|mut a| a.drain(..).collect())
+            .unwrap_or_default();
+        for (role, pid) in arrived {
+            self.track(&role, pid);
+        }
         let pids: Vec<Pid> = self.tracked.iter().map(|t| t.pid).collect();
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::Some(&pids),

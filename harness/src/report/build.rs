@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::driver::ErrorKind;
+use crate::faults::outcome;
 use crate::record::aggregate::{OpTotals, Recorded};
 use crate::record::histogram::{encode, LatencySummary};
 use crate::record::recorder::ScheduleCounters;
@@ -34,12 +35,19 @@ pub fn run_report(
     harness: HarnessLoad,
     traffic: BTreeMap<String, Traffic>,
 ) -> RunReport {
-    let ops = recorded
+    let ops: BTreeMap<String, OpReport> = recorded
         .totals
         .iter()
         .map(|(kind, totals)| (kind.name().to_string(), op_report(totals, duration_s)))
         .collect();
     let schedule = (meta.model == "open").then(|| schedule_report(&recorded.schedule));
+    let (count, errors) = ops
+        .values()
+        .fold((0, 0), |(c, e), op: &OpReport| (c + op.count, e + op.errors_total));
+    let mut intervals = recorded.intervals.clone();
+    for interval in &mut intervals {
+        interval.availability = outcome::second_availability(interval);
+    }
     RunReport {
         arch: meta.arch,
         repetition: 0,
@@ -51,7 +59,7 @@ pub fn run_report(
         duration_s,
         ops,
         schedule,
-        intervals: recorded.intervals.clone(),
+        intervals,
         completion: None,
         bound_s: None,
         efficiency: None,
@@ -59,7 +67,9 @@ pub fn run_report(
         resources,
         harness,
         admin_overhead_us: None,
+        availability: outcome::run_availability(count, errors),
         faults: Vec::new(),
+        resilience: None,
     }
 }
 

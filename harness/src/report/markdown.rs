@@ -75,6 +75,7 @@ pub fn render(report: &Report, charts: &[String]) -> String {
     }
     scaling(&mut out, report);
     side_by_side(&mut out, report);
+    super::faults_md::section(&mut out, report, table);
     claims(&mut out, report);
     if !report.thresholds.is_empty() {
         out.push_str("## Thresholds\n\n");
@@ -270,9 +271,17 @@ fn run_details(out: &mut String, run: &RunReport) {
     for (role, t) in &run.traffic {
         let _ = writeln!(
             out,
-            "- `{role}` traffic: {} sent, {} received",
+            "- `{role}` traffic: {} sent, {} received{}",
             format_bytes(t.tx_bytes as f64),
-            format_bytes(t.rx_bytes as f64)
+            format_bytes(t.rx_bytes as f64),
+            if t.chunks_rejected > 0 {
+                format!(
+                    "; {} chunks rejected (failed verification, never stored or served)",
+                    t.chunks_rejected
+                )
+            } else {
+                String::new()
+            }
         );
     }
     out.push('\n');
@@ -293,6 +302,8 @@ fn intervals(out: &mut String, run: &RunReport) {
                     name.clone(),
                     op.count.to_string(),
                     op.errors.to_string(),
+                    i.availability
+                        .map_or("–".into(), |a| format!("{:.1}%", a * 100.0)),
                     format_duration_us(op.p50_us as f64),
                     format_duration_us(op.p99_us as f64),
                 ]
@@ -301,7 +312,7 @@ fn intervals(out: &mut String, run: &RunReport) {
         .collect();
     table(
         out,
-        &["second", "op", "count", "errors", "p50", "p99"],
+        &["second", "op", "count", "errors", "available", "p50", "p99"],
         &rows,
     );
 }

@@ -2,6 +2,7 @@
 //! report.json, report.md, the terminal table and the .hlog interval logs.
 
 pub mod build;
+pub mod faults_md;
 pub mod charts;
 pub mod format;
 pub mod hlog;

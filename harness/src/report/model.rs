@@ -126,9 +126,16 @@ pub struct RunReport {
     /// overhead the harness adds to each P2P operation by driving it over HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_overhead_us: Option<u64>,
-    /// Faults injected during the run.
+    /// Share of finished operations that succeeded (1.0 without failures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<f64>,
+    /// Faults injected during the run, as they happened (`t_s`, `action`, `target`,
+    /// `nodes`, `label`, `recovery_s`, `degraded_seconds`).
     #[serde(default)]
     pub faults: Vec<serde_json::Value>,
+    /// Runs with faults: who still completed, objects that became unavailable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resilience: Option<crate::faults::outcome::Resilience>,
 }
 
 /// One operation kind's results.
@@ -207,6 +214,14 @@ pub struct Traffic {
     pub tx_bytes: u64,
     /// Bytes received.
     pub rx_bytes: u64,
+    /// Peers: chunks that failed verification and were thrown away (from misbehaving
+    /// peers, or damaged on the way).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub chunks_rejected: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One threshold evaluated on one run.

@@ -2,6 +2,7 @@
 //! overrides, and turning every problem into a [`ScenarioError`] that names the file,
 //! the line and the key, and says what to do.
 
+pub mod faults;
 mod location;
 pub mod model;
 mod overrides;
@@ -75,12 +76,18 @@ pub fn parse(
         original_keys: KeyIndex::new(text),
         overrides,
     };
-    let effective = overrides::apply(text, overrides).map_err(|(ov, message)| ScenarioError {
-        source_name: ov.to_string(),
-        line: None,
-        column: None,
-        key: Some(ov.key.clone()),
-        message,
+    let effective = overrides::apply(text, overrides).map_err(|(ov, message)| {
+        // A file that is not TOML is the file's fault, whatever the overrides: say where.
+        if let Err(e) = text.parse::<toml_edit::DocumentMut>() {
+            return located.error_at(text, e.span().map(|s| s.start), clean_message(e.message()));
+        }
+        ScenarioError {
+            source_name: ov.to_string(),
+            line: None,
+            column: None,
+            key: Some(ov.key.clone()),
+            message,
+        }
     })?;
     let scenario: Scenario = toml::from_str(&effective).map_err(|e| {
         let message = clean_message(e.message());
@@ -254,5 +261,10 @@ get.p99 = "< 200ms"
     fn syntax_errors_have_a_line() {
         let e = parse("t.toml", "name = \"t\"\n[load\nusers = 1\n", &[]).unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
+        // Found by fuzzing: with an override, the file's syntax error was blamed on the
+        // override, without a line.
+        let ov = [Override::parse("load.users=2").unwrap()];
+        let e = parse("t.toml", "name = \"t\"\n[load\nusers = 1\n", &ov).unwrap_err();
+        assert_eq!((e.source_name.as_str(), e.line), ("t.toml", Some(2)), "{e}");
     }
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use versus_targets::units::{ArrivalRate, ByteRate, ByteSize, HumanDuration};
 
+use super::faults::{Churn, Fault};
 use super::threshold::Thresholds;
 
 /// A whole scenario: what to run, how hard, on what network, and what counts as passing.
@@ -33,6 +34,12 @@ pub struct Scenario {
     /// Pass/fail conditions on the results.
     #[serde(default, skip_serializing_if = "Thresholds::is_empty")]
     pub thresholds: Thresholds,
+    /// Faults injected during the run (`[[faults]]`), see [`super::faults`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
+    /// Peer-to-peer churn: peers leaving and joining at given rates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<Churn>,
 }
 
 /// The kind of work every user does.
@@ -154,6 +161,10 @@ pub struct Load {
     /// Give up on an operation after this long (error kind `timeout`).
     #[serde(default = "defaults::timeout")]
     pub timeout: HumanDuration,
+    /// Closed model: after a failed operation, a user waits this long before its next
+    /// one (as real clients back off), so an outage is not a storm of instant failures.
+    #[serde(default = "defaults::retry_backoff")]
+    pub retry_backoff: HumanDuration,
     /// Load-generator threads (0 = one per core, at most one per user).
     #[serde(default)]
     pub threads: u32,
@@ -175,6 +186,7 @@ impl Default for Load {
             connections: defaults::connections(),
             max_in_flight: defaults::max_in_flight(),
             timeout: defaults::timeout(),
+            retry_backoff: defaults::retry_backoff(),
             threads: 0,
             stages: Vec::new(),
         }
@@ -215,6 +227,12 @@ pub struct Architectures {
     /// How long a target node may take to print its ready line.
     #[serde(default = "defaults::ready_timeout")]
     pub ready_timeout: HumanDuration,
+    /// Peer-to-peer: how many users' peers serve corrupted chunks (the last ones).
+    #[serde(default)]
+    pub corrupt_peers: u32,
+    /// Peer-to-peer: how many users' peers accept chunk requests and never answer.
+    #[serde(default)]
+    pub stall_peers: u32,
 }
 
 impl Default for Architectures {
@@ -224,6 +242,8 @@ impl Default for Architectures {
             p2p: true,
             servers: defaults::servers(),
             ready_timeout: defaults::ready_timeout(),
+            corrupt_peers: 0,
+            stall_peers: 0,
         }
     }
 }
@@ -259,6 +279,9 @@ mod defaults {
     }
     pub fn timeout() -> HumanDuration {
         HumanDuration(Duration::from_secs(30))
+    }
+    pub fn retry_backoff() -> HumanDuration {
+        HumanDuration(Duration::from_millis(100))
     }
     pub fn servers() -> u32 {
         1

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::faults::FaultTarget;
 use super::model::{LoadModel, Scenario, WorkloadKind};
 use super::threshold::Metric;
 
@@ -25,6 +26,7 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
     check_workload(s)?;
     check_load(s)?;
     check_thresholds(s)?;
+    check_faults(s)?;
     if !s.architectures.cs && !s.architectures.p2p && s.workload.kind != WorkloadKind::Url {
         problem(
             "architectures",
@@ -40,6 +42,16 @@ pub fn check(s: &Scenario) -> Result<(), Problem> {
     }
     if s.architectures.servers == 0 || s.architectures.servers > 64 {
         problem("architectures.servers", "must be between 1 and 64")?;
+    }
+    let adversaries = s.architectures.corrupt_peers + s.architectures.stall_peers;
+    if adversaries >= s.load.users.max(1) {
+        problem(
+            "architectures.corrupt_peers",
+            format!(
+                "corrupt_peers + stall_peers = {adversaries} must be below load.users ({}): at least one honest peer is needed",
+                s.load.users
+            ),
+        )?;
     }
     Ok(())
 }
@@ -146,6 +158,81 @@ fn check_load(s: &Scenario) -> Result<(), Problem> {
     }
     if total > MAX_DURATION {
         problem("load.stages", "add up to more than 24h")?;
+    }
+    Ok(())
+}
+
+fn check_faults(s: &Scenario) -> Result<(), Problem> {
+    let run_time = if s.load.stages.is_empty() {
+        s.load.duration.0
+    } else {
+        s.load.stages.iter().map(|st| st.duration.0).sum()
+    };
+    let run_time = run_time.max(s.load.timeout.0);
+    for (i, f) in s.faults.iter().enumerate() {
+        let key = |k: &str| format!("faults[{i}].{k}");
+        if f.at.0 >= run_time {
+            problem(
+                &key("at"),
+                format!("is at or after the end of the load ({run_time:?}); the fault would never happen"),
+            )?;
+        }
+        if f.duration.is_some() && !f.action.can_last() {
+            problem(
+                &key("duration"),
+                format!(
+                    "applies to kill, pause and leave (undone after it), not to {}; remove it",
+                    f.action.name()
+                ),
+            )?;
+        }
+        if f.duration.is_some_and(|d| d.0.is_zero()) {
+            problem(&key("duration"), "must be above 0")?;
+        }
+        let sized = f.count.is_some() || f.fraction.is_some();
+        if sized && !f.target.is_plural() {
+            problem(
+                &key(if f.count.is_some() { "count" } else { "fraction" }),
+                format!("applies to the plural targets `servers` and `peers`, not to `{}`", f.target),
+            )?;
+        }
+        if f.count.is_some() && f.fraction.is_some() {
+            problem(&key("fraction"), "give count or fraction, not both")?;
+        }
+        if f.count == Some(0) {
+            problem(&key("count"), "must be at least 1")?;
+        }
+        if let Some(fr) = f.fraction {
+            if !(fr > 0.0 && fr <= 1.0) {
+                problem(&key("fraction"), "must be above 0 and at most 1 (0.25 = a quarter)")?;
+            }
+        }
+        match f.target {
+            FaultTarget::Server(n) if n >= s.architectures.servers => problem(
+                &key("target"),
+                format!(
+                    "names server {n}, but there are {} server(s), numbered from 0",
+                    s.architectures.servers
+                ),
+            )?,
+            FaultTarget::Peer(n) if n >= s.load.users => problem(
+                &key("target"),
+                format!("names peer {n}, but there are {} user peers, numbered from 0", s.load.users),
+            )?,
+            _ => {}
+        }
+    }
+    if let Some(c) = &s.churn {
+        for (k, rate) in [("leave_per_minute", Some(c.leave_per_minute)), ("join_per_minute", c.join_per_minute)] {
+            if let Some(r) = rate {
+                if !(r.is_finite() && (0.0..=60.0).contains(&r)) {
+                    problem(&format!("churn.{k}"), "must be a share of peers per minute between 0 and 60 (0.10 = 10 % per minute)")?;
+                }
+            }
+        }
+        if c.start.0 >= run_time {
+            problem("churn.start", "is at or after the end of the load; churn would never begin")?;
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! [`render_all`] picks every chart that applies to a report; [`write_svg`] is the only
 //! file I/O here.
 
+mod availability;
 mod axis;
 mod frame;
 mod runs;
@@ -40,6 +41,7 @@ pub fn write_svg(path: &Path, svg: &str) -> anyhow::Result<()> {
 ///   when a run has a histogram for it;
 /// - `throughput.svg` and `p99-over-time.svg` (`-<op>` likewise) when runs have
 ///   per-second rows, with the runs' faults as markers;
+/// - `availability.svg` when a run had faults: availability per second, faults marked;
 /// - for a sweep (an architecture run at more than one user count): `scaling.svg`
 ///   (makespan vs users, with the bound) when runs have completion times, otherwise
 ///   `scaling-p99.svg` (p99 of the main operation vs users).
@@ -64,6 +66,9 @@ pub fn render_all(report: &Report) -> Vec<(String, String)> {
                 out.push((format!("{name}{suffix}.svg"), svg));
             }
         }
+    }
+    if let Some(svg) = availability::availability_over_time(&runs, &markers) {
+        out.push(("availability.svg".to_string(), svg));
     }
     if is_sweep(&runs) {
         out.extend(sweep_chart(&runs, ops.first().map(String::as_str)));

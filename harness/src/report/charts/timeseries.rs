@@ -12,7 +12,7 @@ use super::frame::{self, Chart, Series};
 use super::runs;
 
 /// The x axis: seconds since the start of the run, covering every drawn row and marker.
-fn time_axis(runs: &[&RunReport], op: &str, markers: &[(f64, String)]) -> Axis {
+pub(super) fn time_axis(runs: &[&RunReport], op: &str, markers: &[(f64, String)]) -> Axis {
     let end = runs
         .iter()
         .filter_map(|r| rows(r, op).last().map(|(t, _)| t + 0.5))

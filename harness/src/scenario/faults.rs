@@ -1,0 +1,227 @@
+//! The fault schedule a scenario asks for: `[[faults]]` entries (kill the server at 5 s
+//! for 3 s, pause a quarter of the peers, …) and `[churn]`, peers leaving and joining at
+//! given rates. Each fault applies to the architecture that has its target: `server:N`
+//! and `servers` to client-server, `seed`, `peer:N` and `peers` to peer-to-peer.
+//!
+//! ```toml
+//! [[faults]]
+//! at = "4s"              # when, from the start of the load
+//! action = "kill"        # kill | pause | resume | restart | leave | join
+//! target = "server:0"    # server:N | servers | seed | peer:N | peers
+//! duration = "3s"        # kill/leave: start it again after; pause: resume after
+//!
+//! [[faults]]
+//! at = "4s"
+//! action = "kill"
+//! target = "peers"
+//! fraction = 0.25        # or count = 4 (plural targets only)
+//!
+//! [churn]                # peer-to-peer only
+//! leave_per_minute = 0.10   # share of the peers that leave per minute
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use versus_targets::units::HumanDuration;
+
+/// What happens to the targeted nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultAction {
+    /// SIGKILL: a crash. With `duration`, the node is started again afterwards.
+    Kill,
+    /// SIGSTOP: the node freezes, connections stay open. With `duration`, resumed after.
+    Pause,
+    /// SIGCONT for paused nodes.
+    Resume,
+    /// Crash and start again at once (a node already down is just started).
+    Restart,
+    /// SIGTERM: a graceful departure. With `duration`, the node joins again afterwards.
+    Leave,
+    /// Start again nodes that are down (left or killed), on the same addresses.
+    Join,
+}
+
+impl FaultAction {
+    /// The name used in scenarios and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultAction::Kill => "kill",
+            FaultAction::Pause => "pause",
+            FaultAction::Resume => "resume",
+            FaultAction::Restart => "restart",
+            FaultAction::Leave => "leave",
+            FaultAction::Join => "join",
+        }
+    }
+
+    /// True for actions a `duration` can undo (kill, pause, leave).
+    pub fn can_last(self) -> bool {
+        matches!(
+            self,
+            FaultAction::Kill | FaultAction::Pause | FaultAction::Leave
+        )
+    }
+}
+
+/// Which nodes a fault hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum FaultTarget {
+    /// One client-server replica, by index.
+    Server(u32),
+    /// Client-server replicas (all, or `count` / `fraction` of them).
+    Servers,
+    /// The peer-to-peer seed (the node that holds the content at the start).
+    Seed,
+    /// One user's peer, by index.
+    Peer(u32),
+    /// Users' peers (all, or `count` / `fraction` of them).
+    Peers,
+}
+
+impl FaultTarget {
+    /// `cs` or `p2p`: the architecture that has this target.
+    pub fn arch(self) -> &'static str {
+        match self {
+            FaultTarget::Server(_) | FaultTarget::Servers => "cs",
+            FaultTarget::Seed | FaultTarget::Peer(_) | FaultTarget::Peers => "p2p",
+        }
+    }
+
+    /// The node role it selects (`server`, `seed`, `peer`).
+    pub fn role(self) -> &'static str {
+        match self {
+            FaultTarget::Server(_) | FaultTarget::Servers => "server",
+            FaultTarget::Seed => "seed",
+            FaultTarget::Peer(_) | FaultTarget::Peers => "peer",
+        }
+    }
+
+    /// True for targets that take `count` or `fraction`.
+    pub fn is_plural(self) -> bool {
+        matches!(self, FaultTarget::Servers | FaultTarget::Peers)
+    }
+}
+
+impl fmt::Display for FaultTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultTarget::Server(i) => write!(f, "server:{i}"),
+            FaultTarget::Servers => f.write_str("servers"),
+            FaultTarget::Seed => f.write_str("seed"),
+            FaultTarget::Peer(i) => write!(f, "peer:{i}"),
+            FaultTarget::Peers => f.write_str("peers"),
+        }
+    }
+}
+
+impl FromStr for FaultTarget {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("unknown fault target {s:?}; use server:N, servers, seed, peer:N or peers")
+        };
+        match s.trim() {
+            "servers" => return Ok(FaultTarget::Servers),
+            "seed" => return Ok(FaultTarget::Seed),
+            "peers" => return Ok(FaultTarget::Peers),
+            _ => {}
+        }
+        let (kind, index) = s.trim().split_once(':').ok_or_else(bad)?;
+        let index: u32 = index.parse().map_err(|_| bad())?;
+        match kind {
+            "server" => Ok(FaultTarget::Server(index)),
+            "peer" => Ok(FaultTarget::Peer(index)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl TryFrom<String> for FaultTarget {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<FaultTarget> for String {
+    fn from(t: FaultTarget) -> String {
+        t.to_string()
+    }
+}
+
+/// One `[[faults]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// When, measured from the start of the load.
+    pub at: HumanDuration,
+    /// What to do.
+    pub action: FaultAction,
+    /// To which nodes.
+    pub target: FaultTarget,
+    /// Plural targets: how many nodes (chosen at random, reproducibly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Plural targets: which share of the nodes (rounded up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<f64>,
+    /// Kill, pause, leave: undo after this long (start again, resume, join).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<HumanDuration>,
+}
+
+/// How churning peers depart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Departure {
+    /// SIGTERM: the peer shuts down in order.
+    #[default]
+    Leave,
+    /// SIGKILL: the peer crashes.
+    Kill,
+}
+
+/// `[churn]`: peer-to-peer peers leave and join at given rates during the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Churn {
+    /// Share of the peers that leave per minute (0.10 = 10 % per minute).
+    pub leave_per_minute: f64,
+    /// Share of the peers that (re)join per minute; defaults to `leave_per_minute`, so
+    /// the swarm keeps its size on average. A joining peer comes back empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_per_minute: Option<f64>,
+    /// Churn begins this long after the start of the load.
+    #[serde(default)]
+    pub start: HumanDuration,
+    /// How a peer departs: `leave` (graceful) or `kill` (crash).
+    #[serde(default)]
+    pub departure: Departure,
+}
+
+impl Churn {
+    /// The join rate (share of peers per minute).
+    pub fn join_rate(&self) -> f64 {
+        self.join_per_minute.unwrap_or(self.leave_per_minute)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_round_trip() {
+        for text in ["server:0", "servers", "seed", "peer:12", "peers"] {
+            let t: FaultTarget = text.parse().unwrap();
+            assert_eq!(t.to_string(), text);
+        }
+        for bad in ["server", "server:x", "peer:-1", "client:0", ""] {
+            assert!(bad.parse::<FaultTarget>().is_err(), "{bad}");
+        }
+    }
+}
