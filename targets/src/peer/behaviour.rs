@@ -21,6 +21,9 @@ pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/kad/1.0.0"
 pub const IDENTIFY_VERSION: &str = "/versus/1.0.0";
 /// Chunk-protocol streams one connection may have open at once.
 const MAX_CONCURRENT_STREAMS: usize = 128;
+/// Provider records kept per key. A lookup's answer lists them all, so this stays well
+/// inside Kademlia's 16 KiB message limit (a record is about 60 bytes on loopback).
+const MAX_PROVIDERS_PER_KEY: usize = 128;
 /// Longest a Kademlia query (provider lookup or announcement) may run.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -65,7 +68,9 @@ pub fn build_swarm(
         MemoryStoreConfig {
             max_records: 64,
             max_value_bytes: 1024,
-            max_providers_per_key: kad::K_VALUE.get(),
+            // Every downloader of a flash crowd announces itself: keep them all, so that
+            // lookups spread downloaders over the whole swarm (a full list ignores newcomers).
+            max_providers_per_key: MAX_PROVIDERS_PER_KEY,
             max_provided_keys: 4096,
         },
     );

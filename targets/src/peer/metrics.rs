@@ -44,6 +44,10 @@ pub struct PeerMetrics {
     pub fetches_ok: Counter,
     /// Fetches that failed.
     pub fetches_failed: Counter,
+    /// Kademlia requests answered for other peers (routing, provider records).
+    pub dht_requests_served: Counter,
+    /// DHT queries started by this peer (provider lookups and announcements).
+    pub dht_queries: Counter,
     holdings: Arc<Holdings>,
 }
 
@@ -56,6 +60,8 @@ impl PeerMetrics {
             chunks_fetched: Counter::default(),
             fetches_ok: Counter::default(),
             fetches_failed: Counter::default(),
+            dht_requests_served: Counter::default(),
+            dht_queries: Counter::default(),
             holdings,
         }
     }
@@ -87,6 +93,18 @@ impl RenderMetrics for PeerMetrics {
             "versus_fetch_failures_total",
             "Fetches that failed (no provider, deadline, every provider failing).",
             self.fetches_failed.get(),
+        );
+        write_counter(
+            out,
+            "versus_dht_requests_served_total",
+            "Kademlia requests answered for other peers (peer routing, provider records).",
+            self.dht_requests_served.get(),
+        );
+        write_counter(
+            out,
+            "versus_dht_queries_total",
+            "DHT queries this peer started (provider lookups and announcements).",
+            self.dht_queries.get(),
         );
         let store = self.holdings.store();
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);

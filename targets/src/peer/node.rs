@@ -24,7 +24,7 @@ use super::args::Misbehave;
 use super::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
 use super::codec::{Ask, Response};
 use super::holdings::Holdings;
-use super::metrics::PeerMetrics;
+use super::metrics::{PeerMetrics, ROUTE_CHUNK, ROUTE_HAVE};
 use super::serve::{Answer, SlotSettings, Uploader};
 use crate::content::ObjectId;
 
@@ -257,7 +257,16 @@ impl Node {
                 event = self.swarm.select_next_some() => self.on_event(event),
             }
         }
-        tracing::debug!(peer_id = %self.peer_id(), "network task stopped");
+        let requests = &self.metrics.node.requests;
+        tracing::debug!(
+            peer_id = %self.peer_id(),
+            dht_served = self.metrics.dht_requests_served.get(),
+            dht_queries = self.metrics.dht_queries.get(),
+            chunks_served = requests.get(ROUTE_CHUNK, 200),
+            busy_answers = requests.get(ROUTE_CHUNK, 503),
+            have_answers = requests.get(ROUTE_HAVE, 200) + requests.get(ROUTE_HAVE, 404),
+            "network task stopped"
+        );
     }
 
     fn on_command(&mut self, command: Command) {
@@ -277,12 +286,14 @@ impl Node {
             Command::FindProviders { id, dial, reply } => {
                 let key = RecordKey::new(id.as_bytes());
                 let query = self.swarm.behaviour_mut().kad.get_providers(key);
+                self.metrics.dht_queries.inc();
                 self.lookups.insert(query, (reply, dial));
             }
             Command::Provide { id, reply } => {
                 let key = RecordKey::new(id.as_bytes());
                 match self.swarm.behaviour_mut().kad.start_providing(key) {
                     Ok(query) => {
+                        self.metrics.dht_queries.inc();
                         if let Some(reply) = reply {
                             self.announcements.entry(query).or_default().push(reply);
                         }
@@ -369,6 +380,9 @@ impl Node {
     }
 
     fn on_kad(&mut self, event: kad::Event) {
+        if matches!(event, kad::Event::InboundRequest { .. }) {
+            self.metrics.dht_requests_served.inc();
+        }
         let kad::Event::OutboundQueryProgressed {
             id, result, step, ..
         } = event
@@ -396,8 +410,18 @@ impl Node {
                         .build();
                     let _ = self.swarm.dial(opts);
                 }
-                if !providers.is_empty() && reply.try_send(providers).is_err() {
+                if providers.is_empty() {
+                    return;
+                }
+                if reply.try_send(providers).is_err() {
                     tracing::debug!("a provider lookup's receiver is full or gone");
+                }
+                // A DHT node that holds the key lists every provider it knows: one answer
+                // is enough, and asking the other closest nodes only costs the swarm
+                // messages (dozens per lookup in a large swarm). The download looks again
+                // later for providers that join.
+                if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                    query.finish();
                 }
                 if step.last {
                     self.lookups.remove(&id);

@@ -12,7 +12,7 @@ use super::super::codec::{Request, Response};
 use super::super::have::Have;
 use super::super::holdings::InsertError;
 use super::super::scheduler::Scheduler;
-use super::{Download, FetchError, Outcome, BUSY_BACKOFF};
+use super::{Download, FetchError, Outcome};
 use crate::content::Manifest;
 
 impl Download<'_> {
@@ -117,7 +117,7 @@ impl Download<'_> {
                 let len = bytes.len() as u64;
                 match self.ctx.holdings.insert_chunk(&self.id, index, bytes) {
                     Ok(inserted) => {
-                        sched.completed(&peer, index);
+                        sched.completed(&peer, index, std::time::Instant::now());
                         if !inserted.new {
                             self.duplicates += 1;
                         } else {
@@ -150,7 +150,7 @@ impl Download<'_> {
                 self.busy += 1;
                 tracing::trace!(ms = self.started.elapsed().as_millis() as u64, %peer, index, "busy");
                 sched.set_have(&peer, &have);
-                sched.busy(&peer, index, std::time::Instant::now() + BUSY_BACKOFF);
+                sched.busy(&peer, index, std::time::Instant::now());
             }
             Ok(Response::NotFound) => {
                 sched.missing(&peer, index);

@@ -11,7 +11,9 @@
 //! Bounded everywhere: each request has a timeout, the download has an overall deadline,
 //! and a download with no usable provider left gives up after [`GIVE_UP_AFTER`].
 
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher as _;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,15 +43,16 @@ pub const REDISCOVER_EVERY: Duration = Duration::from_secs(1);
 const REDISCOVER_EARLY: Duration = Duration::from_millis(150);
 /// How long after its start a download looks for fellow downloaders at the faster pace.
 const SWARM_FORMING: Duration = Duration::from_secs(3);
-/// A provider that answered "busy" gets no new request for this long.
-pub const BUSY_BACKOFF: Duration = Duration::from_millis(150);
 /// Pause between provider lookups while no provider is known.
 const RETRY_LOOKUP_EVERY: Duration = Duration::from_millis(250);
 /// How often idle, partial providers are asked what they hold now.
 const REFRESH_HAVE_EVERY: Duration = Duration::from_millis(200);
 /// Holdings requests sent per refresh at most (to the peers asked longest ago), so a
 /// download among many partial peers does not flood them with questions.
-const REFRESH_BATCH: usize = 8;
+const REFRESH_BATCH: usize = 4;
+/// One peer is asked what it holds at most this often (its answers to chunk requests, and
+/// its own requests, tell the same in between).
+const REASK_HOLDINGS_AFTER: Duration = Duration::from_millis(600);
 /// Usable providers one download trades with, at most; more are ignored until some
 /// drop out. Bounds connections, lookups and questions in large swarms.
 pub const MAX_DOWNLOAD_PEERS: usize = 20;
@@ -134,6 +137,8 @@ struct Download<'a> {
     have_asked: HashMap<PeerId, Instant>,
     have_early: HashMap<PeerId, Have>,
     in_flight: FuturesUnordered<Pending>,
+    /// Keys the order in which a batch of providers is taken.
+    order: RandomState,
     lookup: Option<mpsc::Receiver<Vec<PeerId>>>,
     next_lookup: Instant,
     next_refresh: Instant,
@@ -166,6 +171,7 @@ impl<'a> Download<'a> {
             have_asked: HashMap::new(),
             have_early: HashMap::new(),
             in_flight: FuturesUnordered::new(),
+            order: RandomState::new(),
             lookup: None,
             next_lookup: started,
             next_refresh: started,
@@ -289,7 +295,15 @@ impl<'a> Download<'a> {
         })
     }
 
-    fn add_providers(&mut self, peers: Vec<PeerId>) {
+    /// Adds providers, up to [`MAX_DOWNLOAD_PEERS`] usable ones. A batch keeps its first
+    /// provider first (a DHT node lists providers oldest first: the origin, most likely
+    /// complete) and takes the rest in an order of this node's own (a hash keyed per
+    /// process), so the downloaders of a large swarm, who all find the same provider
+    /// list, spread over different providers.
+    fn add_providers(&mut self, mut peers: Vec<PeerId>) {
+        if let Some(rest) = peers.get_mut(1..) {
+            rest.sort_by_cached_key(|p| self.order.hash_one(p));
+        }
         for peer in peers {
             if peer == self.ctx.local || self.providers.contains(&peer) {
                 continue;
@@ -363,13 +377,18 @@ impl<'a> Download<'a> {
             return;
         };
         let mut peers: Vec<PeerId> = sched
-            .peers_to_refresh()
+            .peers_to_refresh(std::time::Instant::now())
             .into_iter()
             .filter(|p| !self.have_in_flight.contains(p))
             .collect();
+        let now = Instant::now();
+        peers.retain(|p| {
+            self.have_asked
+                .get(p)
+                .is_none_or(|asked| now.duration_since(*asked) >= REASK_HOLDINGS_AFTER)
+        });
         // Never asked first, then the longest ago.
         peers.sort_by_key(|p| self.have_asked.get(p).copied());
-        let now = Instant::now();
         for peer in peers.into_iter().take(REFRESH_BATCH) {
             self.have_in_flight.insert(peer);
             self.have_asked.insert(peer, now);

@@ -5,20 +5,28 @@
 //!   fewest known peers hold, among those it holds itself; ties are broken from a random
 //!   starting point, so many downloaders that start together ask for different chunks and
 //!   soon have something to trade.
-//! - **Bounded**: at most `max_per_peer` requests in flight to one peer.
+//! - **Paced**: each peer gets as many requests in flight as its measured delivery rate
+//!   keeps busy for a short while ([`pace`]), at most `max_per_peer`, so requests go
+//!   where they are served soonest instead of queueing at slow peers.
 //! - **Endgame**: once every missing chunk is already requested and at most
 //!   [`ENDGAME_MISSING`] are missing, an idle peer may duplicate a request (at most
 //!   [`MAX_DUPLICATES`] copies per chunk), so one slow or stalled peer cannot hold up the
 //!   end of a download. Earlier duplicates would only waste the swarm's upload.
 //! - **Avoidance**: a peer that served a corrupt chunk is banned for the rest of the
 //!   download; one that failed [`MAX_FAILURES`] requests in a row is banned as well; one
-//!   that answered "busy" gets no new request until its back-off time.
+//!   that answered "busy" gets no new request (nor a holdings question) until its back-off
+//!   ends: [`BUSY_BACKOFF`], doubled for every further "busy" in a row up to
+//!   [`MAX_BUSY_BACKOFF`], with up to 50% jitter so that the many downloaders a popular
+//!   peer turned away do not all come back at once.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::have::{ChunkSet, Have};
+
+pub mod pace;
+use pace::Pace;
 
 /// Copies of one chunk request that may be in flight at once (endgame only).
 pub const MAX_DUPLICATES: u8 = 2;
@@ -26,17 +34,40 @@ pub const MAX_DUPLICATES: u8 = 2;
 pub const ENDGAME_MISSING: usize = 4;
 /// Consecutive failed requests (timeouts, closed connections) after which a peer is dropped.
 pub const MAX_FAILURES: u32 = 2;
+/// A peer that answered "busy" gets no new request for this long (plus jitter).
+pub const BUSY_BACKOFF: Duration = Duration::from_millis(150);
+/// The longest back-off after "busy" answers in a row (before jitter).
+pub const MAX_BUSY_BACKOFF: Duration = Duration::from_millis(1200);
 
 /// What the scheduler knows about one peer.
 #[derive(Debug)]
 struct PeerState {
     have: ChunkSet,
-    /// Chunk indexes requested from this peer and not answered yet.
-    in_flight: Vec<usize>,
+    /// Requests to this peer not answered yet.
+    in_flight: Vec<InFlight>,
+    /// Its measured delivery rate, which sizes its share of requests.
+    pace: Pace,
     failures: u32,
     banned: bool,
     /// No new request before this time (the peer said it was busy).
     backoff_until: Option<Instant>,
+    /// "Busy" answers in a row (back-offs that followed one another).
+    busy_streak: u32,
+}
+
+/// One chunk request in flight.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    index: usize,
+    sent: Instant,
+    /// Requests in flight to the peer when it was sent, itself included.
+    depth: usize,
+}
+
+impl PeerState {
+    fn has_in_flight(&self, index: usize) -> bool {
+        self.in_flight.iter().any(|r| r.index == index)
+    }
 }
 
 /// Chunk bookkeeping for one download. `P` identifies a peer.
@@ -108,14 +139,17 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         self.peers.values().filter(|p| !p.banned).count()
     }
 
-    /// Peers worth asking what they hold: usable, idle, and holding less than everything
-    /// that is still missing here.
-    pub fn peers_to_refresh(&self) -> Vec<P> {
+    /// Peers worth asking what they hold at `now`: usable, idle, not backing off, and
+    /// holding less than everything.
+    pub fn peers_to_refresh(&self, now: Instant) -> Vec<P> {
         self.order
             .iter()
             .filter(|id| {
                 self.peers.get(*id).is_some_and(|p| {
-                    !p.banned && p.in_flight.is_empty() && p.have.count() < self.chunks
+                    !p.banned
+                        && p.in_flight.is_empty()
+                        && p.backoff_until.is_none_or(|until| until <= now)
+                        && p.have.count() < self.chunks
                 })
             })
             .cloned()
@@ -132,9 +166,11 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
             PeerState {
                 have: ChunkSet::empty(self.chunks),
                 in_flight: Vec::new(),
+                pace: Pace::default(),
                 failures: 0,
                 banned: false,
                 backoff_until: None,
+                busy_streak: 0,
             },
         );
         self.order.push(peer);
@@ -194,7 +230,12 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
             while let Some(index) = self.pick_for(&peer) {
                 self.requested[index] = self.requested[index].saturating_add(1);
                 if let Some(state) = self.peers.get_mut(&peer) {
-                    state.in_flight.push(index);
+                    let depth = state.in_flight.len() + 1;
+                    state.in_flight.push(InFlight {
+                        index,
+                        sent: now,
+                        depth,
+                    });
                 }
                 picks.push((peer.clone(), index));
             }
@@ -209,7 +250,7 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
             (self.next_random() as usize) % self.chunks
         };
         let state = self.peers.get(peer)?;
-        if state.banned || state.in_flight.len() >= self.max_per_peer {
+        if state.banned || state.in_flight.len() >= state.pace.limit(self.max_per_peer) {
             return None;
         }
         let candidates = (0..self.chunks)
@@ -235,19 +276,19 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         }
         // Endgame: duplicate the least duplicated request this peer is not already serving.
         candidates
-            .filter(|i| self.requested[*i] < MAX_DUPLICATES && !state.in_flight.contains(i))
+            .filter(|i| self.requested[*i] < MAX_DUPLICATES && !state.has_in_flight(*i))
             .min_by_key(|i| self.requested[*i])
     }
 
-    fn finish_request(&mut self, peer: &P, index: usize) {
-        if let Some(state) = self.peers.get_mut(peer) {
-            if let Some(pos) = state.in_flight.iter().position(|i| *i == index) {
-                state.in_flight.swap_remove(pos);
-                if let Some(r) = self.requested.get_mut(index) {
-                    *r = r.saturating_sub(1);
-                }
-            }
+    /// Forgets the request for `index` to `peer`; returns it if it was in flight.
+    fn finish_request(&mut self, peer: &P, index: usize) -> Option<InFlight> {
+        let state = self.peers.get_mut(peer)?;
+        let pos = state.in_flight.iter().position(|r| r.index == index)?;
+        let request = state.in_flight.swap_remove(pos);
+        if let Some(r) = self.requested.get_mut(index) {
+            *r = r.saturating_sub(1);
         }
+        Some(request)
     }
 
     /// Marks chunks held before the download started (a resumed download) as done.
@@ -260,12 +301,18 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         }
     }
 
-    /// Chunk `index` from `peer` was verified and stored. Returns false if it was already
-    /// stored (a duplicate from the endgame).
-    pub fn completed(&mut self, peer: &P, index: usize) -> bool {
-        self.finish_request(peer, index);
+    /// Chunk `index` from `peer` arrived at `now` and was verified and stored. Returns
+    /// false if it was already stored (a duplicate from the endgame).
+    pub fn completed(&mut self, peer: &P, index: usize, now: Instant) -> bool {
+        let request = self.finish_request(peer, index);
         if let Some(state) = self.peers.get_mut(peer) {
             state.failures = 0;
+            state.busy_streak = 0;
+            if let Some(r) = request {
+                state
+                    .pace
+                    .delivered(now.saturating_duration_since(r.sent), r.depth);
+            }
         }
         if index >= self.chunks || self.done.contains(index) {
             return false;
@@ -302,12 +349,25 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         self.finish_request(peer, index);
     }
 
-    /// `peer` is busy and did not send chunk `index`: ask it nothing new before `until`.
-    pub fn busy(&mut self, peer: &P, index: usize, until: Instant) {
+    /// `peer` answered at `now` that it is busy and did not send chunk `index`: it gets
+    /// nothing new until its back-off ends (longer for each "busy" in a row; answers to
+    /// requests sent before the back-off began do not lengthen it).
+    pub fn busy(&mut self, peer: &P, index: usize, now: Instant) {
         self.finish_request(peer, index);
-        if let Some(state) = self.peers.get_mut(peer) {
-            state.backoff_until = Some(until);
+        let jitter = self.next_random() % 512;
+        let Some(state) = self.peers.get_mut(peer) else {
+            return;
+        };
+        if state.backoff_until.is_some_and(|until| until > now) {
+            return;
         }
+        let doublings = state.busy_streak.min(8);
+        state.busy_streak = state.busy_streak.saturating_add(1);
+        let base = BUSY_BACKOFF
+            .saturating_mul(1 << doublings)
+            .min(MAX_BUSY_BACKOFF);
+        let pause = base + base.mul_f64(jitter as f64 / 1024.0);
+        state.backoff_until = Some(now + pause);
     }
 
     /// `peer` served a corrupt chunk `index`: it is banned.
@@ -328,171 +388,4 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn some(len: usize, indexes: &[usize]) -> Have {
-        let mut set = ChunkSet::empty(len);
-        for i in indexes {
-            set.insert(*i);
-        }
-        Have::Some(set)
-    }
-
-    #[test]
-    fn respects_per_peer_bound_and_holdings() {
-        let mut s = Scheduler::new(10, 3, 7);
-        s.set_have(&1u32, &some(10, &[0, 1]));
-        s.set_have(&2u32, &Have::All);
-        let picks = s.next_requests(Instant::now());
-        assert_eq!(picks.iter().filter(|(p, _)| *p == 1).count(), 2);
-        assert_eq!(picks.iter().filter(|(p, _)| *p == 2).count(), 3);
-        for (p, i) in &picks {
-            if *p == 1 {
-                assert!(*i < 2);
-            }
-        }
-        // No chunk is requested twice outside the endgame.
-        let mut indexes: Vec<_> = picks.iter().map(|(_, i)| *i).collect();
-        indexes.sort_unstable();
-        indexes.dedup();
-        assert_eq!(indexes.len(), picks.len());
-        assert!(
-            s.next_requests(Instant::now()).is_empty(),
-            "every slot is busy"
-        );
-    }
-
-    #[test]
-    fn rarest_first() {
-        let mut s = Scheduler::new(4, 1, 3);
-        s.set_have(&1u32, &Have::All);
-        s.set_have(&2u32, &some(4, &[0, 1, 2]));
-        s.set_have(&3u32, &some(4, &[0, 1]));
-        // Chunk 3 is held by peer 1 only, chunk 2 by peers 1 and 2.
-        let picks = s.next_requests(Instant::now());
-        assert!(picks.contains(&(1, 3)), "{picks:?}");
-        assert!(picks.contains(&(2, 2)), "{picks:?}");
-    }
-
-    #[test]
-    fn downloads_complete_and_duplicates_are_ignored() {
-        let mut s = Scheduler::new(5, 2, 11);
-        s.set_have(&1u32, &Have::All);
-        let mut rounds = 0;
-        while !s.is_complete() {
-            rounds += 1;
-            assert!(rounds < 10);
-            for (p, i) in s.next_requests(Instant::now()) {
-                assert!(s.completed(&p, i));
-            }
-        }
-        assert_eq!(s.done_count(), 5);
-        assert!(!s.completed(&1, 0));
-        assert!(s.next_requests(Instant::now()).is_empty());
-    }
-
-    #[test]
-    fn corrupt_and_failing_peers_are_avoided() {
-        let mut s = Scheduler::new(6, 1, 5);
-        s.set_have(&1u32, &Have::All);
-        s.set_have(&2u32, &Have::All);
-        let picks = s.next_requests(Instant::now());
-        let (_, bad_index) = picks.iter().find(|(p, _)| *p == 2).copied().unwrap();
-        s.rejected(&2, bad_index);
-        assert!(s.is_banned(&2));
-        assert_eq!(s.usable_peers(), 1);
-        // The rejected chunk goes back to the pool and only peer 1 is asked from now on.
-        let mut seen = Vec::new();
-        for (p, i) in picks.iter().filter(|(p, _)| *p == 1) {
-            s.completed(p, *i);
-            seen.push(*i);
-        }
-        let mut rounds = 0;
-        while !s.is_complete() {
-            rounds += 1;
-            assert!(rounds < 10);
-            for (p, i) in s.next_requests(Instant::now()) {
-                assert_eq!(p, 1);
-                seen.push(i);
-                s.completed(&p, i);
-            }
-        }
-        assert!(seen.contains(&bad_index));
-
-        let mut s = Scheduler::new(3, 1, 5);
-        s.set_have(&9u32, &Have::All);
-        let (p, i) = s.next_requests(Instant::now())[0];
-        assert!(!s.failed(&p, i));
-        let (p, i) = s.next_requests(Instant::now())[0];
-        assert!(s.failed(&p, i), "banned after {MAX_FAILURES} failures");
-        assert!(s.next_requests(Instant::now()).is_empty());
-    }
-
-    #[test]
-    fn endgame_duplicates_stalled_requests() {
-        let mut s = Scheduler::new(2, 4, 1);
-        s.set_have(&1u32, &Have::All);
-        let first = s.next_requests(Instant::now());
-        assert_eq!(first.len(), 2, "peer 1 takes both chunks");
-        // Peer 2 arrives while both chunks are in flight at peer 1 (which stalls).
-        s.set_have(&2u32, &Have::All);
-        let dup = s.next_requests(Instant::now());
-        assert_eq!(dup.len(), 2);
-        assert!(dup.iter().all(|(p, _)| *p == 2));
-        // No third copy.
-        s.set_have(&3u32, &Have::All);
-        assert!(s.next_requests(Instant::now()).is_empty());
-        for (p, i) in dup {
-            assert!(s.completed(&p, i));
-        }
-        assert!(s.is_complete());
-        // The stalled answers, if they ever come, are duplicates.
-        assert!(!s.completed(&1, 0));
-    }
-
-    #[test]
-    fn partial_peers_are_refreshed_and_holdings_only_grow() {
-        let mut s = Scheduler::new(3, 2, 1);
-        s.set_have(&1u32, &some(3, &[0]));
-        s.set_have(&1u32, &some(3, &[]));
-        assert_eq!(s.peers_to_refresh(), vec![1]);
-        let picks = s.next_requests(Instant::now());
-        assert_eq!(picks, vec![(1, 0)]);
-        assert!(
-            s.peers_to_refresh().is_empty(),
-            "busy peers are not refreshed"
-        );
-        s.missing(&1, 0);
-        s.set_have(&1u32, &Have::All);
-        assert!(s.peers_to_refresh().is_empty());
-        assert_eq!(s.next_requests(Instant::now()).len(), 2);
-    }
-
-    #[test]
-    fn busy_peers_are_left_alone_until_their_back_off_ends() {
-        let mut s = Scheduler::new(4, 2, 9);
-        s.set_have(&1u32, &Have::All);
-        let now = Instant::now();
-        let picks = s.next_requests(now);
-        assert_eq!(picks.len(), 2);
-        let later = now + std::time::Duration::from_millis(500);
-        for (p, i) in picks {
-            s.busy(&p, i, later);
-        }
-        assert!(s.next_requests(now).is_empty());
-        assert_eq!(s.next_requests(later).len(), 2);
-    }
-
-    #[test]
-    fn different_seeds_spread_first_requests() {
-        let firsts: std::collections::HashSet<usize> = (0..20u64)
-            .map(|seed| {
-                let mut s = Scheduler::new(16, 1, seed * 7919 + 1);
-                s.set_have(&1u32, &Have::All);
-                s.next_requests(Instant::now())[0].1
-            })
-            .collect();
-        assert!(firsts.len() > 4, "{firsts:?}");
-    }
-}
+mod tests;

@@ -1,0 +1,221 @@
+//! Unit tests of the scheduler policy: bounds, rarest first, endgame, avoidance, pacing.
+
+use super::*;
+
+fn some(len: usize, indexes: &[usize]) -> Have {
+    let mut set = ChunkSet::empty(len);
+    for i in indexes {
+        set.insert(*i);
+    }
+    Have::Some(set)
+}
+
+#[test]
+fn respects_per_peer_bound_and_holdings() {
+    let mut s = Scheduler::new(10, 3, 7);
+    s.set_have(&1u32, &some(10, &[0, 1]));
+    s.set_have(&2u32, &Have::All);
+    let picks = s.next_requests(Instant::now());
+    assert_eq!(picks.iter().filter(|(p, _)| *p == 1).count(), 2);
+    assert_eq!(
+        picks.iter().filter(|(p, _)| *p == 2).count(),
+        pace::UNKNOWN_LIMIT,
+        "a peer whose rate is unknown gets a short pipeline"
+    );
+    for (p, i) in &picks {
+        if *p == 1 {
+            assert!(*i < 2);
+        }
+    }
+    // No chunk is requested twice outside the endgame.
+    let mut indexes: Vec<_> = picks.iter().map(|(_, i)| *i).collect();
+    indexes.sort_unstable();
+    indexes.dedup();
+    assert_eq!(indexes.len(), picks.len());
+    assert!(
+        s.next_requests(Instant::now()).is_empty(),
+        "every slot is busy"
+    );
+}
+
+#[test]
+fn requests_follow_the_measured_rates() {
+    let mut s = Scheduler::new(64, 4, 5);
+    s.set_have(&1u32, &Have::All);
+    s.set_have(&2u32, &Have::All);
+    let start = Instant::now();
+    let count =
+        |picks: &[(u32, usize)], peer: u32| picks.iter().filter(|(p, _)| *p == peer).count();
+    let picks = s.next_requests(start);
+    assert_eq!((count(&picks, 1), count(&picks, 2)), (2, 2));
+    // Peer 1 answers within 20 ms, peer 2 takes a second per chunk.
+    let slow = start + std::time::Duration::from_secs(1);
+    for (p, i) in picks {
+        let at = if p == 1 {
+            start + std::time::Duration::from_millis(20)
+        } else {
+            slow
+        };
+        assert!(s.completed(&p, i, at));
+    }
+    let picks = s.next_requests(slow);
+    assert_eq!(
+        (count(&picks, 1), count(&picks, 2)),
+        (4, 1),
+        "the fast peer gets the most requests, up to the bound"
+    );
+}
+
+#[test]
+fn rarest_first() {
+    let mut s = Scheduler::new(4, 1, 3);
+    s.set_have(&1u32, &Have::All);
+    s.set_have(&2u32, &some(4, &[0, 1, 2]));
+    s.set_have(&3u32, &some(4, &[0, 1]));
+    // Chunk 3 is held by peer 1 only, chunk 2 by peers 1 and 2.
+    let picks = s.next_requests(Instant::now());
+    assert!(picks.contains(&(1, 3)), "{picks:?}");
+    assert!(picks.contains(&(2, 2)), "{picks:?}");
+}
+
+#[test]
+fn downloads_complete_and_duplicates_are_ignored() {
+    let mut s = Scheduler::new(5, 2, 11);
+    s.set_have(&1u32, &Have::All);
+    let mut rounds = 0;
+    while !s.is_complete() {
+        rounds += 1;
+        assert!(rounds < 10);
+        for (p, i) in s.next_requests(Instant::now()) {
+            assert!(s.completed(&p, i, Instant::now()));
+        }
+    }
+    assert_eq!(s.done_count(), 5);
+    assert!(!s.completed(&1, 0, Instant::now()));
+    assert!(s.next_requests(Instant::now()).is_empty());
+}
+
+#[test]
+fn corrupt_and_failing_peers_are_avoided() {
+    let mut s = Scheduler::new(6, 1, 5);
+    s.set_have(&1u32, &Have::All);
+    s.set_have(&2u32, &Have::All);
+    let picks = s.next_requests(Instant::now());
+    let (_, bad_index) = picks.iter().find(|(p, _)| *p == 2).copied().unwrap();
+    s.rejected(&2, bad_index);
+    assert!(s.is_banned(&2));
+    assert_eq!(s.usable_peers(), 1);
+    // The rejected chunk goes back to the pool and only peer 1 is asked from now on.
+    let mut seen = Vec::new();
+    for (p, i) in picks.iter().filter(|(p, _)| *p == 1) {
+        s.completed(p, *i, Instant::now());
+        seen.push(*i);
+    }
+    let mut rounds = 0;
+    while !s.is_complete() {
+        rounds += 1;
+        assert!(rounds < 10);
+        for (p, i) in s.next_requests(Instant::now()) {
+            assert_eq!(p, 1);
+            seen.push(i);
+            s.completed(&p, i, Instant::now());
+        }
+    }
+    assert!(seen.contains(&bad_index));
+
+    let mut s = Scheduler::new(3, 1, 5);
+    s.set_have(&9u32, &Have::All);
+    let (p, i) = s.next_requests(Instant::now())[0];
+    assert!(!s.failed(&p, i));
+    let (p, i) = s.next_requests(Instant::now())[0];
+    assert!(s.failed(&p, i), "banned after {MAX_FAILURES} failures");
+    assert!(s.next_requests(Instant::now()).is_empty());
+}
+
+#[test]
+fn endgame_duplicates_stalled_requests() {
+    let mut s = Scheduler::new(2, 4, 1);
+    s.set_have(&1u32, &Have::All);
+    let first = s.next_requests(Instant::now());
+    assert_eq!(first.len(), 2, "peer 1 takes both chunks");
+    // Peer 2 arrives while both chunks are in flight at peer 1 (which stalls).
+    s.set_have(&2u32, &Have::All);
+    let dup = s.next_requests(Instant::now());
+    assert_eq!(dup.len(), 2);
+    assert!(dup.iter().all(|(p, _)| *p == 2));
+    // No third copy.
+    s.set_have(&3u32, &Have::All);
+    assert!(s.next_requests(Instant::now()).is_empty());
+    for (p, i) in dup {
+        assert!(s.completed(&p, i, Instant::now()));
+    }
+    assert!(s.is_complete());
+    // The stalled answers, if they ever come, are duplicates.
+    assert!(!s.completed(&1, 0, Instant::now()));
+}
+
+#[test]
+fn partial_peers_are_refreshed_and_holdings_only_grow() {
+    let mut s = Scheduler::new(3, 2, 1);
+    s.set_have(&1u32, &some(3, &[0]));
+    s.set_have(&1u32, &some(3, &[]));
+    assert_eq!(s.peers_to_refresh(Instant::now()), vec![1]);
+    let picks = s.next_requests(Instant::now());
+    assert_eq!(picks, vec![(1, 0)]);
+    assert!(
+        s.peers_to_refresh(Instant::now()).is_empty(),
+        "busy peers are not refreshed"
+    );
+    s.missing(&1, 0);
+    s.set_have(&1u32, &Have::All);
+    assert!(s.peers_to_refresh(Instant::now()).is_empty());
+    assert_eq!(s.next_requests(Instant::now()).len(), 2);
+}
+
+#[test]
+fn busy_peers_are_left_alone_until_their_back_off_ends() {
+    let mut s = Scheduler::new(4, 2, 9);
+    s.set_have(&1u32, &Have::All);
+    let now = Instant::now();
+    let picks = s.next_requests(now);
+    assert_eq!(picks.len(), 2);
+    for (p, i) in picks {
+        s.busy(&p, i, now);
+    }
+    assert!(s.next_requests(now).is_empty());
+    assert!(
+        s.peers_to_refresh(now).is_empty(),
+        "no questions while backing off"
+    );
+    let ms = std::time::Duration::from_millis;
+    assert!(s.next_requests(now + ms(140)).is_empty());
+    // One back-off (both answers came together): 150 ms plus at most 50%.
+    let later = now + ms(230);
+    let picks = s.next_requests(later);
+    assert_eq!(picks.len(), 2);
+    // "Busy" again: the back-off doubles (300 to 450 ms).
+    for (p, i) in picks {
+        s.busy(&p, i, later);
+    }
+    assert!(s.next_requests(later + ms(290)).is_empty());
+    let again = later + ms(460);
+    let (p, i) = s.next_requests(again)[0];
+    // A delivered chunk ends the streak.
+    assert!(s.completed(&p, i, again));
+    let picks = s.next_requests(again);
+    let (p, i) = picks[0];
+    s.busy(&p, i, again);
+    assert!(!s.next_requests(again + ms(230)).is_empty());
+}
+
+#[test]
+fn different_seeds_spread_first_requests() {
+    let firsts: std::collections::HashSet<usize> = (0..20u64)
+        .map(|seed| {
+            let mut s = Scheduler::new(16, 1, seed * 7919 + 1);
+            s.set_have(&1u32, &Have::All);
+            s.next_requests(Instant::now())[0].1
+        })
+        .collect();
+    assert!(firsts.len() > 4, "{firsts:?}");
+}
