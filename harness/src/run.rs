@@ -120,17 +120,23 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
     let started = SystemTime::now();
     let mut done = Vec::new();
     let archs = architectures(&scenario, opts.arch);
-    'runs: for repetition in 0..opts.repeat.max(1) {
-        for arch in &archs {
-            if stop.is_cancelled() {
-                break 'runs;
+    'runs: for (phase, phase_scenario) in scenario.phase_scenarios() {
+        for repetition in 0..opts.repeat.max(1) {
+            for arch in &archs {
+                if stop.is_cancelled() {
+                    break 'runs;
+                }
+                if let Some(name) = &phase {
+                    eprintln!("phase {name}: {arch}");
+                }
+                if opts.repeat > 1 {
+                    eprintln!("repetition {}/{}: {arch}", repetition + 1, opts.repeat);
+                }
+                let mut run = run_arch(&phase_scenario, arch, opts.progress, &stop).await?;
+                run.report.repetition = repetition;
+                run.report.phase = phase.clone();
+                done.push(run);
             }
-            if opts.repeat > 1 {
-                eprintln!("repetition {}/{}: {arch}", repetition + 1, opts.repeat);
-            }
-            let mut run = run_arch(&scenario, arch, opts.progress, &stop).await?;
-            run.report.repetition = repetition;
-            done.push(run);
         }
     }
     publish(&scenario, done, started, stop.is_cancelled(), &opts.out)
@@ -167,11 +173,15 @@ pub fn publish(
         if runs.iter().any(|r| r.repetition > 0) {
             log.arch = format!("{}-rep{}", log.arch, run.repetition + 1);
         }
+        if let Some(phase) = &run.phase {
+            log.arch = format!("{}-{phase}", log.arch);
+        }
     }
     let side_by_side = side_by_side::pairs(&runs)
         .into_iter()
         .map(|(cs, p2p)| SideBySide {
             users: cs.users,
+            phase: cs.phase.clone(),
             rows: side_by_side::compare(cs, p2p),
         })
         .collect();

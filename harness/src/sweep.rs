@@ -52,6 +52,12 @@ pub async fn sweep(opts: SweepOptions, stop: CancellationToken) -> anyhow::Resul
         opts.servers.clone()
     };
     let archs = architectures(&base, opts.arch);
+    if !base.phases.is_empty() {
+        tracing::warn!(
+            "a sweep runs the scenario's main workload only; its {} [[phases]] are left out",
+            base.phases.len()
+        );
+    }
     let started = SystemTime::now();
     let mut done = Vec::new();
     let total = opts.users.len() * archs.len() * servers.len();

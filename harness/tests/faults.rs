@@ -77,7 +77,10 @@ duration = "2s"
     assert!(run["ops"]["get"]["errors"]["connect"].as_u64().unwrap_or(0) > 0);
     // While the only server was down no object could be fetched.
     let resilience = &run["resilience"];
-    assert!(resilience["objects_requested_during_faults"].as_u64() > Some(0), "{resilience}");
+    assert!(
+        resilience["objects_requested_during_faults"].as_u64() > Some(0),
+        "{resilience}"
+    );
     assert_eq!(
         resilience["objects_unavailable"], resilience["objects_requested_during_faults"],
         "{resilience}"
@@ -116,9 +119,17 @@ fraction = 0.25
         "every surviving peer completes: {resilience}"
     );
     let faults = run["faults"].as_array().unwrap();
-    assert_eq!(faults[0]["nodes"].as_array().unwrap().len(), 2, "{faults:?}");
+    assert_eq!(
+        faults[0]["nodes"].as_array().unwrap().len(),
+        2,
+        "{faults:?}"
+    );
     // The two killed users' downloads failed; nothing else did.
-    assert_eq!(run["ops"]["get"]["errors_total"], 2, "{}", run["ops"]["get"]);
+    assert_eq!(
+        run["ops"]["get"]["errors_total"], 2,
+        "{}",
+        run["ops"]["get"]
+    );
 }
 
 #[test]
@@ -141,7 +152,17 @@ ready_timeout = "30s"
 corrupt_peers = 2
 "#);
     let run = &report["runs"][0];
-    assert_eq!(run["ops"]["get"]["errors_total"], 0, "{}", run["ops"]["get"]);
-    let rejected = run["traffic"]["peer"]["chunks_rejected"].as_u64().unwrap_or(0);
-    assert!(rejected > 0, "corrupt chunks were served and rejected: {}", run["traffic"]);
+    assert_eq!(
+        run["ops"]["get"]["errors_total"], 0,
+        "{}",
+        run["ops"]["get"]
+    );
+    let rejected = run["traffic"]["peer"]["chunks_rejected"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        rejected > 0,
+        "corrupt chunks were served and rejected: {}",
+        run["traffic"]
+    );
 }

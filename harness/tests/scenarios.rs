@@ -68,9 +68,21 @@ fn bad_faults_name_line_and_key() {
     check_fails_at(&text, 11, "faults[0].target");
     let text = scenario("http://127.0.0.1:1/", fault).replace("\"kill\"", "\"explode\"");
     check_fails_at(&text, 10, "faults[0].action");
-    let text = scenario("http://127.0.0.1:1/", &format!("{fault}duration = \"2s\"\n"))
-        .replace("\"kill\"", "\"resume\"");
+    let text = scenario(
+        "http://127.0.0.1:1/",
+        &format!("{fault}duration = \"2s\"\n"),
+    )
+    .replace("\"kill\"", "\"resume\"");
     check_fails_at(&text, 12, "faults[0].duration");
+}
+
+#[test]
+fn bad_phases_name_line_and_key() {
+    let phase = "[[phases]]\nname = \"more\"\n[phases.workload]\nkind = \"fetch\"\nobjects = 4\n";
+    let text = scenario("http://127.0.0.1:1/", phase).replace("objects", "objcts");
+    check_fails_at(&text, 13, "phases[0].workload.objcts");
+    let text = scenario("http://127.0.0.1:1/", phase).replace("objects = 4", "objects = 0");
+    check_fails_at(&text, 13, "phases[0].workload.objects");
 }
 
 #[test]

@@ -239,9 +239,12 @@ fn cs_scales_out(report: &Report) -> (Verdict, String, String) {
 }
 
 /// The (cs, p2p) pair with the most users.
-fn largest_pair(report: &Report) -> Option<(&RunReport, &RunReport)> {
+/// The pair with the most users among those `only` accepts (a scenario with phases
+/// has a flash-crowd pair and a fetch pair).
+fn largest_pair(report: &Report, only: fn(&RunReport) -> bool) -> Option<(&RunReport, &RunReport)> {
     pairs(&report.runs)
         .into_iter()
+        .filter(|(cs, _)| only(cs))
         .max_by_key(|(cs, _)| cs.users)
 }
 
@@ -253,7 +256,7 @@ fn compare_pair(
     cs_wins_if_lower: bool,
     only: fn(&RunReport) -> bool,
 ) -> (Verdict, String, String) {
-    let Some((cs, p2p)) = largest_pair(report).filter(|(cs, _)| only(cs)) else {
+    let Some((cs, p2p)) = largest_pair(report, only) else {
         return not_measured(&format!(
             "needs cs and p2p runs of the same workload measuring {what}"
         ));

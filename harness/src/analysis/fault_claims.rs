@@ -37,7 +37,9 @@ fn fault_evidence(run: &RunReport) -> String {
         .faults
         .first()
         .and_then(|f| f["recovery_s"].as_f64())
-        .map_or(String::new(), |r| format!(", recovered {r:.1} s after the first fault"));
+        .map_or(String::new(), |r| {
+            format!(", recovered {r:.1} s after the first fault")
+        });
     let survivors = run.resilience.as_ref().map_or(String::new(), |r| {
         if r.survivors < r.users {
             format!(
@@ -80,7 +82,11 @@ pub fn single_point_of_failure(report: &Report) -> (Verdict, String, String) {
 
 /// Standard deviation of the per-second availability.
 fn availability_spread(run: &RunReport) -> f64 {
-    let values: Vec<f64> = run.intervals.iter().filter_map(|i| i.availability).collect();
+    let values: Vec<f64> = run
+        .intervals
+        .iter()
+        .filter_map(|i| i.availability)
+        .collect();
     if values.len() < 2 {
         return 0.0;
     }
@@ -153,17 +159,56 @@ mod tests {
 
     #[test]
     fn single_point_of_failure_is_judged_from_outages() {
-        let cs_down = faulted("cs", 8, &[Some(1.0), Some(1.0), Some(0.3), Some(0.0), Some(1.0), Some(1.0)]);
-        let p2p_up = faulted("p2p", 8, &[Some(1.0), Some(1.0), Some(0.98), Some(1.0), Some(1.0), Some(1.0)]);
+        let cs_down = faulted(
+            "cs",
+            8,
+            &[
+                Some(1.0),
+                Some(1.0),
+                Some(0.3),
+                Some(0.0),
+                Some(1.0),
+                Some(1.0),
+            ],
+        );
+        let p2p_up = faulted(
+            "p2p",
+            8,
+            &[
+                Some(1.0),
+                Some(1.0),
+                Some(0.98),
+                Some(1.0),
+                Some(1.0),
+                Some(1.0),
+            ],
+        );
         let r = report(vec![cs_down.clone(), p2p_up.clone()]);
         assert_eq!(verdict(&r, 6), Verdict::Supported);
         let claim = &crate::analysis::claims::evaluate(&r)[5];
         assert!(claim.evidence.contains("1 s without service"), "{claim:?}");
         // Two replicas, one killed: client-server kept serving.
-        let cs_up = faulted("cs", 8, &[Some(1.0), Some(1.0), Some(0.9), Some(1.0), Some(1.0), Some(1.0)]);
-        assert_eq!(verdict(&report(vec![cs_up, p2p_up.clone()]), 6), Verdict::Contradicted);
+        let cs_up = faulted(
+            "cs",
+            8,
+            &[
+                Some(1.0),
+                Some(1.0),
+                Some(0.9),
+                Some(1.0),
+                Some(1.0),
+                Some(1.0),
+            ],
+        );
+        assert_eq!(
+            verdict(&report(vec![cs_up, p2p_up.clone()]), 6),
+            Verdict::Contradicted
+        );
         // Without faults there is nothing to judge.
-        let plain = report(vec![run("cs", 8, None, 1, 1.0, 1), run("p2p", 8, None, 1, 1.0, 1)]);
+        let plain = report(vec![
+            run("cs", 8, None, 1, 1.0, 1),
+            run("p2p", 8, None, 1, 1.0, 1),
+        ]);
         assert_eq!(verdict(&plain, 6), Verdict::NotMeasured);
         assert_eq!(verdict(&report(vec![cs_down]), 6), Verdict::NotMeasured);
     }
@@ -175,8 +220,14 @@ mod tests {
         assert_eq!(verdict(&r, 7), Verdict::Supported);
         let r = report(vec![steady(16, 0.99), steady(64, 0.99)]);
         assert_eq!(verdict(&r, 7), Verdict::Contradicted);
-        assert_eq!(verdict(&report(vec![steady(16, 0.9)]), 7), Verdict::NotMeasured);
-        let plain = report(vec![run("p2p", 16, None, 1, 1.0, 1), run("p2p", 64, None, 1, 1.0, 1)]);
+        assert_eq!(
+            verdict(&report(vec![steady(16, 0.9)]), 7),
+            Verdict::NotMeasured
+        );
+        let plain = report(vec![
+            run("p2p", 16, None, 1, 1.0, 1),
+            run("p2p", 64, None, 1, 1.0, 1),
+        ]);
         assert_eq!(verdict(&plain, 7), Verdict::NotMeasured);
     }
 }

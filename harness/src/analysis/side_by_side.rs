@@ -237,7 +237,12 @@ pub fn pairs(runs: &[RunReport]) -> Vec<(&RunReport, &RunReport)> {
         .filter(|r| r.arch == "cs")
         .filter_map(|cs| {
             runs.iter()
-                .find(|p| p.arch == "p2p" && p.users == cs.users && p.repetition == cs.repetition)
+                .find(|p| {
+                    p.arch == "p2p"
+                        && p.users == cs.users
+                        && p.repetition == cs.repetition
+                        && p.phase == cs.phase
+                })
                 // One comparison per size: repetitions are for `versus compare`.
                 .filter(|_| cs.repetition == 0)
                 .map(|p2p| (cs, p2p))
@@ -280,6 +285,7 @@ pub(crate) mod tests {
         let role = if arch == "cs" { "server" } else { "peer" };
         RunReport {
             arch: arch.into(),
+            phase: None,
             repetition: 0,
             target: String::new(),
             servers: (arch == "cs").then_some(1),

@@ -77,9 +77,12 @@ pub async fn run(
             index,
             args: server_args(
                 scenario,
-                scratch
-                    .as_ref()
-                    .map(|d| d.path().join(format!("server-{index}")).display().to_string()),
+                scratch.as_ref().map(|d| {
+                    d.path()
+                        .join(format!("server-{index}"))
+                        .display()
+                        .to_string()
+                }),
             ),
         })
         .collect();
@@ -173,8 +176,16 @@ async fn run_on(
         gate: gate.clone(),
         ready_timeout: scenario.architectures.ready_timeout.0,
     };
-    let targeted = drive_targets(&plan, connector, workload, Some(nodes), progress, stop, "cs")
-        .await?;
+    let targeted = drive_targets(
+        &plan,
+        connector,
+        workload,
+        Some(nodes),
+        progress,
+        stop,
+        "cs",
+    )
+    .await?;
     let f = Finish {
         arch: "cs",
         target: format!("versus server × {servers}"),

@@ -98,7 +98,16 @@ pub async fn drive_targets<W: Workload + ?Sized>(
     let (driven, mut traffic, faults) = match nodes {
         None => {
             let start = Instant::now() + START_LEAD;
-            let driven = drive_at(start, plan, connector, workload, &mut sampler, stop, progress, label);
+            let driven = drive_at(
+                start,
+                plan,
+                connector,
+                workload,
+                &mut sampler,
+                stop,
+                progress,
+                label,
+            );
             (driven.await?, BTreeMap::new(), Vec::new())
         }
         Some(n) => {
@@ -110,9 +119,17 @@ pub async fn drive_targets<W: Workload + ?Sized>(
             // The injector stops when the load does (a flash crowd may end early).
             let load_done = stop.child_token();
             let load = async {
-                let driven =
-                    drive_at(start, plan, connector, workload, &mut sampler, stop, progress, label)
-                        .await;
+                let driven = drive_at(
+                    start,
+                    plan,
+                    connector,
+                    workload,
+                    &mut sampler,
+                    stop,
+                    progress,
+                    label,
+                )
+                .await;
                 load_done.cancel();
                 driven
             };

@@ -32,6 +32,9 @@ use crate::scenario::model::{Network, Popularity, WorkloadKind};
 use crate::scenario::Scenario;
 use crate::workload::{object_bytes, CatalogEntry, Fetch, OneShot, Workload};
 
+/// The swarm counts as settled when all its nodes together use less CPU than this.
+const SETTLED_CORES: f64 = 0.3;
+
 /// Round trips used to measure the admin-plane overhead.
 const OVERHEAD_SAMPLES: usize = 50;
 
@@ -153,6 +156,12 @@ async fn run_on(
     let seed = cluster.nodes()[0].ready.admin;
     let peers: Vec<SocketAddr> = cluster.nodes()[1..].iter().map(|n| n.ready.admin).collect();
     wait_for_swarm(cluster, scenario.architectures.ready_timeout.0).await?;
+    // Let the DHT bootstrap (a burst of connections and queries) finish first: the
+    // measurement is of the workload, not of the swarm's start-up.
+    let settled = cluster
+        .settle(SETTLED_CORES, scenario.architectures.ready_timeout.0)
+        .await;
+    tracing::info!("swarm settled {settled:?} after every peer joined");
     let w = &scenario.workload;
     let size = w.object_size.bytes() as usize;
     let mut plan = load_plan(scenario);
@@ -226,8 +235,16 @@ async fn run_on(
         gate: gate.clone(),
         ready_timeout: scenario.architectures.ready_timeout.0,
     };
-    let targeted = drive_targets(&plan, connector, workload, Some(nodes), progress, stop, "p2p")
-        .await?;
+    let targeted = drive_targets(
+        &plan,
+        connector,
+        workload,
+        Some(nodes),
+        progress,
+        stop,
+        "p2p",
+    )
+    .await?;
     let f = Finish {
         arch: "p2p",
         target: format!("versus peer × {} + seed", peers.len()),

@@ -39,11 +39,8 @@ pub struct ObjectExposure {
 impl UserGate {
     /// A gate for `users` users, all online, over objects reached at `paths`.
     pub fn new(users: usize, paths: impl IntoIterator<Item = Bytes>) -> Self {
-        let objects: HashMap<Bytes, usize> = paths
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| (p, i))
-            .collect();
+        let objects: HashMap<Bytes, usize> =
+            paths.into_iter().enumerate().map(|(i, p)| (p, i)).collect();
         let n = objects.len();
         Self {
             online: (0..users).map(|_| AtomicBool::new(true)).collect(),

@@ -104,12 +104,19 @@ impl Injector {
                     at: event.at + d,
                     action: undo,
                     duration: None,
-                    source: format!("{} (after {})", event.source, crate::units::format_duration(d)),
+                    source: format!(
+                        "{} (after {})",
+                        event.source,
+                        crate::units::format_duration(d)
+                    ),
                     ..event.clone()
                 };
                 self.events.push((later, Some(nodes.clone())));
             }
-            let names: Vec<String> = nodes.iter().map(|&i| cluster.nodes()[i].spec.name()).collect();
+            let names: Vec<String> = nodes
+                .iter()
+                .map(|&i| cluster.nodes()[i].spec.name())
+                .collect();
             tracing::info!(
                 "fault at {t_s:.2}s: {} {} ({})",
                 event.action.name(),
@@ -162,10 +169,7 @@ impl Injector {
             .collect();
         match event.count {
             Some(k) if k < candidates.len() => {
-                let mut chosen: Vec<usize> = candidates
-                    .sample(&mut self.rng, k)
-                    .copied()
-                    .collect();
+                let mut chosen: Vec<usize> = candidates.sample(&mut self.rng, k).copied().collect();
                 chosen.sort_unstable();
                 chosen
             }
@@ -241,7 +245,11 @@ fn undo_of(action: FaultAction) -> Option<FaultAction> {
 fn label(action: FaultAction, target: &FaultTarget, nodes: usize) -> String {
     match target {
         FaultTarget::Servers | FaultTarget::Peers => {
-            let what = if *target == FaultTarget::Servers { "server" } else { "peer" };
+            let what = if *target == FaultTarget::Servers {
+                "server"
+            } else {
+                "peer"
+            };
             let plural = if nodes == 1 { "" } else { "s" };
             format!("{} {nodes} {what}{plural}", action.name())
         }
@@ -256,7 +264,12 @@ fn restart_args(cluster: &Cluster, index: usize) -> Vec<String> {
     let mut args = node.spec.args.clone();
     let listen = if node.spec.command == "peer" {
         // The ready line's multiaddr ends in /p2p/<id>; a restarted peer has a new id.
-        node.ready.data.split("/p2p/").next().unwrap_or_default().to_string()
+        node.ready
+            .data
+            .split("/p2p/")
+            .next()
+            .unwrap_or_default()
+            .to_string()
     } else {
         node.ready.data.clone()
     };
@@ -298,8 +311,17 @@ mod tests {
 
     #[test]
     fn labels_read_well() {
-        assert_eq!(label(FaultAction::Kill, &FaultTarget::Server(0), 1), "kill server:0");
-        assert_eq!(label(FaultAction::Leave, &FaultTarget::Peers, 4), "leave 4 peers");
-        assert_eq!(label(FaultAction::Join, &FaultTarget::Peers, 1), "join 1 peer");
+        assert_eq!(
+            label(FaultAction::Kill, &FaultTarget::Server(0), 1),
+            "kill server:0"
+        );
+        assert_eq!(
+            label(FaultAction::Leave, &FaultTarget::Peers, 4),
+            "leave 4 peers"
+        );
+        assert_eq!(
+            label(FaultAction::Join, &FaultTarget::Peers, 1),
+            "join 1 peer"
+        );
     }
 }

@@ -157,6 +157,31 @@ impl Cluster {
         }
     }
 
+    /// Waits until the nodes are quiet — together using under `quiet_cores` of CPU over
+    /// two consecutive 250 ms windows — or `limit` passed; returns how long it took.
+    /// A swarm bootstraps its DHT after its ready lines (connections, handshakes, routing
+    /// queries); a measurement that starts before that ends measures the start-up too.
+    pub async fn settle(&self, quiet_cores: f64, limit: Duration) -> Duration {
+        const WINDOW: Duration = Duration::from_millis(250);
+        let started = tokio::time::Instant::now();
+        let pids: Vec<u32> = self.nodes.iter().map(|n| n.pid).collect();
+        let mut last = cpu_ticks(&pids);
+        let mut quiet_windows = 0;
+        while started.elapsed() < limit && quiet_windows < 2 {
+            tokio::time::sleep(WINDOW).await;
+            let now = cpu_ticks(&pids);
+            let cores =
+                (now.saturating_sub(last)) as f64 / ticks_per_second() / WINDOW.as_secs_f64();
+            last = now;
+            quiet_windows = if cores < quiet_cores {
+                quiet_windows + 1
+            } else {
+                0
+            };
+        }
+        started.elapsed()
+    }
+
     /// Registers every node with the resource sampler under its role.
     pub fn track(&self, sampler: &mut ResourceSampler) {
         for node in &self.nodes {
@@ -172,10 +197,11 @@ impl Cluster {
             .iter()
             .zip(&self.states)
             .filter(|(_, s)| **s == NodeState::Up);
-        let scrapes = join_all(live.map(|(node, _)| async move {
-            (node.spec.role, scrape(node, SCRAPE_TIMEOUT).await)
-        }))
-        .await;
+        let scrapes =
+            join_all(live.map(|(node, _)| async move {
+                (node.spec.role, scrape(node, SCRAPE_TIMEOUT).await)
+            }))
+            .await;
         let mut traffic = self.retired_traffic.clone();
         for (role, scraped) in scrapes {
             let Some(s) = scraped else {
@@ -200,6 +226,31 @@ impl Cluster {
         }
         let all = self.nodes.drain(..).chain(self.retired.drain(..));
         join_all(all.map(|n| n.stop(STOP_GRACE))).await;
+    }
+}
+
+/// CPU time (user + system, in clock ticks) of `pids`, from /proc (0 for any gone).
+fn cpu_ticks(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| {
+            // Fields after the command name (which may hold spaces) end at ')'.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .sum()
+}
+
+fn ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as f64
+    } else {
+        100.0
     }
 }
 

@@ -41,15 +41,16 @@ pub fn run_report(
         .map(|(kind, totals)| (kind.name().to_string(), op_report(totals, duration_s)))
         .collect();
     let schedule = (meta.model == "open").then(|| schedule_report(&recorded.schedule));
-    let (count, errors) = ops
-        .values()
-        .fold((0, 0), |(c, e), op: &OpReport| (c + op.count, e + op.errors_total));
+    let (count, errors) = ops.values().fold((0, 0), |(c, e), op: &OpReport| {
+        (c + op.count, e + op.errors_total)
+    });
     let mut intervals = recorded.intervals.clone();
     for interval in &mut intervals {
         interval.availability = outcome::second_availability(interval);
     }
     RunReport {
         arch: meta.arch,
+        phase: None,
         repetition: 0,
         target: meta.target,
         servers: None,

@@ -8,7 +8,11 @@ use super::model::{Report, RunReport};
 
 /// Appends the section when any run had faults; `table` renders a markdown table.
 pub fn section(out: &mut String, report: &Report, table: fn(&mut String, &[&str], &[Vec<String>])) {
-    let runs: Vec<&RunReport> = report.runs.iter().filter(|r| !r.faults.is_empty()).collect();
+    let runs: Vec<&RunReport> = report
+        .runs
+        .iter()
+        .filter(|r| !r.faults.is_empty())
+        .collect();
     if runs.is_empty() {
         return;
     }
@@ -20,9 +24,13 @@ pub fn section(out: &mut String, report: &Report, table: fn(&mut String, &[&str]
          resolution. The faults are the vertical lines on the time-series charts.\n\n",
     );
     for run in runs {
-        let _ = writeln!(out, "### {}, {} users\n", run.arch, run.users);
+        let _ = writeln!(out, "### {}, {} users\n", run.label(), run.users);
         if let Some(a) = run.availability {
-            let _ = writeln!(out, "- Availability: **{:.2} %** of operations succeeded.", a * 100.0);
+            let _ = writeln!(
+                out,
+                "- Availability: **{:.2} %** of operations succeeded.",
+                a * 100.0
+            );
         }
         if let Some(r) = &run.resilience {
             if run.completion.is_none() {
@@ -47,22 +55,37 @@ pub fn section(out: &mut String, report: &Report, table: fn(&mut String, &[&str]
                 let text = |k: &str| f[k].as_str().unwrap_or("").to_string();
                 let nodes = f["nodes"]
                     .as_array()
-                    .map(|n| n.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+                    .map(|n| {
+                        n.iter()
+                            .filter_map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
                     .unwrap_or_default();
                 vec![
                     format!("{:.2} s", f["t_s"].as_f64().unwrap_or(0.0)),
                     text("label"),
-                    if nodes.is_empty() { "none qualified".into() } else { nodes },
+                    if nodes.is_empty() {
+                        "none qualified".into()
+                    } else {
+                        nodes
+                    },
                     text("source"),
-                    f["degraded_seconds"].as_u64().map_or("–".into(), |d| format!("{d} s")),
-                    f["recovery_s"].as_f64().map_or("–".into(), |r| format!("{r:.1} s")),
+                    f["degraded_seconds"]
+                        .as_u64()
+                        .map_or("–".into(), |d| format!("{d} s")),
+                    f["recovery_s"]
+                        .as_f64()
+                        .map_or("–".into(), |r| format!("{r:.1} s")),
                     f["error"].as_str().unwrap_or("").to_string(),
                 ]
             })
             .collect();
         table(
             out,
-            &["at", "fault", "nodes", "from", "degraded", "recovery", "problem"],
+            &[
+                "at", "fault", "nodes", "from", "degraded", "recovery", "problem",
+            ],
             &rows,
         );
     }

@@ -160,7 +160,11 @@ fn scaling(out: &mut String, report: &Report) {
 
 fn side_by_side(out: &mut String, report: &Report) {
     for pair in &report.side_by_side {
-        let _ = writeln!(out, "## Side by side — {} users\n", pair.users);
+        let phase = pair
+            .phase
+            .as_ref()
+            .map_or(String::new(), |p| format!(", {p}"));
+        let _ = writeln!(out, "## Side by side — {} users{phase}\n", pair.users);
         table(out, &SIDE_BY_SIDE_HEADERS, &side_by_side_rows(pair));
     }
 }
@@ -198,7 +202,7 @@ fn short_sha(sha: &str) -> &str {
 }
 
 fn run_details(out: &mut String, run: &RunReport) {
-    let _ = writeln!(out, "### {} — {}\n", run.arch, run.target);
+    let _ = writeln!(out, "### {} — {}\n", run.label(), run.target);
     let load = match run.rate_per_s {
         Some(rate) => format!(
             "open model, {rate:.0} arrivals/s, {} connections",
@@ -291,7 +295,12 @@ fn intervals(out: &mut String, run: &RunReport) {
     if run.intervals.is_empty() {
         return;
     }
-    let _ = writeln!(out, "## Per second — {}, {} users\n", run.arch, run.users);
+    let _ = writeln!(
+        out,
+        "## Per second — {}, {} users\n",
+        run.label(),
+        run.users
+    );
     let rows: Vec<Vec<String>> = run
         .intervals
         .iter()

@@ -2,8 +2,8 @@
 //! report.json, report.md, the terminal table and the .hlog interval logs.
 
 pub mod build;
-pub mod faults_md;
 pub mod charts;
+pub mod faults_md;
 pub mod format;
 pub mod hlog;
 pub mod markdown;

@@ -48,6 +48,9 @@ pub struct Report {
 pub struct SideBySide {
     /// Users in both runs.
     pub users: u32,
+    /// The phase both runs belong to, when the scenario has phases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
     /// Metric by metric.
     pub rows: Vec<crate::analysis::side_by_side::Comparison>,
 }
@@ -79,6 +82,9 @@ impl ToolInfo {
 pub struct RunReport {
     /// `cs` or `p2p`.
     pub arch: String,
+    /// The scenario's phase this run belongs to, when it has `[[phases]]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
     /// Which repetition of the same architecture this is (0-based; `versus run --repeat K`
     /// gives K runs per architecture, so `compare` can estimate run-to-run noise).
     #[serde(default)]
@@ -240,6 +246,16 @@ pub struct ThresholdResult {
     pub value_text: String,
     /// Whether it held (a metric that was not measured fails).
     pub passed: bool,
+}
+
+impl RunReport {
+    /// How the run is named in tables and legends: `cs`, or `cs · fetch` in a phase.
+    pub fn label(&self) -> String {
+        match &self.phase {
+            Some(phase) => format!("{} · {phase}", self.arch),
+            None => self.arch.clone(),
+        }
+    }
 }
 
 impl Report {

@@ -33,7 +33,7 @@ pub fn op_rows(runs: &[RunReport]) -> Vec<Vec<String>> {
                 0.0
             };
             rows.push(vec![
-                run.arch.clone(),
+                run.label(),
                 name.clone(),
                 op.count.to_string(),
                 if op.errors_total == 0 {
@@ -128,12 +128,12 @@ pub fn terminal(report: &Report) -> String {
     out.push('\n');
     for run in &report.runs {
         if let Some(line) = completion_line(run) {
-            out.push_str(&format!("{}: {line}\n", run.arch));
+            out.push_str(&format!("{}: {line}\n", run.label()));
         }
         if let Some(s) = &run.schedule {
             out.push_str(&format!(
                 "{}: schedule {} intended, {} late, {} dropped{}\n",
-                run.arch,
+                run.label(),
                 s.intended,
                 s.late,
                 s.dropped,
@@ -148,7 +148,7 @@ pub fn terminal(report: &Report) -> String {
             if let Some(u) = &op.uncorrected {
                 out.push_str(&format!(
                     "{}: {name} uncorrected (from actual send) p50 {} p99 {} — the corrected figures above include waiting\n",
-                    run.arch,
+                    run.label(),
                     format_duration_us(u.latency_us.p50 as f64),
                     format_duration_us(u.latency_us.p99 as f64),
                 ));
@@ -157,12 +157,16 @@ pub fn terminal(report: &Report) -> String {
         if run.harness.cpu_saturated {
             out.push_str(&format!(
                 "{}: WARNING the harness was CPU-saturated ({:.2} cores peak on {} threads); results understate the target\n",
-                run.arch, run.harness.peak_cpu_cores, run.harness.threads
+                run.label(), run.harness.peak_cpu_cores, run.harness.threads
             ));
         }
     }
     for pair in &report.side_by_side {
-        out.push_str(&format!("side by side, {} users:\n", pair.users));
+        let phase = pair
+            .phase
+            .as_ref()
+            .map_or(String::new(), |p| format!(", {p}"));
+        out.push_str(&format!("side by side, {} users{phase}:\n", pair.users));
         out.push_str(&render(&SIDE_BY_SIDE_HEADERS, side_by_side_rows(pair)));
         out.push('\n');
     }

@@ -121,9 +121,8 @@ impl fmt::Display for FaultTarget {
 impl FromStr for FaultTarget {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || {
-            format!("unknown fault target {s:?}; use server:N, servers, seed, peer:N or peers")
-        };
+        let bad =
+            || format!("unknown fault target {s:?}; use server:N, servers, seed, peer:N or peers");
         match s.trim() {
             "servers" => return Ok(FaultTarget::Servers),
             "seed" => return Ok(FaultTarget::Seed),

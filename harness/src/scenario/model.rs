@@ -40,6 +40,55 @@ pub struct Scenario {
     /// Peer-to-peer churn: peers leaving and joining at given rates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub churn: Option<Churn>,
+    /// Further phases, run after the main `[workload]` on fresh nodes, each with its own
+    /// workload (and, if given, its own `[phases.load]`, replacing `[load]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<Phase>,
+}
+
+/// `[[phases]]`: one more workload to run after the main one, on the same network and
+/// architectures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// Its name in reports (`fetch`, say).
+    pub name: String,
+    /// What each operation does in this phase.
+    pub workload: Workload,
+    /// The load of this phase; `[load]` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<Load>,
+}
+
+impl Scenario {
+    /// The scenario's phases as scenarios of their own, with their names: the main
+    /// workload first (named after its kind), then each `[[phases]]` entry. A scenario
+    /// without phases gives itself alone, unnamed.
+    pub fn phase_scenarios(&self) -> Vec<(Option<String>, Scenario)> {
+        let base = Scenario {
+            phases: Vec::new(),
+            ..self.clone()
+        };
+        if self.phases.is_empty() {
+            return vec![(None, base)];
+        }
+        let first = serde_json::to_value(self.workload.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "main".into());
+        let mut out = vec![(Some(first), base.clone())];
+        for phase in &self.phases {
+            out.push((
+                Some(phase.name.clone()),
+                Scenario {
+                    workload: phase.workload.clone(),
+                    load: phase.load.clone().unwrap_or_else(|| self.load.clone()),
+                    ..base.clone()
+                },
+            ));
+        }
+        out
+    }
 }
 
 /// The kind of work every user does.

@@ -19,7 +19,39 @@ fn problem(key: &str, message: impl Into<String>) -> Result<(), Problem> {
 }
 
 /// Checks the cross-key rules; the first problem found is returned as (key, message).
+/// Each `[[phases]]` entry is checked as the scenario it makes, its keys named
+/// `phases[i].…`.
 pub fn check(s: &Scenario) -> Result<(), Problem> {
+    check_one(s)?;
+    let phases = s.phase_scenarios();
+    let mut names: Vec<String> = phases
+        .first()
+        .and_then(|p| p.0.clone())
+        .into_iter()
+        .collect();
+    for (i, (name, phase)) in phases.into_iter().enumerate().skip(1) {
+        let name = name.unwrap_or_default();
+        if name.trim().is_empty() || names.contains(&name) {
+            problem(
+                &format!("phases[{}].name", i - 1),
+                "must be a name no other phase has",
+            )?;
+        }
+        names.push(name);
+        check_one(&phase).map_err(|(key, message)| {
+            let local = key.starts_with("workload") || key.starts_with("load");
+            let key = if local {
+                format!("phases[{}].{key}", i - 1)
+            } else {
+                key
+            };
+            (key, message)
+        })?;
+    }
+    Ok(())
+}
+
+fn check_one(s: &Scenario) -> Result<(), Problem> {
     if s.name.trim().is_empty() {
         problem("name", "must not be empty")?;
     }
@@ -192,8 +224,15 @@ fn check_faults(s: &Scenario) -> Result<(), Problem> {
         let sized = f.count.is_some() || f.fraction.is_some();
         if sized && !f.target.is_plural() {
             problem(
-                &key(if f.count.is_some() { "count" } else { "fraction" }),
-                format!("applies to the plural targets `servers` and `peers`, not to `{}`", f.target),
+                &key(if f.count.is_some() {
+                    "count"
+                } else {
+                    "fraction"
+                }),
+                format!(
+                    "applies to the plural targets `servers` and `peers`, not to `{}`",
+                    f.target
+                ),
             )?;
         }
         if f.count.is_some() && f.fraction.is_some() {
@@ -204,7 +243,10 @@ fn check_faults(s: &Scenario) -> Result<(), Problem> {
         }
         if let Some(fr) = f.fraction {
             if !(fr > 0.0 && fr <= 1.0) {
-                problem(&key("fraction"), "must be above 0 and at most 1 (0.25 = a quarter)")?;
+                problem(
+                    &key("fraction"),
+                    "must be above 0 and at most 1 (0.25 = a quarter)",
+                )?;
             }
         }
         match f.target {
@@ -217,13 +259,19 @@ fn check_faults(s: &Scenario) -> Result<(), Problem> {
             )?,
             FaultTarget::Peer(n) if n >= s.load.users => problem(
                 &key("target"),
-                format!("names peer {n}, but there are {} user peers, numbered from 0", s.load.users),
+                format!(
+                    "names peer {n}, but there are {} user peers, numbered from 0",
+                    s.load.users
+                ),
             )?,
             _ => {}
         }
     }
     if let Some(c) = &s.churn {
-        for (k, rate) in [("leave_per_minute", Some(c.leave_per_minute)), ("join_per_minute", c.join_per_minute)] {
+        for (k, rate) in [
+            ("leave_per_minute", Some(c.leave_per_minute)),
+            ("join_per_minute", c.join_per_minute),
+        ] {
             if let Some(r) = rate {
                 if !(r.is_finite() && (0.0..=60.0).contains(&r)) {
                     problem(&format!("churn.{k}"), "must be a share of peers per minute between 0 and 60 (0.10 = 10 % per minute)")?;
@@ -231,7 +279,10 @@ fn check_faults(s: &Scenario) -> Result<(), Problem> {
             }
         }
         if c.start.0 >= run_time {
-            problem("churn.start", "is at or after the end of the load; churn would never begin")?;
+            problem(
+                "churn.start",
+                "is at or after the end of the load; churn would never begin",
+            )?;
         }
     }
     Ok(())

@@ -11,7 +11,11 @@ use super::timeseries::time_axis;
 
 /// The chart, or `None` when no run had faults.
 pub fn availability_over_time(runs: &[&RunReport], markers: &[(f64, String)]) -> Option<String> {
-    let runs: Vec<&RunReport> = runs.iter().copied().filter(|r| !r.faults.is_empty()).collect();
+    let runs: Vec<&RunReport> = runs
+        .iter()
+        .copied()
+        .filter(|r| !r.faults.is_empty())
+        .collect();
     if runs.is_empty() {
         return None;
     }
@@ -27,7 +31,12 @@ pub fn availability_over_time(runs: &[&RunReport], markers: &[(f64, String)]) ->
                 .map_or(0, |last| last + 1);
             let points = run.intervals[..end]
                 .iter()
-                .map(|i| (f64::from(i.t_s) + 0.5, i.availability.unwrap_or(0.0) * 100.0))
+                .map(|i| {
+                    (
+                        f64::from(i.t_s) + 0.5,
+                        i.availability.unwrap_or(0.0) * 100.0,
+                    )
+                })
                 .collect();
             Series {
                 label: style.label.clone(),
@@ -40,8 +49,9 @@ pub fn availability_over_time(runs: &[&RunReport], markers: &[(f64, String)]) ->
         .collect();
     frame::render(&Chart {
         title: "Availability over time".into(),
-        subtitle: "Share of each second's finished operations that succeeded; vertical lines: faults"
-            .into(),
+        subtitle:
+            "Share of each second's finished operations that succeeded; vertical lines: faults"
+                .into(),
         x: time_axis(&runs, "get", markers),
         y: Axis::linear("operations that succeeded (%)", 0.0, 100.0, 5, true),
         series,

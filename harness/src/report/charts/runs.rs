@@ -53,9 +53,9 @@ pub fn styles(runs: &[&RunReport]) -> Vec<RunStyle> {
         .zip(&loads)
         .map(|(r, (load, _))| {
             if load_varies {
-                format!("{} ({load})", r.arch)
+                format!("{} ({load})", r.label())
             } else {
-                r.arch.clone()
+                r.label()
             }
         })
         .collect();
