@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{describe, marker, read_report, run_marked, temp_dir, write_file};
+use support::run_scenario;
 
 const FLASH: &str = r#"
 name = "p2p-flash-test"
@@ -27,20 +27,7 @@ ready_timeout = "30s"
 
 /// Runs `scenario` and returns its report, checking it exits 0 and leaves nothing running.
 fn run_p2p(scenario: &str) -> serde_json::Value {
-    let dir = temp_dir();
-    let path = write_file(dir.path(), "scenario.toml", scenario);
-    let out_dir = dir.path().join("out");
-    let args = [
-        "run",
-        path.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--progress",
-        "none",
-    ];
-    let out = run_marked(&marker(), &args, &[], Duration::from_secs(120));
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    read_report(&out_dir)
+    run_scenario(scenario, Duration::from_secs(120))
 }
 
 #[test]

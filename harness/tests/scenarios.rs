@@ -80,9 +80,9 @@ fn bad_faults_name_line_and_key() {
 fn bad_phases_name_line_and_key() {
     let phase = "[[phases]]\nname = \"more\"\n[phases.workload]\nkind = \"fetch\"\nobjects = 4\n";
     let text = scenario("http://127.0.0.1:1/", phase).replace("objects", "objcts");
-    check_fails_at(&text, 13, "phases[0].workload.objcts");
+    check_fails_at(&text, 12, "phases[0].workload.objcts");
     let text = scenario("http://127.0.0.1:1/", phase).replace("objects = 4", "objects = 0");
-    check_fails_at(&text, 13, "phases[0].workload.objects");
+    check_fails_at(&text, 12, "phases[0].workload.objects");
 }
 
 #[test]

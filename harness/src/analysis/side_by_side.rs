@@ -322,6 +322,7 @@ pub(crate) mod tests {
             harness: HarnessLoad::default(),
             admin_overhead_us: None,
             availability: None,
+            cpu_cores_used: 0.0,
             resilience: None,
             faults: Vec::new(),
         }

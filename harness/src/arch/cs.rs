@@ -167,15 +167,16 @@ async fn run_on(
     };
     let servers = cluster.nodes().len();
     let users = scenario.load.users as usize;
-    let (faults, gate) =
-        crate::faults::prepare(scenario, "cs", (servers, 0), users, &mut plan, paths);
-    let connector = HttpConnector::new(endpoints, scenario.network.download);
-    let nodes = Nodes {
+    let (nodes, gate) = Nodes::prepare(
         cluster,
-        faults,
-        gate: gate.clone(),
-        ready_timeout: scenario.architectures.ready_timeout.0,
-    };
+        scenario,
+        "cs",
+        (servers, 0),
+        users,
+        &mut plan,
+        paths,
+    );
+    let connector = HttpConnector::new(endpoints, scenario.network.download);
     let targeted = drive_targets(
         &plan,
         connector,

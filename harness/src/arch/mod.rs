@@ -28,6 +28,7 @@ use crate::record::resources::{ResourceSampler, HARNESS};
 use crate::report::build::{run_report, RunMeta};
 use crate::report::model::{Completion, RunReport, Traffic};
 use crate::report::RunLog;
+use crate::scenario::Scenario;
 use crate::workload::Workload;
 
 /// One architecture's results.
@@ -56,6 +57,30 @@ pub struct Finish<'a> {
     pub faults: Vec<AppliedFault>,
     /// With faults: what users achieved.
     pub gate: Option<Arc<UserGate>>,
+}
+
+impl<'a> Nodes<'a> {
+    /// `cluster` with the faults `scenario` has for `arch` (sized for `(servers, peers)`)
+    /// and, when there are any, a gate for `users` users over the objects at `paths`,
+    /// installed in `plan`; the gate is also returned, for the report.
+    pub fn prepare(
+        cluster: &'a mut Cluster,
+        scenario: &Scenario,
+        arch: &str,
+        sizes: (usize, usize),
+        users: usize,
+        plan: &mut LoadPlan,
+        paths: Vec<bytes::Bytes>,
+    ) -> (Self, Option<Arc<UserGate>>) {
+        let (faults, gate) = crate::faults::prepare(scenario, arch, sizes, users, plan, paths);
+        let nodes = Nodes {
+            cluster,
+            faults,
+            gate: gate.clone(),
+            ready_timeout: scenario.architectures.ready_timeout.0,
+        };
+        (nodes, gate)
+    }
 }
 
 /// The nodes a run drives, and the faults to inject into them while it runs.
@@ -95,50 +120,45 @@ pub async fn drive_targets<W: Workload + ?Sized>(
 ) -> anyhow::Result<Targeted> {
     let counters = connector.counters();
     let mut sampler = ResourceSampler::new();
-    let (driven, mut traffic, faults) = match nodes {
-        None => {
-            let start = Instant::now() + START_LEAD;
-            let driven = drive_at(
-                start,
-                plan,
-                connector,
-                workload,
-                &mut sampler,
-                stop,
-                progress,
-                label,
-            );
-            (driven.await?, BTreeMap::new(), Vec::new())
-        }
+    let before = match &nodes {
         Some(n) => {
             n.cluster.track(&mut sampler);
-            let before = n.cluster.traffic().await;
-            let start = Instant::now() + START_LEAD;
-            let end = start + plan.model.duration();
-            let injector = Injector::new(n.faults, n.gate, sampler.arrivals(), n.ready_timeout);
-            // The injector stops when the load does (a flash crowd may end early).
-            let load_done = stop.child_token();
-            let load = async {
-                let driven = drive_at(
-                    start,
-                    plan,
-                    connector,
-                    workload,
-                    &mut sampler,
-                    stop,
-                    progress,
-                    label,
-                )
-                .await;
-                load_done.cancel();
-                driven
-            };
-            let (driven, faults) =
-                tokio::join!(load, injector.run(n.cluster, start, end, &load_done));
-            let traffic = traffic_delta(&before, &n.cluster.traffic().await);
-            (driven?, traffic, faults)
+            n.cluster.traffic().await
         }
+        None => BTreeMap::new(),
     };
+    let arrivals = sampler.arrivals();
+    let start = Instant::now() + START_LEAD;
+    let end = start + plan.model.duration();
+    // The injector stops when the load does (a flash crowd may end early).
+    let load_done = stop.child_token();
+    let load = async {
+        let driven = drive_at(
+            start,
+            plan,
+            connector,
+            workload,
+            &mut sampler,
+            stop,
+            progress,
+            label,
+        )
+        .await;
+        load_done.cancel();
+        driven
+    };
+    let faults_and_traffic = async {
+        let Some(n) = nodes else {
+            return (Vec::new(), BTreeMap::new());
+        };
+        let injector = Injector::new(n.faults, n.gate, arrivals, n.ready_timeout);
+        let faults = injector.run(n.cluster, start, end, &load_done).await;
+        // The injector may be done before the load is: count the traffic after it.
+        load_done.cancelled().await;
+        (faults, traffic_delta(&before, &n.cluster.traffic().await))
+    };
+    let (driven, (faults, mut traffic)) = tokio::join!(load, faults_and_traffic);
+    let driven = driven?;
     traffic.insert(
         HARNESS.to_string(),
         Traffic {

@@ -221,20 +221,16 @@ async fn run_on(
         })
         .collect();
     let connector = HttpConnector::new(endpoints, None);
-    let (faults, gate) = crate::faults::prepare(
+    let users = peers.len();
+    let (nodes, gate) = Nodes::prepare(
+        cluster,
         scenario,
         "p2p",
-        (0, peers.len()),
-        peers.len(),
+        (0, users),
+        users,
         &mut plan,
         paths,
     );
-    let nodes = Nodes {
-        cluster,
-        faults,
-        gate: gate.clone(),
-        ready_timeout: scenario.architectures.ready_timeout.0,
-    };
     let targeted = drive_targets(
         &plan,
         connector,

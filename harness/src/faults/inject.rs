@@ -185,6 +185,14 @@ impl Injector {
         nodes: &[usize],
     ) -> Option<String> {
         let mut error = None;
+        if matches!(
+            action,
+            FaultAction::Restart | FaultAction::Join | FaultAction::Resume
+        ) {
+            // These nodes serve again as soon as they are up: stop counting the window
+            // before, not after, they are back.
+            self.count_degraded(cluster, nodes);
+        }
         for &index in nodes {
             match action {
                 FaultAction::Kill => cluster.kill(index).await,
@@ -211,13 +219,18 @@ impl Injector {
             }
             self.tell_gate(cluster, index);
         }
+        self.count_degraded(cluster, &[]);
+        error
+    }
+
+    /// Tells the gate how many nodes are down or frozen, not counting `returning`.
+    fn count_degraded(&self, cluster: &Cluster, returning: &[usize]) {
         if let Some(gate) = &self.gate {
             let down = (0..cluster.nodes().len())
-                .filter(|&i| cluster.state(i) != NodeState::Up)
+                .filter(|i| cluster.state(*i) != NodeState::Up && !returning.contains(i))
                 .count();
             gate.set_degraded(down as u32);
         }
-        error
     }
 
     /// A user's own peer going down or up takes the user offline or back.

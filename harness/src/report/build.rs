@@ -44,6 +44,11 @@ pub fn run_report(
     let (count, errors) = ops.values().fold((0, 0), |(c, e), op: &OpReport| {
         (c + op.count, e + op.errors_total)
     });
+    let cpu_cores_used = if duration_s > 0.0 {
+        resources.values().map(|r| r.cpu_s).sum::<f64>() / duration_s
+    } else {
+        0.0
+    };
     let mut intervals = recorded.intervals.clone();
     for interval in &mut intervals {
         interval.availability = outcome::second_availability(interval);
@@ -69,6 +74,7 @@ pub fn run_report(
         harness,
         admin_overhead_us: None,
         availability: outcome::run_availability(count, errors),
+        cpu_cores_used,
         faults: Vec::new(),
         resilience: None,
     }

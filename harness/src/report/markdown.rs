@@ -8,6 +8,9 @@ use super::table::{
     completion_line, op_rows, side_by_side_rows, threshold_rows, OP_HEADERS, SIDE_BY_SIDE_HEADERS,
 };
 
+/// Share of the machine's cores above which a run is called CPU-bound.
+const CPU_BOUND: f64 = 0.85;
+
 fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
     let _ = writeln!(
@@ -71,7 +74,7 @@ pub fn render(report: &Report, charts: &[String]) -> String {
         let _ = writeln!(out, "![{title}]({chart})\n");
     }
     for run in &report.runs {
-        run_details(&mut out, run);
+        run_details(&mut out, run, report.machine.cores);
     }
     scaling(&mut out, report);
     side_by_side(&mut out, report);
@@ -201,7 +204,7 @@ fn short_sha(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
 
-fn run_details(out: &mut String, run: &RunReport) {
+fn run_details(out: &mut String, run: &RunReport, cores: u32) {
     let _ = writeln!(out, "### {} — {}\n", run.label(), run.target);
     let load = match run.rate_per_s {
         Some(rate) => format!(
@@ -262,6 +265,17 @@ fn run_details(out: &mut String, run: &RunReport) {
             ", not CPU-saturated.".to_string()
         }
     );
+    let busy = run.cpu_cores_used / f64::from(cores.max(1));
+    if busy >= CPU_BOUND {
+        let _ = writeln!(
+            out,
+            "- **CPU-bound**: the harness and the targets used {:.2} of the machine's {cores} cores on average ({:.0} %). \
+             Times reflect this machine's CPU more than the network profile; a bigger machine, \
+             or a slower profile, measures the architecture instead.",
+            run.cpu_cores_used,
+            busy * 100.0
+        );
+    }
     for (role, r) in &run.resources {
         let _ = writeln!(
             out,

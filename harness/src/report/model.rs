@@ -128,6 +128,11 @@ pub struct RunReport {
     pub resources: BTreeMap<String, RoleResources>,
     /// How busy the load generator itself was.
     pub harness: HarnessLoad,
+    /// Cores the harness and the targets used together, on average over the run. When
+    /// it nears the machine's cores, the run was CPU-bound: with many nodes on a small
+    /// machine, times then reflect CPU, not the network profile.
+    #[serde(default)]
+    pub cpu_cores_used: f64,
     /// Peer-to-peer: median round trip of the peers' admin plane (`/healthz`, µs): the
     /// overhead the harness adds to each P2P operation by driving it over HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]

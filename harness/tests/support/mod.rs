@@ -266,3 +266,22 @@ pub fn run_marked(marker: &str, args: &[&str], env: &[(&str, &str)], limit: Dura
     );
     out
 }
+
+/// Writes `scenario` to a file, runs it (bounded by `limit`), checks that it exits 0 and
+/// leaves nothing running, and returns its report.json.
+pub fn run_scenario(scenario: &str, limit: Duration) -> serde_json::Value {
+    let dir = temp_dir();
+    let path = write_file(dir.path(), "scenario.toml", scenario);
+    let out_dir = dir.path().join("out");
+    let args = [
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--progress",
+        "none",
+    ];
+    let out = run_marked(&marker(), &args, &[], limit);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    read_report(&out_dir)
+}
