@@ -229,6 +229,12 @@ async fn read_have_after<T: AsyncRead + Unpin>(io: &mut T, tag: u8) -> io::Resul
     }
 }
 
+/// Payload bytes allocated before any arrive: a whole chunk, the common case, in one
+/// allocation. A longer payload (the manifest of a large object) grows its buffer as its
+/// bytes arrive, at most doubling what has been received, so a length prefix alone never
+/// makes a peer allocate megabytes that are never sent.
+const PREALLOCATE: usize = CHUNK_SIZE as usize;
+
 async fn read_payload<T: AsyncRead + Unpin>(io: &mut T, limit: usize) -> io::Result<Bytes> {
     let len = read_u32(io).await? as usize;
     if len > limit {
@@ -236,8 +242,13 @@ async fn read_payload<T: AsyncRead + Unpin>(io: &mut T, limit: usize) -> io::Res
             "payload of {len} bytes, more than the limit of {limit}"
         )));
     }
-    let mut buf = vec![0u8; len];
+    let mut buf = vec![0u8; len.min(PREALLOCATE)];
     io.read_exact(&mut buf).await?;
+    while buf.len() < len {
+        let received = buf.len();
+        buf.resize(len.min(received * 2), 0);
+        io.read_exact(&mut buf[received..]).await?;
+    }
     Ok(Bytes::from(buf))
 }
 
@@ -378,6 +389,14 @@ mod tests {
         let mut short = encode_response(&Response::Chunk(Bytes::from(vec![1u8; 10]), Have::All));
         short.truncate(short.len() - 1);
         assert_eq!(err(&short).kind(), io::ErrorKind::UnexpectedEof);
+        // A manifest longer than the preallocation, cut short past it.
+        let manifest = Response::Manifest(Bytes::from(vec![7u8; 3 * PREALLOCATE + 5]), Have::All);
+        assert_eq!(round_trip_response(&manifest), manifest);
+        let long = encode_response(&manifest);
+        assert_eq!(
+            err(&long[..long.len() - 1]).kind(),
+            io::ErrorKind::UnexpectedEof
+        );
         let bad_req = [42u8; 33];
         assert!(block_on(read_request(&mut &bad_req[..])).is_err());
         assert!(block_on(read_request(&mut &[REQ_CHUNK][..])).is_err());

@@ -14,22 +14,27 @@
 //!
 //! Error bodies are `{"error":"<what went wrong and what to do>"}`; fetch errors add
 //! `"id"` and the progress made: `"chunks_done"`, `"chunks_total"`, `"rejected_chunks"`, `"providers"`.
+//! A body is refused (413) as soon as its declared length, or the bytes received, pass
+//! the limit; a body that cannot be read (broken chunked encoding, say) gets 400, and an
+//! id the path cannot even decode gets 400 like any other malformed id.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::Uri;
-use axum::http::{header, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde_json::json;
 
 use super::fetch::{self, FetchContext};
 use super::metrics::{ROUTE_FETCH, ROUTE_OBJECT, ROUTE_PUBLISH, ROUTE_STATUS};
+use crate::admin::error;
 use crate::content::ObjectId;
 use crate::units::ByteSize;
 
@@ -51,20 +56,12 @@ type Shared = Arc<AdminState>;
 
 /// The peer's admin routes.
 pub fn router(state: Shared) -> Router {
-    let limit = usize::try_from(state.max_object_size).unwrap_or(usize::MAX);
     Router::new()
-        .route(
-            "/objects",
-            post(publish).layer(DefaultBodyLimit::max(limit)),
-        )
+        .route("/objects", post(publish))
         .route("/objects/{id}", get(object))
         .route("/fetch/{id}", post(fetch_object))
         .route("/status", get(status))
         .with_state(state)
-}
-
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
 }
 
 fn record(state: &AdminState, route: usize, response: Response) -> Response {
@@ -77,24 +74,62 @@ fn record(state: &AdminState, route: usize, response: Response) -> Response {
     response
 }
 
-fn parse_id(text: &str) -> Result<ObjectId, Box<Response>> {
-    text.parse::<ObjectId>()
-        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, &e.to_string())))
+/// The id in the path: the `{id}` segment as decoded by axum, then parsed.
+fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<ObjectId, Box<Response>> {
+    let bad = |message: String| Box::new(error(StatusCode::BAD_REQUEST, &message));
+    let Path(text) = path.map_err(|e| {
+        bad(format!(
+            "{}; expected an object id of 64 hex characters",
+            e.body_text()
+        ))
+    })?;
+    text.parse::<ObjectId>().map_err(|e| bad(e.to_string()))
 }
 
-async fn publish(State(state): State<Shared>, body: Bytes) -> Response {
-    let response = publish_inner(&state, body).await;
+async fn publish(State(state): State<Shared>, headers: HeaderMap, body: Body) -> Response {
+    let response = match read_object(&state, &headers, body).await {
+        Ok(bytes) => publish_inner(&state, bytes).await,
+        Err(response) => *response,
+    };
     record(&state, ROUTE_PUBLISH, response)
 }
 
-async fn publish_inner(state: &AdminState, body: Bytes) -> Response {
-    if body.len() as u64 > state.max_object_size {
+/// Reads a `POST /objects` body, refusing it as soon as its declared length or the bytes
+/// received pass `--max-object-size`.
+async fn read_object(
+    state: &AdminState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, Box<Response>> {
+    let max = state.max_object_size;
+    let too_large = || {
         let message = format!(
             "the object is larger than this peer's --max-object-size of {}; publish a smaller object or restart the peer with a larger limit",
-            ByteSize(state.max_object_size)
+            ByteSize(max)
         );
-        return error(StatusCode::PAYLOAD_TOO_LARGE, &message);
+        Box::new(error(StatusCode::PAYLOAD_TOO_LARGE, &message))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(too_large());
     }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the request body could not be read ({e}); send the object bytes as the POST body"
+            ),
+        ))),
+    }
+}
+
+async fn publish_inner(state: &AdminState, body: Bytes) -> Response {
     let object = match state.fetch.holdings.store().put(body).await {
         Ok(object) => object,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -134,9 +169,13 @@ impl Drop for ActiveGuard<'_> {
     }
 }
 
-async fn fetch_object(State(state): State<Shared>, Path(id): Path<String>, uri: Uri) -> Response {
+async fn fetch_object(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    uri: Uri,
+) -> Response {
     let response = match parse_fresh(uri.query()) {
-        Ok(fresh) => fetch_inner(&state, &id, fresh).await,
+        Ok(fresh) => fetch_inner(&state, id, fresh).await,
         Err(message) => error(StatusCode::BAD_REQUEST, &message),
     };
     record(&state, ROUTE_FETCH, response)
@@ -160,7 +199,11 @@ fn parse_fresh(query: Option<&str>) -> Result<bool, String> {
     Ok(fresh)
 }
 
-async fn fetch_inner(state: &AdminState, id: &str, fresh_copy: bool) -> Response {
+async fn fetch_inner(
+    state: &AdminState,
+    id: Result<Path<String>, PathRejection>,
+    fresh_copy: bool,
+) -> Response {
     let id = match parse_id(id) {
         Ok(id) => id,
         Err(response) => return *response,
@@ -207,8 +250,8 @@ async fn fetch_inner(state: &AdminState, id: &str, fresh_copy: bool) -> Response
     }
 }
 
-async fn object(State(state): State<Shared>, Path(id): Path<String>) -> Response {
-    let response = match parse_id(&id) {
+async fn object(State(state): State<Shared>, id: Result<Path<String>, PathRejection>) -> Response {
+    let response = match parse_id(id) {
         Err(response) => *response,
         Ok(id) => match state
             .fetch

@@ -90,16 +90,5 @@ pub async fn serve(
         open,
         "data plane stopped accepting; finishing requests in flight"
     );
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        graceful.shutdown().await;
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            still_open = connections.len(),
-            "connections still busy {SHUTDOWN_GRACE:?} after shutdown began; closing them"
-        );
-        connections.shutdown().await;
-    }
+    crate::admin::drain(graceful, connections, SHUTDOWN_GRACE, "data-plane").await;
 }
