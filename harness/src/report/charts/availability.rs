@@ -1,7 +1,8 @@
 //! Availability over time, for runs with faults: the share of each second's finished
 //! operations that succeeded, one line per run, with the faults as vertical lines. A
 //! second in which nothing finished is drawn at 0 (no service); the drain's tail after
-//! the last finished operation is left out.
+//! the last finished operation is left out. The y axis starts at 0, 90 or 98 %, whichever
+//! still shows the worst second, so the small dips of a churning swarm stay visible.
 
 use super::super::model::RunReport;
 use super::axis::Axis;
@@ -20,7 +21,7 @@ pub fn availability_over_time(runs: &[&RunReport], markers: &[(f64, String)]) ->
         return None;
     }
     let styles = runs::styles(&runs);
-    let series = runs
+    let series: Vec<Series> = runs
         .iter()
         .zip(&styles)
         .map(|(run, style)| {
@@ -47,13 +48,25 @@ pub fn availability_over_time(runs: &[&RunReport], markers: &[(f64, String)]) ->
             }
         })
         .collect();
+    // Zoom in when service never fell far (churn), so small dips stay visible.
+    let worst = series
+        .iter()
+        .flat_map(|s| s.segments.iter().flatten().map(|p| p.1))
+        .fold(100.0, f64::min);
+    let lowest = if worst >= 99.0 {
+        98.0
+    } else if worst >= 90.0 {
+        90.0
+    } else {
+        0.0
+    };
     frame::render(&Chart {
         title: "Availability over time".into(),
         subtitle:
             "Share of each second's finished operations that succeeded; vertical lines: faults"
                 .into(),
         x: time_axis(&runs, "get", markers),
-        y: Axis::linear("operations that succeeded (%)", 0.0, 100.0, 5, true),
+        y: Axis::linear("operations that succeeded (%)", lowest, 100.0, 5, true),
         series,
         markers: markers.to_vec(),
     })
