@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every example report in reports/ with a release build. Each line below is
 # also the one command that regenerates that report on its own.
-# Takes about 5 minutes on a 2-core machine.
+# Takes about 12 minutes on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p versus
@@ -13,3 +13,5 @@ run $versus run scenarios/flash-crowd.toml                       --out reports/f
 run $versus run scenarios/fetch-small.toml                       --out reports/fetch-small
 run $versus sweep scenarios/scale-out.toml --users 32 --servers 1,2,4 --arch cs --out reports/scale-out
 run $versus sweep scenarios/flash-crowd.toml --users 4,8,16,32,64 --out reports/flash-crowd-sweep
+run $versus run scenarios/spof.toml                              --out reports/spof
+run $versus sweep scenarios/churn.toml --users 16,32,64          --out reports/churn

@@ -1,8 +1,13 @@
 //! Shared pieces of the Versus criterion benchmarks (`cargo bench`, see benches/README.md):
 //! one criterion configuration, sized so the whole suite finishes in a few minutes on a
 //! 2-core machine (shorter still with `VERSUS_BENCH_QUICK=1`), and the fixture of the
-//! macro benchmark: an in-process object store holding one object, and a closed-loop
-//! fetch run against it through the harness's own library API.
+//! in-process macro benchmark: an object store holding one object, and a closed-loop
+//! fetch run against it through the harness's own library API. The architecture macro
+//! benchmarks run whole scenarios with [`arch_run`], their nodes started from the
+//! benchmark binary itself ([`node`]).
+
+pub mod arch_run;
+pub mod node;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -16,6 +16,7 @@ pub mod faults;
 pub mod launch;
 pub mod load;
 pub mod machine;
+pub mod merge;
 pub mod plan;
 pub mod progress;
 pub mod record;

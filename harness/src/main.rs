@@ -28,6 +28,8 @@ enum Command {
     Sweep(SweepArgs),
     /// Compare two report.json files: per-metric ratios, intervals and verdicts.
     Compare(versus::compare::CompareArgs),
+    /// Merge report.json files of one scenario and build into one, their runs as repetitions.
+    Merge(versus::merge::MergeArgs),
     /// Convert a report.json for dashboards (Bencher BMF, github-action-benchmark).
     Export(versus::export::ExportArgs),
     /// Validate a scenario file without running it.
@@ -212,6 +214,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         }
         Command::Compare(args) => versus::compare::run(&args),
         Command::Export(args) => versus::export::run(&args),
+        Command::Merge(args) => versus::merge::run(&args),
         Command::Server(args) => {
             runtime()?.block_on(versus_targets::server::run(args))?;
             Ok(EXIT_OK)

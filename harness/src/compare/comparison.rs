@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Serialize, Serializer};
 
-use super::metrics::{groups, samples, variety, GroupKey, MetricDef, Unit};
-use super::stats::{self, estimate, Kind};
+use super::metrics::{extract, groups, samples, variety, GroupKey, MetricDef, Unit};
+use super::stats::{self, estimate, paired_estimate, Kind};
 use super::thresholds::Thresholds;
 use super::verdict::{decide, overall, Better, Decision, Verdict};
-use super::warnings::warnings;
+use super::warnings::{different_builds, warnings, warnings_but_builds};
 use crate::machine::MachineInfo;
 use crate::report::model::{Report, RunReport, ToolInfo};
 
@@ -24,11 +24,31 @@ pub struct Input<'a> {
     pub report: &'a Report,
 }
 
+/// How to compare, besides the two reports.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The thresholds.
+    pub thresholds: Thresholds,
+    /// Compare only these metrics (`get.p50`, …); empty compares every metric.
+    pub metrics: BTreeSet<String>,
+    /// The reports come from different builds on purpose (a gate comparing two
+    /// revisions): say so in a note rather than a warning.
+    pub expect_different_builds: bool,
+    /// The runs were made in pairs, side by side: compare each candidate run with the
+    /// baseline run of the same repetition (see [`stats::paired_estimate`]).
+    pub paired: bool,
+}
+
 /// The whole comparison. Field order is the JSON order: warnings first.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     /// Reasons to distrust the comparison (different machines, builds, scenarios…).
     pub warnings: Vec<String>,
+    /// Differences that were expected (`--expect-different-builds`), stated for the record.
+    pub notes: Vec<String>,
+    /// The metrics `--metric` selected; empty when every metric was compared.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub selected_metrics: Vec<String>,
     /// The overall verdict.
     pub verdict: Verdict,
     /// The exit code `versus compare` returns for it.
@@ -127,6 +147,9 @@ pub struct Row {
     /// Its 95% bootstrap interval, when both sides had at least two repetitions.
     #[serde(serialize_with = "interval_as_object")]
     pub interval: Option<(f64, f64)>,
+    /// True when the estimate is the median of per-pair ratios of runs of the same
+    /// repetition (`--paired`); the samples are then those pairs, in order.
+    pub paired: bool,
     /// The threshold applied (a fraction; percentage points / 100 for a difference).
     pub threshold: f64,
     /// The verdict.
@@ -145,16 +168,48 @@ fn interval_as_object<S: Serializer>(v: &Option<(f64, f64)>, s: S) -> Result<S::
     v.map(|(low, high)| Interval { low, high }).serialize(s)
 }
 
-/// Compares `candidate` with `baseline` under `thresholds`.
-pub fn compare(baseline: Input<'_>, candidate: Input<'_>, thresholds: &Thresholds) -> Comparison {
-    let mut warnings = warnings(baseline.report, candidate.report);
+/// Compares `candidate` with `baseline` as `options` say.
+pub fn compare(baseline: Input<'_>, candidate: Input<'_>, options: &Options) -> Comparison {
+    let (b, c) = (baseline.report, candidate.report);
+    let (mut warnings, notes) = if options.expect_different_builds {
+        let notes = different_builds(b, c)
+            .map(|builds| {
+                format!(
+                    "{builds}, as expected: the comparison measures the change between \
+                     the two builds, their measuring code included"
+                )
+            })
+            .into_iter()
+            .collect();
+        (warnings_but_builds(b, c), notes)
+    } else {
+        (warnings(b, c), Vec::new())
+    };
+    let thresholds = &options.thresholds;
     let mut metrics = Vec::new();
-    for m in match_groups(baseline.report, candidate.report, &mut warnings) {
-        compare_group(&m, thresholds, &mut metrics);
+    for m in match_groups(b, c, &mut warnings) {
+        if options.paired {
+            let unpaired = unpaired_runs(&m);
+            if unpaired > 0 {
+                warnings.push(format!(
+                    "{}: {unpaired} run(s) without a run of the same repetition on the other \
+                     side were left out of the paired comparison",
+                    m.label
+                ));
+            }
+        }
+        compare_group(&m, thresholds, options.paired, &mut metrics);
+    }
+    if !options.metrics.is_empty() {
+        metrics.retain(|row| options.metrics.contains(&row.metric));
     }
     let verdict = overall(metrics.iter().map(|r| r.verdict));
     if metrics.is_empty() {
-        warnings.push("no metric could be compared: neither report holds a run".into());
+        warnings.push(if options.metrics.is_empty() {
+            "no metric could be compared: neither report holds a run".into()
+        } else {
+            "no metric could be compared: the reports measured none of the --metric names".into()
+        });
     }
     let mut summary = Summary {
         total: metrics.len(),
@@ -170,6 +225,8 @@ pub fn compare(baseline: Input<'_>, candidate: Input<'_>, thresholds: &Threshold
     }
     Comparison {
         warnings,
+        notes,
+        selected_metrics: options.metrics.iter().cloned().collect(),
         verdict,
         exit_code: verdict.exit_code(),
         summary,
@@ -280,9 +337,44 @@ fn describe(key: &GroupKey) -> String {
     }
 }
 
-fn compare_group(m: &Matched<'_>, thresholds: &Thresholds, rows: &mut Vec<Row>) {
-    let b = samples(&m.baseline);
-    let c = samples(&m.candidate);
+/// Runs of `m` whose repetition has no run on the other side.
+fn unpaired_runs(m: &Matched<'_>) -> usize {
+    let reps = |runs: &[&RunReport]| runs.iter().map(|r| r.repetition).collect::<BTreeSet<_>>();
+    let (b, c) = (reps(&m.baseline), reps(&m.candidate));
+    b.symmetric_difference(&c).count()
+}
+
+/// For each metric, the values of both sides in pairs of runs of the same repetition
+/// (pairs in which both runs measured it), as two aligned lists.
+fn paired_samples(m: &Matched<'_>) -> Vec<(MetricDef, Vec<f64>, Vec<f64>)> {
+    let mut by_name: BTreeMap<String, (MetricDef, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for b in &m.baseline {
+        let Some(c) = m.candidate.iter().find(|c| c.repetition == b.repetition) else {
+            continue;
+        };
+        let theirs = extract(c);
+        for (def, bv) in extract(b) {
+            if let Some((_, cv)) = theirs.iter().find(|(d, _)| d.name == def.name) {
+                let entry = by_name
+                    .entry(def.name.clone())
+                    .or_insert_with(|| (def, Vec::new(), Vec::new()));
+                entry.1.push(bv);
+                entry.2.push(*cv);
+            }
+        }
+    }
+    by_name.into_values().collect()
+}
+
+fn compare_group(m: &Matched<'_>, thresholds: &Thresholds, paired: bool, rows: &mut Vec<Row>) {
+    let (b, c) = if paired {
+        paired_samples(m)
+            .into_iter()
+            .map(|(def, bs, cs)| ((def.clone(), bs), (def, cs)))
+            .unzip()
+    } else {
+        (samples(&m.baseline), samples(&m.candidate))
+    };
     let mut defs: Vec<&MetricDef> = b.iter().chain(&c).map(|(d, _)| d).collect();
     defs.sort_by(|x, y| x.order().cmp(y.order()));
     defs.dedup_by(|x, y| x.name == y.name);
@@ -295,7 +387,11 @@ fn compare_group(m: &Matched<'_>, thresholds: &Thresholds, rows: &mut Vec<Row>) 
     for def in defs {
         let (bs, cs) = (find(&b, &def.name), find(&c, &def.name));
         let threshold = thresholds.of(&def.name);
-        let est = estimate(def.kind, &bs, &cs);
+        let est = if paired {
+            paired_estimate(def.kind, &bs, &cs)
+        } else {
+            estimate(def.kind, &bs, &cs)
+        };
         let decision = match (&est, bs.is_empty()) {
             (Some(e), _) => decide(def.kind, def.better, threshold, e),
             (None, true) => Decision::inconclusive("not in the baseline"),
@@ -313,6 +409,7 @@ fn compare_group(m: &Matched<'_>, thresholds: &Thresholds, rows: &mut Vec<Row>) 
             candidate: values(cs),
             estimate: est.map(|e| e.point),
             interval: est.and_then(|e| e.interval),
+            paired,
             threshold,
             verdict: decision.verdict,
             note: decision.note,

@@ -4,7 +4,8 @@
 //! percentiles and throughput per operation, the error rate, the makespan, CPU-seconds
 //! and peak memory per role), the candidate is set against the baseline as a ratio of
 //! medians over repetitions (a difference in percentage points for the error rate), with
-//! a 95% bootstrap interval when both reports hold at least two repetitions. Each metric
+//! a 95% bootstrap interval when both reports hold at least two repetitions (with
+//! `--paired`, the median of the ratios of runs made side by side). Each metric
 //! gets a verdict against its threshold (default 5%): `pass`, `regressed`, `improved` or
 //! `inconclusive`. Any regression makes the comparison fail with exit code 1.
 //!
@@ -26,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-pub use comparison::{compare, Comparison, Input, Row};
+pub use comparison::{compare, Comparison, Input, Options, Row};
 pub use thresholds::Thresholds;
 pub use verdict::Verdict;
 
@@ -46,6 +47,20 @@ pub struct CompareArgs {
     /// `server.cpu_s=20%`, `server.peak_rss_bytes=20%`. Repeatable; default 5%.
     #[arg(long = "threshold", value_name = "[METRIC=]PCT")]
     pub threshold: Vec<String>,
+    /// Compare only this metric (repeatable), such as `--metric get.p50`: the verdict and
+    /// the exit code then depend on the metrics named alone. Default: every metric.
+    #[arg(long = "metric", value_name = "METRIC")]
+    pub metric: Vec<String>,
+    /// The reports come from different builds on purpose (a gate comparing two
+    /// revisions): state the difference in a note instead of a warning.
+    #[arg(long)]
+    pub expect_different_builds: bool,
+    /// The reports' runs were made in pairs, side by side (repetition i of the baseline
+    /// next to repetition i of the candidate, as ci/perf-gate.sh interleaves them):
+    /// compare run with run and take the median of the per-pair ratios, so that a drift
+    /// of the machine during the runs cancels out.
+    #[arg(long)]
+    pub paired: bool,
     /// Output format: a markdown table for a pull request, or JSON for scripts.
     #[arg(long, value_enum, default_value = "md")]
     pub format: CompareFormat,
@@ -62,6 +77,9 @@ impl CompareArgs {
             baseline: baseline.into(),
             candidate: candidate.into(),
             threshold: Vec::new(),
+            metric: Vec::new(),
+            expect_different_builds: false,
+            paired: false,
             format: CompareFormat::Md,
             out: None,
         }
@@ -86,6 +104,21 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<i32> {
     let candidate = load(&args.candidate, "candidate")?;
     let (ops, roles) = metrics::known_names(&[&baseline, &candidate]);
     thresholds.check_names(&ops, &roles)?;
+    for name in &args.metric {
+        if !metrics::is_metric_name(name, &ops, &roles) {
+            return Err(Failure::Usage(format!(
+                "--metric {name}: unknown metric; the metrics are {}; for example --metric get.p50",
+                metrics::describe_names(&ops, &roles)
+            ))
+            .into());
+        }
+    }
+    let options = Options {
+        thresholds,
+        metrics: args.metric.iter().cloned().collect(),
+        expect_different_builds: args.expect_different_builds,
+        paired: args.paired,
+    };
     let comparison = compare(
         Input {
             label: &args.baseline.display().to_string(),
@@ -95,7 +128,7 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<i32> {
             label: &args.candidate.display().to_string(),
             report: &candidate,
         },
-        &thresholds,
+        &options,
     );
     let text = match args.format {
         CompareFormat::Md => render::markdown(&comparison),

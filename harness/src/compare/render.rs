@@ -24,11 +24,26 @@ pub fn markdown(c: &Comparison) -> String {
     for w in &c.warnings {
         let _ = writeln!(out, "> **WARNING:** {w}");
     }
-    if !c.warnings.is_empty() {
+    for note in &c.notes {
+        let _ = writeln!(out, "> **Note:** {note}");
+    }
+    if !c.warnings.is_empty() || !c.notes.is_empty() {
         out.push('\n');
     }
     out.push_str("## Versus compare\n\n");
     let _ = writeln!(out, "{}\n", verdict_line(c));
+    if !c.selected_metrics.is_empty() {
+        let names: Vec<String> = c
+            .selected_metrics
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Metrics compared (`--metric`): {}; the others were left out.\n",
+            names.join(", ")
+        );
+    }
     if !c.metrics.is_empty() {
         table(&mut out, c);
     }
@@ -48,12 +63,22 @@ pub fn markdown(c: &Comparison) -> String {
         side(&c.baseline),
         side(&c.candidate)
     );
-    out.push_str(
-        "Change: candidate / baseline of the medians over repetitions (the error rate: the \
-         difference, in percentage points). 95% CI: bootstrap of that change when both \
-         reports hold at least two runs per architecture; — with one run a side. A verdict \
-         is `inconclusive` when the interval straddles the threshold or data is missing.\n",
-    );
+    if c.metrics.iter().any(|r| r.paired) {
+        out.push_str(
+            "Change: paired runs (the candidate's repetition i was made beside the \
+             baseline's repetition i): the median over pairs of candidate / baseline (the \
+             error rate: the difference, in percentage points). 95% CI: bootstrap over the \
+             pairs. A verdict is `inconclusive` when the interval straddles the threshold \
+             or data is missing.\n",
+        );
+    } else {
+        out.push_str(
+            "Change: candidate / baseline of the medians over repetitions (the error rate: the \
+             difference, in percentage points). 95% CI: bootstrap of that change when both \
+             reports hold at least two runs per architecture; — with one run a side. A verdict \
+             is `inconclusive` when the interval straddles the threshold or data is missing.\n",
+        );
+    }
     out
 }
 

@@ -1,6 +1,7 @@
 //! The statistics behind `versus compare`: the median of a metric over repetitions, the
 //! candidate-versus-baseline estimate (a ratio of medians, or a difference of medians for
-//! rates), and its bootstrap confidence interval.
+//! rates; with `--paired`, the median of per-pair ratios of runs made side by side), and
+//! its bootstrap confidence interval.
 //!
 //! Repetitions of the same run are noisy, and a regression gate must not fail on noise.
 //! With at least two repetitions on both sides, both sample sets are resampled with
@@ -91,6 +92,31 @@ pub fn estimate(kind: Kind, baseline: &[f64], candidate: &[f64]) -> Option<Estim
     Some(Estimate { point, interval })
 }
 
+/// Compares runs made in pairs (side by side, interleaved): `baseline[i]` with
+/// `candidate[i]`. The estimate is the median of the per-pair estimates (`kind.of` of each
+/// pair), so a drift of the machine that moves both runs of a pair cancels out; with at
+/// least two pairs, a percentile-bootstrap interval resamples the pairs. Pairs beyond the
+/// shorter slice are ignored; `None` when there is no pair.
+pub fn paired_estimate(kind: Kind, baseline: &[f64], candidate: &[f64]) -> Option<Estimate> {
+    let per_pair: Vec<f64> = baseline
+        .iter()
+        .zip(candidate)
+        .map(|(&b, &c)| kind.of(b, c))
+        .collect();
+    let point = median(&per_pair)?;
+    let interval = (per_pair.len() >= 2).then(|| {
+        let mut rng = SplitMix64(SEED);
+        let mut scratch = vec![0.0; per_pair.len()];
+        let mut estimates: Vec<f64> = (0..RESAMPLES)
+            .map(|_| resampled_median(&per_pair, &mut scratch, &mut rng))
+            .collect();
+        estimates.sort_by(f64::total_cmp);
+        let (low, high) = percentile_interval(&estimates);
+        (low.min(point), high.max(point))
+    });
+    Some(Estimate { point, interval })
+}
+
 /// The percentile-bootstrap interval (at [`CONFIDENCE`]) of `kind` applied to the medians
 /// of `candidate` and `baseline`, from `resamples` resamples of both drawn with a
 /// SplitMix64 stream seeded with `seed`. Both slices must be non-empty.
@@ -111,6 +137,11 @@ pub fn bootstrap(
         estimates.push(kind.of(b, c));
     }
     estimates.sort_by(f64::total_cmp);
+    percentile_interval(&estimates)
+}
+
+/// The [`CONFIDENCE`] percentile interval of sorted, non-empty `estimates`.
+fn percentile_interval(estimates: &[f64]) -> (f64, f64) {
     let tail = (1.0 - CONFIDENCE) / 2.0;
     let last = (estimates.len() - 1) as f64;
     let low = estimates[(tail * last).floor() as usize];
@@ -199,7 +230,49 @@ mod tests {
         assert!(low <= e.point && e.point <= high);
     }
 
+    #[test]
+    fn pairing_cancels_a_shared_drift() {
+        // The machine drifts from 100 to 200 during the runs; the candidate is always
+        // 10% slower than the baseline run beside it.
+        let b: Vec<f64> = (0..10).map(|i| 100.0 + 10.0 * f64::from(i)).collect();
+        let c: Vec<f64> = b.iter().map(|v| v * 1.1).collect();
+        let paired = paired_estimate(Kind::Ratio, &b, &c).unwrap();
+        let (low, high) = paired.interval.unwrap();
+        assert!((paired.point - 1.1).abs() < 1e-9);
+        assert!((low - 1.1).abs() < 1e-9 && (high - 1.1).abs() < 1e-9);
+        let unpaired = estimate(Kind::Ratio, &b, &c).unwrap();
+        let (low, high) = unpaired.interval.unwrap();
+        assert!(
+            low < 1.0 && high > 1.2,
+            "the drift swamps the unpaired interval"
+        );
+        assert_eq!(paired_estimate(Kind::Ratio, &[], &[1.0]), None);
+        assert_eq!(
+            paired_estimate(Kind::Ratio, &[2.0], &[3.0, 9.0]).unwrap(),
+            Estimate {
+                point: 1.5,
+                interval: None
+            },
+            "one pair: no interval; the unpaired run is ignored"
+        );
+    }
+
     proptest! {
+        /// A paired interval contains its point, and identical pairs give exactly 1.
+        #[test]
+        fn paired_interval_contains_the_point(
+            b in proptest::collection::vec(1.0f64..1e6, 2..16),
+            k in proptest::collection::vec(0.5f64..2.0, 16),
+        ) {
+            let c: Vec<f64> = b.iter().zip(&k).map(|(v, k)| v * k).collect();
+            let e = paired_estimate(Kind::Ratio, &b, &c).unwrap();
+            let (low, high) = e.interval.unwrap();
+            prop_assert!(low <= e.point && e.point <= high);
+            let same = paired_estimate(Kind::Ratio, &b, &b).unwrap();
+            prop_assert_eq!(same.point, 1.0);
+            prop_assert_eq!(same.interval, Some((1.0, 1.0)));
+        }
+
         /// The interval always contains the point estimate.
         #[test]
         fn interval_contains_the_point(

@@ -1,7 +1,9 @@
 //! Why a comparison may not be like for like: reports from different machines or
 //! different builds of Versus, different scenarios, partial runs, or a load generator
 //! that was itself the bottleneck. These are printed loudly at the top of both output
-//! formats; they never change the verdict or the exit code.
+//! formats; they never change the verdict or the exit code. A comparison of two
+//! revisions (a CI gate) expects different builds: with `--expect-different-builds` that
+//! difference is stated as a note instead of a warning.
 
 use serde_json::Value;
 
@@ -11,11 +13,42 @@ use crate::report::model::Report;
 /// Differences worth listing before a scenario mismatch is summarised with "…".
 const MAX_LISTED: usize = 6;
 
-/// Every reason to distrust a comparison of `candidate` with `baseline`.
+/// Every reason to distrust a comparison of `candidate` with `baseline`, the different
+/// builds included (see [`different_builds`] for a comparison that expects them).
 pub fn warnings(baseline: &Report, candidate: &Report) -> Vec<String> {
+    let mut out = warnings_but_builds(baseline, candidate);
+    if let Some(builds) = different_builds(baseline, candidate) {
+        out.insert(
+            usize::from(machines_differ(baseline, candidate)),
+            format!("{builds}; a change in the measuring tool can move the numbers too"),
+        );
+    }
+    out
+}
+
+/// `different builds of versus: baseline 0.1.0 (sha), candidate 0.1.0 (sha)` when the
+/// reports come from different builds (version or git commit), else `None`. A gate that
+/// compares two revisions expects this (`versus compare --expect-different-builds`).
+pub fn different_builds(baseline: &Report, candidate: &Report) -> Option<String> {
+    let (bt, ct) = (&baseline.tool, &candidate.tool);
+    ((&bt.version, &bt.git_sha) != (&ct.version, &ct.git_sha)).then(|| {
+        format!(
+            "different builds of versus: baseline {} ({}), candidate {} ({})",
+            bt.version, bt.git_sha, ct.version, ct.git_sha
+        )
+    })
+}
+
+fn machines_differ(baseline: &Report, candidate: &Report) -> bool {
+    let (bm, cm) = (&baseline.machine, &candidate.machine);
+    (&bm.cpu_model, bm.cores, bm.memory_bytes) != (&cm.cpu_model, cm.cores, cm.memory_bytes)
+}
+
+/// Every reason to distrust a comparison but a difference of builds.
+pub fn warnings_but_builds(baseline: &Report, candidate: &Report) -> Vec<String> {
     let mut out = Vec::new();
     let (bm, cm) = (&baseline.machine, &candidate.machine);
-    if (&bm.cpu_model, bm.cores, bm.memory_bytes) != (&cm.cpu_model, cm.cores, cm.memory_bytes) {
+    if machines_differ(baseline, candidate) {
         let describe = |m: &crate::machine::MachineInfo| {
             format!(
                 "{} ({}, {} cores, {})",
@@ -30,14 +63,6 @@ pub fn warnings(baseline: &Report, candidate: &Report) -> Vec<String> {
              differences may come from the machines rather than the change",
             describe(bm),
             describe(cm)
-        ));
-    }
-    let (bt, ct) = (&baseline.tool, &candidate.tool);
-    if (&bt.version, &bt.git_sha) != (&ct.version, &ct.git_sha) {
-        out.push(format!(
-            "different builds of versus: baseline {} ({}), candidate {} ({}); \
-             a change in the measuring tool can move the numbers too",
-            bt.version, bt.git_sha, ct.version, ct.git_sha
         ));
     }
     if baseline.schema_version != candidate.schema_version {
@@ -93,7 +118,7 @@ pub fn warnings(baseline: &Report, candidate: &Report) -> Vec<String> {
 }
 
 /// Collects the dotted paths at which `a` and `b` differ.
-fn diff_paths(a: &Value, b: &Value, path: String, out: &mut Vec<String>) {
+pub(crate) fn diff_paths(a: &Value, b: &Value, path: String, out: &mut Vec<String>) {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();

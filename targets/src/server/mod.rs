@@ -10,6 +10,7 @@ mod body;
 mod listener;
 mod range;
 mod routes;
+pub mod slowdown;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -185,6 +186,7 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
         })?,
         None => Store::in_memory(),
     };
+    slowdown::init()?;
     let shaper = Shaper::new(&args.profile());
     let state = Arc::new(State {
         store,

@@ -45,6 +45,7 @@ pub async fn handle(
     state: Arc<State>,
     req: Request<Incoming>,
 ) -> Result<Response<ObjectBody>, Infallible> {
+    super::slowdown::apply();
     let (route, response) = dispatch(&state, req).await;
     state
         .metrics
