@@ -49,11 +49,12 @@
 #                                 rotates the roles evenly
 #   VERSUS_GATE_DURATION=         length of each run, such as 3s (default: the scenario's)
 #   VERSUS_GATE_THRESHOLD=3%      how much worse a metric may get
-#   VERSUS_GATE_METRICS=get.p50   metrics that decide, space-separated (see `versus compare --metric`)
+#   VERSUS_GATE_METRICS=get.rps   metrics that decide, space-separated (see `versus compare
+#                                 --metric`), such as "get.rps get.p50"
 #   VERSUS_GATE_OUT=perf-gate-out where the results go
 #   VERSUS_GATE_TARGET=<repo>/target/perf-gate   the persistent CARGO_TARGET_DIR
 #   VERSUS_GATE_HEAD_ENV=         extra environment of every head run, space-separated
-#                                 VAR=VALUE pairs, such as "VERSUS_TEST_SLOWDOWN_NS=2000"
+#                                 VAR=VALUE pairs, such as "VERSUS_TEST_SLOWDOWN_NS=5000"
 #                                 (the server's test-only slowdown hook, to test the gate)
 #   VERSUS_GATE_BASE_ENV=         the same for the base runs (A and A')
 #   VERSUS_GATE_PIN=auto          pin the load generator and the server to CPUs with
@@ -89,7 +90,7 @@ SCENARIO=$(realpath "${3:-$REPO/scenarios/ci-gate.toml}")
 BLOCKS=${VERSUS_GATE_BLOCKS:-12}
 DURATION=${VERSUS_GATE_DURATION:-}
 THRESHOLD=${VERSUS_GATE_THRESHOLD:-3%}
-METRICS=${VERSUS_GATE_METRICS:-get.p50}
+METRICS=${VERSUS_GATE_METRICS:-get.rps}
 OUT=$(realpath -m "${VERSUS_GATE_OUT:-perf-gate-out}")
 GATE_TARGET=$(realpath -m "${VERSUS_GATE_TARGET:-$REPO/target/perf-gate}")
 HEAD_ENV=${VERSUS_GATE_HEAD_ENV:-}
@@ -439,6 +440,11 @@ describe_rev() {
     echo
     echo "- base: $(describe_rev "$BASE_REV" base)${BASE_ENV:+ with \`$BASE_ENV\`}; head: $(describe_rev "$HEAD_REV" head)${HEAD_ENV:+ with \`$HEAD_ENV\`}"
     echo "- scenario \`$(realpath --relative-to="$REPO" "$SCENARIO")\`${DURATION:+ (runs of $DURATION)}; $BLOCKS blocks of 6 interleaved runs per round (A B A' A' B A, rotated), $((BLOCKS * 2)) runs per arm; decided on \`$METRICS\` at ±$THRESHOLD${PIN:+; pinned harness:server CPUs $PIN}"
+    SATURATED=$(jq '[.runs[] | select(.harness.cpu_saturated)] | length' "$OUT/round-1/base.json")
+    RUNS=$(jq '.runs | length' "$OUT/round-1/base.json")
+    if ((SATURATED * 2 > RUNS)); then
+        echo "- the load generator was CPU-saturated in $SATURATED of $RUNS base runs: the throughput moves only once the server's work per request exceeds the load generator's, so a smaller server slowdown passes (see the README)"
+    fi
     if [[ $MAX_FOREIGN != off ]]; then
         echo "- other processes on the machine: $REDONE run(s) done again because they used more than $MAX_FOREIGN cores meanwhile; $DISTURBED disturbed run(s) kept after $RETRIES retries"
     fi

@@ -5,10 +5,12 @@
 //! revisions (a CI gate) expects different builds: with `--expect-different-builds` that
 //! difference is stated as a note instead of a warning.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::report::format::format_bytes;
-use crate::report::model::Report;
+use crate::report::model::{Report, RunReport};
 
 /// Differences worth listing before a scenario mismatch is summarised with "…".
 const MAX_LISTED: usize = 6;
@@ -98,23 +100,52 @@ pub fn warnings_but_builds(baseline: &Report, candidate: &Report) -> Vec<String>
                 "the {side} report is partial: its run was interrupted"
             ));
         }
-        for run in &report.runs {
-            if run.harness.cpu_saturated {
-                out.push(format!(
-                    "the load generator was CPU-saturated in the {side}'s {} run {}: \
-                     its latency and throughput are limits of the harness, not of the target",
-                    run.arch, run.repetition
-                ));
-            }
-            if run.schedule.as_ref().is_some_and(|s| s.saturated) {
-                out.push(format!(
-                    "the {side}'s {} run {} could not keep its arrival rate (open model saturated)",
-                    run.arch, run.repetition
-                ));
-            }
+        let harness_bound = runs_where(report, |run| run.harness.cpu_saturated);
+        for (arch, reps) in &harness_bound {
+            out.push(format!(
+                "the load generator was CPU-saturated in the {side}'s {arch} {}: \
+                 its latency and throughput are limits of the harness, not of the target",
+                describe_runs(reps, report, arch)
+            ));
+        }
+        let late = runs_where(report, |run| {
+            run.schedule.as_ref().is_some_and(|s| s.saturated)
+        });
+        for (arch, reps) in &late {
+            out.push(format!(
+                "the {side}'s {arch} {} could not keep its arrival rate (open model saturated)",
+                describe_runs(reps, report, arch)
+            ));
         }
     }
     out
+}
+
+/// The repetitions of the runs of `report` for which `pick` holds, per architecture.
+fn runs_where(report: &Report, pick: impl Fn(&RunReport) -> bool) -> BTreeMap<&str, Vec<u32>> {
+    let mut out: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for run in report.runs.iter().filter(|r| pick(r)) {
+        out.entry(run.arch.as_str())
+            .or_default()
+            .push(run.repetition);
+    }
+    out
+}
+
+/// `run 3`, or `runs 0, 1, 2, … (12 of 24)` when there are several.
+fn describe_runs(reps: &[u32], report: &Report, arch: &str) -> String {
+    match reps {
+        [one] => format!("run {one}"),
+        _ => {
+            let total = report.runs.iter().filter(|r| r.arch == arch).count();
+            let mut listed: Vec<String> =
+                reps.iter().take(MAX_LISTED).map(u32::to_string).collect();
+            if reps.len() > MAX_LISTED {
+                listed.push("…".into());
+            }
+            format!("runs {} ({} of {total})", listed.join(", "), reps.len())
+        }
+    }
 }
 
 /// Collects the dotted paths at which `a` and `b` differ.
@@ -149,6 +180,39 @@ pub(crate) fn diff_paths(a: &Value, b: &Value, path: String, out: &mut Vec<Strin
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn runs_are_listed_compactly() {
+        let mut report: Report = serde_json::from_value(json!({
+            "schema_version": 1,
+            "tool": {"name": "versus", "version": "0", "git_sha": "x"},
+            "machine": {"hostname": "h", "os": "o", "cpu_model": "c", "cores": 2, "memory_bytes": 1},
+            "started_at": "t", "scenario": {}, "runs": [], "thresholds": [],
+            "interrupted": false, "side_by_side": [], "claims": []
+        }))
+        .expect("a minimal report");
+        let run: RunReport = serde_json::from_value(json!({
+            "arch": "cs", "target": "t", "model": "closed", "users": 1, "duration_s": 1.0,
+            "ops": {}, "intervals": [], "traffic": {}, "resources": {},
+            "harness": {"threads": 1, "peak_cpu_cores": 1.0, "saturated_seconds": 1, "cpu_saturated": true}
+        }))
+        .expect("a minimal run");
+        report.runs = (0..9)
+            .map(|i| RunReport {
+                repetition: i,
+                ..run.clone()
+            })
+            .collect();
+        report.runs[8].harness.cpu_saturated = false;
+        let reps = runs_where(&report, |r| r.harness.cpu_saturated);
+        assert_eq!(
+            describe_runs(&reps["cs"], &report, "cs"),
+            "runs 0, 1, 2, 3, 4, 5, … (8 of 9)"
+        );
+        assert_eq!(describe_runs(&[4], &report, "cs"), "run 4");
+        let all = warnings(&report, &report);
+        assert_eq!(all.len(), 2, "one line per side, not per run: {all:?}");
+    }
 
     #[test]
     fn scenario_differences_are_named() {
