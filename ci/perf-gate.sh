@@ -45,12 +45,15 @@
 # control), 2 bad usage, 3 the gate could not run (a build or a run failed).
 #
 # Knobs (environment variables):
-#   VERSUS_GATE_BLOCKS=12         blocks per round (6 runs each: 2 per arm); a multiple of 3
+#   VERSUS_GATE_BLOCKS=72         blocks per round (6 runs each: 2 per arm); a multiple of 3
 #                                 rotates the roles evenly
 #   VERSUS_GATE_DURATION=         length of each run, such as 3s (default: the scenario's)
 #   VERSUS_GATE_THRESHOLD=3%      how much worse a metric may get
-#   VERSUS_GATE_METRICS=get.rps   metrics that decide, space-separated (see `versus compare
-#                                 --metric`), such as "get.rps get.p50"
+#   VERSUS_GATE_METRICS="get.rps server.cpu_per_op"
+#                                 metrics that decide, space-separated (see `versus compare
+#                                 --metric`): by default the throughput and the server's
+#                                 CPU time per request (exact: it sees extra work per
+#                                 request even while the load generator limits the rate)
 #   VERSUS_GATE_OUT=perf-gate-out where the results go
 #   VERSUS_GATE_TARGET=<repo>/target/perf-gate   the persistent CARGO_TARGET_DIR
 #   VERSUS_GATE_HEAD_ENV=         extra environment of every head run, space-separated
@@ -87,10 +90,10 @@ HEAD_REV=$2
 
 REPO=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 SCENARIO=$(realpath "${3:-$REPO/scenarios/ci-gate.toml}")
-BLOCKS=${VERSUS_GATE_BLOCKS:-12}
+BLOCKS=${VERSUS_GATE_BLOCKS:-72}
 DURATION=${VERSUS_GATE_DURATION:-}
 THRESHOLD=${VERSUS_GATE_THRESHOLD:-3%}
-METRICS=${VERSUS_GATE_METRICS:-get.rps}
+METRICS=${VERSUS_GATE_METRICS:-get.rps server.cpu_per_op}
 OUT=$(realpath -m "${VERSUS_GATE_OUT:-perf-gate-out}")
 GATE_TARGET=$(realpath -m "${VERSUS_GATE_TARGET:-$REPO/target/perf-gate}")
 HEAD_ENV=${VERSUS_GATE_HEAD_ENV:-}

@@ -95,6 +95,33 @@ fn lower_throughput_regresses_and_higher_improves() {
 }
 
 #[test]
+fn cpu_per_operation_moves_with_the_work_per_request() {
+    // The same operations for 25% more CPU: a cost per request the throughput may hide.
+    let baseline = base_report();
+    let mut costlier = baseline.clone();
+    costlier.runs[0]
+        .resources
+        .get_mut("harness")
+        .expect("the harness's own resources")
+        .cpu_s *= 1.25;
+    let (code, _, json) = compare_both(&baseline, &costlier, &["harness.cpu_s=100%"]);
+    assert_eq!(code, EXIT_FAILED_CHECK);
+    let per_op = row(&json, "cs", "harness.cpu_per_op");
+    assert_eq!(per_op["verdict"], "regressed", "{per_op}");
+    let run = &baseline.runs[0];
+    let ops: u64 = run.ops.values().map(|op| op.count).sum();
+    let expected = run.resources["harness"].cpu_s * 1e6 / ops as f64;
+    let measured = per_op["baseline"]["median"]
+        .as_f64()
+        .expect("a baseline value");
+    assert!(
+        (measured - expected).abs() < 1e-9 * expected.max(1.0),
+        "{per_op}"
+    );
+    assert_eq!(row(&json, "cs", "get.rps")["verdict"], "pass");
+}
+
+#[test]
 fn error_rate_is_compared_in_percentage_points() {
     let baseline = base_report();
     let mut candidate = baseline.clone();

@@ -3,7 +3,8 @@
 //! the makespan of one-shot workloads, and CPU-seconds and peak memory per role.
 //!
 //! Each metric has a name (`get.p99`, `get.rps`, `errors.rate`, `completion.makespan`,
-//! `server.cpu_s`, `server.peak_rss_bytes`), which is also how `--threshold` refers to
+//! `server.cpu_s`, `server.peak_rss_bytes`, `server.cpu_per_op`: CPU microseconds per
+//! finished operation), which is also how `--threshold` refers to
 //! it, a unit, the direction in which it improves, and how two values are compared (a
 //! ratio, or a difference in percentage points for the error rate).
 
@@ -20,7 +21,7 @@ pub const LATENCY_STATS: [&str; 4] = ["p50", "p90", "p99", "p999"];
 /// Throughput statistic compared per operation.
 pub const RPS: &str = "rps";
 /// Resource statistics compared per role.
-pub const ROLE_STATS: [&str; 2] = ["cpu_s", "peak_rss_bytes"];
+pub const ROLE_STATS: [&str; 3] = ["cpu_s", "peak_rss_bytes", "cpu_per_op"];
 /// The failed share of all operations.
 pub const ERROR_RATE: &str = "errors.rate";
 /// The time until the last user finished (one-shot workloads).
@@ -136,6 +137,14 @@ pub fn extract(run: &RunReport) -> Vec<(MetricDef, f64)> {
             MetricDef::role(role, 1, Unit::Bytes),
             usage.peak_rss_bytes as f64,
         ));
+        // The work per operation: unlike throughput it moves with a target's cost per
+        // request even while the load generator, not the target, limits the rate.
+        if finished > 0 && usage.cpu_s > 0.0 {
+            out.push((
+                MetricDef::role(role, 2, Unit::Micros),
+                usage.cpu_s * 1e6 / finished as f64,
+            ));
+        }
     }
     out
 }
@@ -277,6 +286,7 @@ mod tests {
             "completion.makespan",
             "server.cpu_s",
             "server.peak_rss_bytes",
+            "server.cpu_per_op",
         ] {
             assert!(is_metric_name(ok, &ops, &roles), "{ok}");
         }

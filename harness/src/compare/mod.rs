@@ -44,7 +44,7 @@ pub struct CompareArgs {
     /// How much worse a metric may get before it counts as a regression: `10%` for every
     /// metric, or `METRIC=PCT` for one, such as `get.p99=10%`, `get.rps=3%`,
     /// `errors.rate=1%` (percentage points), `completion.makespan=10%`,
-    /// `server.cpu_s=20%`, `server.peak_rss_bytes=20%`. Repeatable; default 5%.
+    /// `server.cpu_s=20%`, `server.peak_rss_bytes=20%`, `server.cpu_per_op=3%` (CPU microseconds per operation). Repeatable; default 5%.
     #[arg(long = "threshold", value_name = "[METRIC=]PCT")]
     pub threshold: Vec<String>,
     /// Compare only this metric (repeatable), such as `--metric get.p50`: the verdict and
