@@ -48,6 +48,9 @@ pub struct PeerMetrics {
     pub dht_requests_served: Counter,
     /// DHT queries started by this peer (provider lookups and announcements).
     pub dht_queries: Counter,
+    /// Microseconds during which at least one chunk answer was being sent (upload slots
+    /// in use): with the run's length, how busy the upload was kept.
+    pub upload_busy_us: Counter,
     holdings: Arc<Holdings>,
 }
 
@@ -62,6 +65,7 @@ impl PeerMetrics {
             fetches_failed: Counter::default(),
             dht_requests_served: Counter::default(),
             dht_queries: Counter::default(),
+            upload_busy_us: Counter::default(),
             holdings,
         }
     }
@@ -105,6 +109,12 @@ impl RenderMetrics for PeerMetrics {
             "versus_dht_queries_total",
             "DHT queries this peer started (provider lookups and announcements).",
             self.dht_queries.get(),
+        );
+        write_counter(
+            out,
+            "versus_upload_busy_microseconds_total",
+            "Time during which at least one chunk answer was being sent (upload slots in use).",
+            self.upload_busy_us.get(),
         );
         let store = self.holdings.store();
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);

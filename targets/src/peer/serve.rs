@@ -104,6 +104,8 @@ pub struct Uploader {
     stalled: VecDeque<ResponseChannel<Response>>,
     /// How often each chunk was sent, to send the least sent first.
     sent: HashMap<(ObjectId, u32), u32>,
+    /// Since when at least one slot has been in use (none: all free).
+    busy_since: Option<Instant>,
 }
 
 impl Uploader {
@@ -128,6 +130,7 @@ impl Uploader {
             queued: 0,
             stalled: VecDeque::new(),
             sent: HashMap::new(),
+            busy_since: None,
         }
     }
 
@@ -208,13 +211,32 @@ impl Uploader {
             channel,
         });
         self.queued += 1;
-        self.pump()
+        let answers = self.pump();
+        self.account_busy_time();
+        answers
     }
 
     /// The answer to `request_id` was written or failed: its slot is free.
     pub fn on_done(&mut self, request_id: InboundRequestId) -> Vec<Answer> {
         self.sending.remove(&request_id);
-        self.pump()
+        let answers = self.pump();
+        self.account_busy_time();
+        answers
+    }
+
+    /// Adds the time the slots were in use to the upload-busy counter once they all free.
+    fn account_busy_time(&mut self) {
+        match (self.sending.is_empty(), self.busy_since) {
+            (false, None) => self.busy_since = Some(Instant::now()),
+            (true, Some(since)) => {
+                let busy = since.elapsed().as_micros();
+                self.metrics
+                    .upload_busy_us
+                    .add(u64::try_from(busy).unwrap_or(u64::MAX));
+                self.busy_since = None;
+            }
+            _ => {}
+        }
     }
 
     /// Frees slots whose completion libp2p never reported (bounded by the request timeout).
