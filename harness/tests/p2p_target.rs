@@ -57,6 +57,15 @@ fn every_peer_completes_a_flash_crowd() {
         "the peers received at least the object each: {peers_rx}"
     );
     assert!(run["admin_overhead_us"].as_u64().is_some());
+    // The seed sent chunks for part of the run, never for longer than the run itself.
+    let seed_busy = run["traffic"]["seed"]["upload_busy_s"]
+        .as_f64()
+        .unwrap_or(0.0);
+    let duration = run["duration_s"].as_f64().unwrap();
+    assert!(
+        seed_busy > 0.0 && seed_busy <= duration + 0.5,
+        "seed uploading {seed_busy} s of a {duration} s run"
+    );
 }
 
 const FETCH: &str = r#"

@@ -307,8 +307,7 @@ pub(crate) mod tests {
                 role.to_string(),
                 Traffic {
                     tx_bytes: tx,
-                    rx_bytes: 0,
-                    chunks_rejected: 0,
+                    ..Traffic::default()
                 },
             )]),
             resources: BTreeMap::from([(

@@ -164,7 +164,7 @@ pub async fn drive_targets<W: Workload + ?Sized>(
         Traffic {
             tx_bytes: counters.written(),
             rx_bytes: counters.read(),
-            chunks_rejected: 0,
+            ..Traffic::default()
         },
     );
     Ok(Targeted {

@@ -147,13 +147,10 @@ impl Cluster {
             return;
         }
         if let Some(t) = scrape(node, Duration::from_secs(1)).await {
-            let r = self
-                .retired_traffic
+            self.retired_traffic
                 .entry(node.spec.role.to_string())
-                .or_default();
-            r.tx_bytes += t.tx_bytes;
-            r.rx_bytes += t.rx_bytes;
-            r.chunks_rejected += t.chunks_rejected;
+                .or_default()
+                .add(&t);
         }
     }
 
@@ -208,10 +205,7 @@ impl Cluster {
                 tracing::warn!("could not scrape the metrics of a {role}; its traffic is missing from the report");
                 continue;
             };
-            let t = traffic.entry(role.to_string()).or_default();
-            t.tx_bytes += s.tx_bytes;
-            t.rx_bytes += s.rx_bytes;
-            t.chunks_rejected += s.chunks_rejected;
+            traffic.entry(role.to_string()).or_default().add(&s);
         }
         traffic
     }
@@ -270,6 +264,7 @@ async fn scrape(node: &NodeProcess, timeout: Duration) -> Option<Traffic> {
         tx_bytes: sample(&text, "versus_bytes_sent_total").unwrap_or(0.0) as u64,
         rx_bytes: sample(&text, "versus_bytes_received_total").unwrap_or(0.0) as u64,
         chunks_rejected: sample(&text, "versus_chunks_rejected_total").unwrap_or(0.0) as u64,
+        upload_busy_s: sample(&text, "versus_upload_busy_microseconds_total").unwrap_or(0.0) / 1e6,
     })
 }
 
@@ -282,14 +277,7 @@ pub fn traffic_delta(
         .iter()
         .map(|(role, a)| {
             let b = before.get(role).cloned().unwrap_or_default();
-            (
-                role.clone(),
-                Traffic {
-                    tx_bytes: a.tx_bytes.saturating_sub(b.tx_bytes),
-                    rx_bytes: a.rx_bytes.saturating_sub(b.rx_bytes),
-                    chunks_rejected: a.chunks_rejected.saturating_sub(b.chunks_rejected),
-                },
-            )
+            (role.clone(), a.since(&b))
         })
         .collect()
 }

@@ -287,19 +287,29 @@ fn run_details(out: &mut String, run: &RunReport, cores: u32) {
         );
     }
     for (role, t) in &run.traffic {
+        let mut notes = String::new();
+        if t.chunks_rejected > 0 {
+            let _ = write!(
+                notes,
+                "; {} chunks rejected (failed verification, never stored or served)",
+                t.chunks_rejected
+            );
+        }
+        let nodes = run.resources.get(role).map_or(0, |r| r.processes);
+        if t.upload_busy_s > 0.0 && nodes > 0 && run.duration_s > 0.0 {
+            let share = t.upload_busy_s / (f64::from(nodes) * run.duration_s);
+            let _ = write!(
+                notes,
+                "; uploading {:.0}% of the run (mean over {nodes} node{})",
+                (share * 100.0).min(100.0),
+                if nodes == 1 { "" } else { "s" }
+            );
+        }
         let _ = writeln!(
             out,
-            "- `{role}` traffic: {} sent, {} received{}",
+            "- `{role}` traffic: {} sent, {} received{notes}",
             format_bytes(t.tx_bytes as f64),
             format_bytes(t.rx_bytes as f64),
-            if t.chunks_rejected > 0 {
-                format!(
-                    "; {} chunks rejected (failed verification, never stored or served)",
-                    t.chunks_rejected
-                )
-            } else {
-                String::new()
-            }
         );
     }
     out.push('\n');

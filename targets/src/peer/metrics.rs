@@ -6,7 +6,8 @@
 //! (status 200 answered, 404 not held) and the admin plane's `publish`, `fetch`,
 //! `object` and `status` (their HTTP status).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use super::holdings::Holdings;
 use crate::metrics::{write_counter, write_gauge, Counter, NodeMetrics, RenderMetrics};
@@ -48,9 +49,9 @@ pub struct PeerMetrics {
     pub dht_requests_served: Counter,
     /// DHT queries started by this peer (provider lookups and announcements).
     pub dht_queries: Counter,
-    /// Microseconds during which at least one chunk answer was being sent (upload slots
-    /// in use): with the run's length, how busy the upload was kept.
-    pub upload_busy_us: Counter,
+    /// How long at least one chunk answer was being sent (upload slots in use): with the
+    /// run's length, how busy the upload was kept.
+    pub upload_busy: BusyTime,
     holdings: Arc<Holdings>,
 }
 
@@ -65,9 +66,48 @@ impl PeerMetrics {
             fetches_failed: Counter::default(),
             dht_requests_served: Counter::default(),
             dht_queries: Counter::default(),
-            upload_busy_us: Counter::default(),
+            upload_busy: BusyTime::default(),
             holdings,
         }
+    }
+}
+
+/// Time spent in a state that starts and ends (such as "uploading"): the finished
+/// periods, plus the one under way.
+#[derive(Debug, Default)]
+pub struct BusyTime {
+    finished_us: Counter,
+    since: Mutex<Option<Instant>>,
+}
+
+impl BusyTime {
+    /// Marks the state as entered (`true`) or left (`false`); repeated marks change nothing.
+    pub fn set(&self, busy: bool) {
+        let Ok(mut since) = self.since.lock() else {
+            return;
+        };
+        match (busy, *since) {
+            (true, None) => *since = Some(Instant::now()),
+            (false, Some(start)) => {
+                let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+                self.finished_us.add(micros);
+                *since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Microseconds in the state so far, the period under way included.
+    pub fn micros(&self) -> u64 {
+        let ongoing = self
+            .since
+            .lock()
+            .ok()
+            .and_then(|since| *since)
+            .map_or(0, |start| {
+                u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
+            });
+        self.finished_us.get().saturating_add(ongoing)
     }
 }
 
@@ -114,7 +154,7 @@ impl RenderMetrics for PeerMetrics {
             out,
             "versus_upload_busy_microseconds_total",
             "Time during which at least one chunk answer was being sent (upload slots in use).",
-            self.upload_busy_us.get(),
+            self.upload_busy.micros(),
         );
         let store = self.holdings.store();
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
@@ -136,5 +176,27 @@ impl RenderMetrics for PeerMetrics {
             "Objects this peer is still assembling (and already serving chunks of).",
             gauge(self.holdings.partial_count() as u64),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BusyTime;
+    use std::time::Duration;
+
+    #[test]
+    fn busy_time_counts_finished_and_ongoing_periods() {
+        let busy = BusyTime::default();
+        assert_eq!(busy.micros(), 0);
+        busy.set(true);
+        std::thread::sleep(Duration::from_millis(20));
+        busy.set(true); // already busy: the period keeps its start
+        assert!(busy.micros() >= 20_000, "the period under way counts");
+        busy.set(false);
+        let finished = busy.micros();
+        assert!(finished >= 20_000);
+        std::thread::sleep(Duration::from_millis(10));
+        busy.set(false);
+        assert_eq!(busy.micros(), finished, "idle time does not count");
     }
 }

@@ -104,8 +104,6 @@ pub struct Uploader {
     stalled: VecDeque<ResponseChannel<Response>>,
     /// How often each chunk was sent, to send the least sent first.
     sent: HashMap<(ObjectId, u32), u32>,
-    /// Since when at least one slot has been in use (none: all free).
-    busy_since: Option<Instant>,
 }
 
 impl Uploader {
@@ -130,7 +128,6 @@ impl Uploader {
             queued: 0,
             stalled: VecDeque::new(),
             sent: HashMap::new(),
-            busy_since: None,
         }
     }
 
@@ -224,19 +221,9 @@ impl Uploader {
         answers
     }
 
-    /// Adds the time the slots were in use to the upload-busy counter once they all free.
-    fn account_busy_time(&mut self) {
-        match (self.sending.is_empty(), self.busy_since) {
-            (false, None) => self.busy_since = Some(Instant::now()),
-            (true, Some(since)) => {
-                let busy = since.elapsed().as_micros();
-                self.metrics
-                    .upload_busy_us
-                    .add(u64::try_from(busy).unwrap_or(u64::MAX));
-                self.busy_since = None;
-            }
-            _ => {}
-        }
+    /// Counts the time during which at least one slot is in use.
+    fn account_busy_time(&self) {
+        self.metrics.upload_busy.set(!self.sending.is_empty());
     }
 
     /// Frees slots whose completion libp2p never reported (bounded by the request timeout).
