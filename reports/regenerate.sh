@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every example report in reports/ with a release build. Each line below is
 # also the one command that regenerates that report on its own.
-# Takes about 12 minutes on a 2-core machine.
+# Takes about 13 minutes on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p versus
