@@ -208,22 +208,13 @@ impl Uploader {
             channel,
         });
         self.queued += 1;
-        let answers = self.pump();
-        self.account_busy_time();
-        answers
+        self.pump()
     }
 
     /// The answer to `request_id` was written or failed: its slot is free.
     pub fn on_done(&mut self, request_id: InboundRequestId) -> Vec<Answer> {
         self.sending.remove(&request_id);
-        let answers = self.pump();
-        self.account_busy_time();
-        answers
-    }
-
-    /// Counts the time during which at least one slot is in use.
-    fn account_busy_time(&self) {
-        self.metrics.upload_busy.set(!self.sending.is_empty());
+        self.pump()
     }
 
     /// Frees slots whose completion libp2p never reported (bounded by the request timeout).
@@ -232,7 +223,8 @@ impl Uploader {
         self.sending.retain(|_, started| started.elapsed() < limit);
     }
 
-    /// Starts queued answers while slots are free, one peer at a time in turn.
+    /// Starts queued answers while slots are free, one peer at a time in turn, and
+    /// counts the time during which at least one slot is in use.
     fn pump(&mut self) -> Vec<Answer> {
         let mut answers = Vec::new();
         while self.sending.len() < self.settings.slots {
@@ -275,6 +267,7 @@ impl Uploader {
             }
             answers.push((next.request_id, next.channel, response));
         }
+        self.metrics.upload_busy.set(!self.sending.is_empty());
         answers
     }
 
