@@ -28,7 +28,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tower_layer::Layer as _;
 
@@ -127,15 +127,7 @@ where
             biased;
             () = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        tracing::warn!("accepting an admin connection failed: {e}; retrying");
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
-                        continue;
-                    }
-                };
+            (stream, peer) = accept(&listener, "admin") => {
                 let service = TowerToHyperService::new(router.clone());
                 let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 connections.spawn(async move {
@@ -149,6 +141,20 @@ where
     drop(listener);
     drain(graceful, connections, SHUTDOWN_GRACE, "admin").await;
     Ok(())
+}
+
+/// The next connection to `listener`. An accept error (such as running out of file
+/// descriptors) is logged with the `plane`'s name and retried after a short pause.
+pub async fn accept(listener: &TcpListener, plane: &str) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(e) => {
+                tracing::warn!("accepting a {plane} connection failed: {e}; retrying");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
 }
 
 /// Lets the connections of a plane that stopped accepting finish what is in flight for

@@ -259,5 +259,11 @@ mod tests {
         s.sample();
         let cpu_s = s.roles()[HARNESS].cpu_s;
         assert!((0.003..60.0).contains(&cpu_s), "{cpu_s}");
+        // Tick counting can only give whole multiples of 10 ms.
+        let ticks = cpu_s * 100.0;
+        assert!(
+            (ticks - ticks.round()).abs() > 1e-9,
+            "{cpu_s} s: tick-sized"
+        );
     }
 }

@@ -14,14 +14,11 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::{routes, State};
+use crate::admin::{self, HEADER_READ_TIMEOUT};
 use crate::shaping::Shaper;
 
 /// How long requests in flight may take to finish once shutdown starts.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// How long a client may take to send request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Pause after an accept error (e.g. out of file descriptors) before trying again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Keeps the open-connections gauge right however the connection task ends.
 struct OpenConnection(Arc<State>);
@@ -56,15 +53,7 @@ pub async fn serve(
                 }
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        tracing::warn!("accepting a data-plane connection failed: {e}; retrying");
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
-                        continue;
-                    }
-                };
+            (stream, peer) = admin::accept(&listener, "data-plane") => {
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!(%peer, "could not set TCP_NODELAY: {e}");
                 }
@@ -90,5 +79,5 @@ pub async fn serve(
         open,
         "data plane stopped accepting; finishing requests in flight"
     );
-    crate::admin::drain(graceful, connections, SHUTDOWN_GRACE, "data-plane").await;
+    admin::drain(graceful, connections, SHUTDOWN_GRACE, "data-plane").await;
 }
