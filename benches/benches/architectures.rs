@@ -1,5 +1,5 @@
 //! Macro benchmarks of whole architectures, through the harness's library API
-//! (`versus::run::run_arch`, what `versus run` does): target nodes start as processes,
+//! (`versus::commands::run::run_arch`, what `versus run` does): target nodes start as processes,
 //! the content is published, the users are driven, and only the measured part is timed
 //! with `iter_custom`.
 //!

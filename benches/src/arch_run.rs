@@ -1,17 +1,18 @@
 //! The fixture of the architecture macro benchmarks: a small scenario run on
 //! client-server or peer-to-peer through the harness's library API
-//! ([`versus::run::run_arch`]), exactly as `versus run` runs it: the targets start as
+//! ([`versus::commands::run::run_arch`]), exactly as `versus run` runs it: the targets start as
 //! processes (this benchmark binary, see [`crate::node`]), the content is published, the
 //! users are driven, the nodes are stopped. One run is one iteration, and only its
 //! measured part is timed (a flash crowd's makespan, a fetch run's duration), so process
 //! start-up and publishing stay out of the numbers.
 
 use std::time::Duration;
+use versus::arch::Arch;
 
 use anyhow::{anyhow, Context};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
-use versus::progress::ProgressMode;
+use versus::drive::progress::ProgressMode;
 use versus::report::model::RunReport;
 
 /// What the users do. Either way one run is one benchmark iteration.
@@ -29,7 +30,7 @@ pub enum Workload {
 
 /// One architecture, one small scenario.
 pub struct ArchBench {
-    arch: &'static str,
+    arch: Arch,
     workload: Workload,
     users: u32,
     object_size: String,
@@ -45,9 +46,7 @@ impl ArchBench {
         users: u32,
         object_size: &str,
     ) -> anyhow::Result<Self> {
-        if !["cs", "p2p"].contains(&arch) {
-            return Err(anyhow!("unknown architecture {arch:?}; use cs or p2p"));
-        }
+        let arch: Arch = arch.parse().map_err(|e: String| anyhow!(e))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -90,8 +89,8 @@ impl ArchBench {
             arch = self.arch,
             size = self.object_size,
             users = self.users,
-            cs = self.arch == "cs",
-            p2p = self.arch == "p2p",
+            cs = self.arch == Arch::Cs,
+            p2p = self.arch == Arch::P2p,
         )
     }
 
@@ -102,7 +101,7 @@ impl ArchBench {
         let scenario = versus::scenario::parse("bench-scenario.toml", &text, &[])
             .map_err(|e| anyhow!("the benchmark scenario is invalid: {e}"))?;
         let stop = CancellationToken::new();
-        let run = self.runtime.block_on(versus::run::run_arch(
+        let run = self.runtime.block_on(versus::commands::run::run_arch(
             &scenario,
             self.arch,
             ProgressMode::Quiet,

@@ -17,12 +17,13 @@ use bytes::Bytes;
 use criterion::Criterion;
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
-use versus::drive::{drive, Driven};
-use versus::driver::http::{Endpoint, HttpConnector, Target};
-use versus::plan::load_plan;
-use versus::progress::ProgressMode;
+use versus::drive::http::{Endpoint, HttpConnector, Target};
+use versus::drive::load::Job;
+use versus::drive::phase::{drive, Driven};
+use versus::drive::progress::ProgressMode;
+use versus::drive::workload::RepeatGet;
+use versus::plan::load::load_plan;
 use versus::record::resources::ResourceSampler;
-use versus::workload::RepeatGet;
 use versus_targets::server::{self, RunningServer, ServerArgs};
 
 /// Set to `1` (or anything but `0`) for the quick mode: fewer samples, shorter runs.
@@ -100,7 +101,7 @@ impl FetchFixture {
 
     /// Runs `total_ops` GETs (rounded up to a multiple of the users) through the harness:
     /// a `kind = "url"` scenario with `iterations` per user, its load plan, the HTTP
-    /// connector and [`versus::drive::drive`]. Returns what was driven; fails when any
+    /// connector and [`versus::drive::phase::drive`]. Returns what was driven; fails when any
     /// operation failed, since a benchmark of errors measures nothing.
     pub fn run(&self, total_ops: u64) -> anyhow::Result<(Driven, u64)> {
         let per_user = total_ops.div_ceil(u64::from(self.users)).max(1);
@@ -126,10 +127,14 @@ impl FetchFixture {
         let workload = Arc::new(RepeatGet::new(&target.path));
         let mut sampler = ResourceSampler::new();
         let stop = CancellationToken::new();
-        let driven = self.runtime.block_on(drive(
-            &plan,
+        let job = Job {
             connector,
             workload,
+            gate: None,
+        };
+        let driven = self.runtime.block_on(drive(
+            &plan,
+            job,
             &mut sampler,
             &stop,
             ProgressMode::Quiet,

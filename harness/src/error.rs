@@ -1,5 +1,5 @@
 //! Failures that decide the exit code. Everything else travels as `anyhow` context;
-//! `main` looks for these types in the chain to pick the code from the contract:
+//! [`crate::commands::exit_code`] looks for these types in the chain to pick the code from the contract:
 //! 0 ok, 1 a threshold failed, 2 bad usage or invalid scenario, 3 the run could not be
 //! carried out, 130 interrupted.
 
@@ -23,22 +23,4 @@ pub enum Failure {
     /// The run could not be carried out: a target failed to start, a port was taken… (exit 3).
     #[error("{0}")]
     CannotRun(String),
-}
-
-/// The exit code for an error chain.
-pub fn exit_code(error: &anyhow::Error) -> i32 {
-    for cause in error.chain() {
-        if cause
-            .downcast_ref::<crate::scenario::ScenarioError>()
-            .is_some()
-        {
-            return EXIT_USAGE;
-        }
-        match cause.downcast_ref::<Failure>() {
-            Some(Failure::Usage(_)) => return EXIT_USAGE,
-            Some(Failure::CannotRun(_)) => return EXIT_CANNOT_RUN,
-            None => {}
-        }
-    }
-    EXIT_CANNOT_RUN
 }

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
-use versus::error::{exit_code, EXIT_INTERRUPTED, EXIT_OK};
-use versus::progress::ProgressMode;
-use versus::run::{ArchChoice, RunOptions};
+use versus::commands::exit_code;
+use versus::commands::run::{ArchChoice, RunOptions};
+use versus::commands::sweep::{parse_counts, SweepOptions};
+use versus::drive::progress::ProgressMode;
+use versus::error::{EXIT_INTERRUPTED, EXIT_OK};
 use versus::scenario::{self, Override};
-use versus::sweep::{parse_counts, SweepOptions};
 
 /// Versus: client-server vs peer-to-peer, measured side by side.
 #[derive(Parser)]
@@ -27,11 +28,11 @@ enum Command {
     /// Run a scenario at several user counts (and server counts) into one report.
     Sweep(SweepArgs),
     /// Compare two report.json files: per-metric ratios, intervals and verdicts.
-    Compare(versus::compare::CompareArgs),
+    Compare(versus::commands::compare::CompareArgs),
     /// Merge report.json files of one scenario and build into one, their runs as repetitions.
-    Merge(versus::merge::MergeArgs),
+    Merge(versus::commands::merge::MergeArgs),
     /// Convert a report.json for dashboards (Bencher BMF, github-action-benchmark).
-    Export(versus::export::ExportArgs),
+    Export(versus::commands::export::ExportArgs),
     /// Validate a scenario file without running it.
     Check {
         /// The scenario file (TOML).
@@ -212,9 +213,9 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             );
             Ok(EXIT_OK)
         }
-        Command::Compare(args) => versus::compare::run(&args),
-        Command::Export(args) => versus::export::run(&args),
-        Command::Merge(args) => versus::merge::run(&args),
+        Command::Compare(args) => versus::commands::compare::run(&args),
+        Command::Export(args) => versus::commands::export::run(&args),
+        Command::Merge(args) => versus::commands::merge::run(&args),
         Command::Server(args) => {
             runtime()?.block_on(versus_targets::server::run(args))?;
             Ok(EXIT_OK)
@@ -228,7 +229,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             runtime()?.block_on(async {
                 let stop = CancellationToken::new();
                 tokio::spawn(watch_signals(stop.clone()));
-                versus::sweep::sweep(options, stop).await
+                versus::commands::sweep::sweep(options, stop).await
             })
         }
         Command::Run(args) => {
@@ -236,7 +237,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             runtime()?.block_on(async {
                 let stop = CancellationToken::new();
                 tokio::spawn(watch_signals(stop.clone()));
-                versus::run::run(options, stop).await
+                versus::commands::run::run(options, stop).await
             })
         }
     }

@@ -10,6 +10,7 @@
 
 use proptest::prelude::*;
 use serde_json::json;
+use versus::arch::Arch;
 use versus::machine::MachineInfo;
 use versus::record::histogram::{encode, new_latency, record_us};
 use versus::report::charts::{self, ScalingPoint};
@@ -204,13 +205,13 @@ fn scaling_draws_measured_and_bound_per_arch() {
     for users in [4u32, 8, 16, 32] {
         let n = f64::from(users);
         points.push(ScalingPoint {
-            arch: "cs".into(),
+            arch: Arch::Cs,
             users,
             measured_s: n * 0.55,
             bound_s: Some(n * 0.5),
         });
         points.push(ScalingPoint {
-            arch: "p2p".into(),
+            arch: Arch::P2p,
             users,
             measured_s: 1.0 + n * 0.05,
             bound_s: Some(0.5),
@@ -341,7 +342,7 @@ fn degenerate_inputs_give_none_or_valid_svg() {
     assert_well_formed(&charts::p99_over_time(&[&one], "get", &[]).expect("one second"));
 
     let nan = ScalingPoint {
-        arch: "cs".into(),
+        arch: Arch::Cs,
         users: 4,
         measured_s: f64::NAN,
         bound_s: Some(f64::INFINITY),
@@ -415,7 +416,7 @@ proptest! {
         let points: Vec<ScalingPoint> = points
             .into_iter()
             .map(|(cs, users, measured_s, bound_s)| ScalingPoint {
-                arch: if cs { "cs" } else { "p2p" }.into(),
+                arch: if cs { Arch::Cs } else { Arch::P2p },
                 users,
                 measured_s,
                 bound_s,

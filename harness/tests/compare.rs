@@ -7,8 +7,9 @@ mod compare_support;
 mod support;
 
 use compare_support::{base_report, compare, compare_both, repeated, row, write_report};
-use versus::compare::{CompareArgs, CompareFormat};
-use versus::error::{exit_code, EXIT_FAILED_CHECK, EXIT_OK, EXIT_USAGE};
+use versus::commands::compare::{CompareArgs, CompareFormat};
+use versus::commands::exit_code;
+use versus::error::{EXIT_FAILED_CHECK, EXIT_OK, EXIT_USAGE};
 
 #[test]
 fn identical_reports_pass_everything() {
@@ -261,7 +262,7 @@ fn unknown_threshold_metric_is_a_usage_error() {
         write_report(dir.path(), "b.json", &report),
     );
     args.threshold = vec!["get.p98=10%".into()];
-    let e = versus::compare::run(&args).unwrap_err();
+    let e = versus::commands::compare::run(&args).unwrap_err();
     assert_eq!(exit_code(&e), EXIT_USAGE);
     let message = format!("{e:#}");
     assert!(
@@ -269,7 +270,7 @@ fn unknown_threshold_metric_is_a_usage_error() {
         "{message}"
     );
     args.threshold = vec!["ten percent".into()];
-    let e = versus::compare::run(&args).unwrap_err();
+    let e = versus::commands::compare::run(&args).unwrap_err();
     assert_eq!(exit_code(&e), EXIT_USAGE, "{e:#}");
 }
 
@@ -278,11 +279,11 @@ fn unreadable_reports_are_usage_errors() {
     let dir = support::temp_dir();
     let good = write_report(dir.path(), "good.json", &base_report());
     let missing = dir.path().join("missing.json");
-    let e = versus::compare::run(&CompareArgs::new(&good, &missing)).unwrap_err();
+    let e = versus::commands::compare::run(&CompareArgs::new(&good, &missing)).unwrap_err();
     assert_eq!(exit_code(&e), EXIT_USAGE);
     assert!(format!("{e:#}").contains("missing.json"), "{e:#}");
     let garbage = support::write_file(dir.path(), "garbage.json", "{\"not\": \"a report\"}");
-    let e = versus::compare::run(&CompareArgs::new(&garbage, &good)).unwrap_err();
+    let e = versus::commands::compare::run(&CompareArgs::new(&garbage, &good)).unwrap_err();
     assert_eq!(exit_code(&e), EXIT_USAGE);
     assert!(format!("{e:#}").contains("baseline report"), "{e:#}");
 }
@@ -293,7 +294,7 @@ fn runs_are_matched_by_architecture_and_users() {
     let mut candidate = baseline.clone();
     candidate.runs[0].users += 2;
     let mut p2p = candidate.runs[0].clone();
-    p2p.arch = "p2p".into();
+    p2p.arch = versus::arch::Arch::P2p;
     candidate.runs.push(p2p);
     let (code, md, json) = compare_both(&baseline, &candidate, &[]);
     assert_eq!(code, EXIT_OK, "{md}");

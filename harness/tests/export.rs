@@ -6,8 +6,9 @@ mod compare_support;
 mod support;
 
 use compare_support::{base_report, repeated, write_report};
-use versus::error::{exit_code, EXIT_OK, EXIT_USAGE};
-use versus::export::{ExportArgs, ExportFormat};
+use versus::commands::exit_code;
+use versus::commands::export::{ExportArgs, ExportFormat};
+use versus::error::{EXIT_OK, EXIT_USAGE};
 use versus::report::model::Completion;
 
 fn export(report: &versus::report::model::Report, format: ExportFormat) -> serde_json::Value {
@@ -18,7 +19,10 @@ fn export(report: &versus::report::model::Report, format: ExportFormat) -> serde
         format,
         out: Some(out.clone()),
     };
-    assert_eq!(versus::export::run(&args).expect("export runs"), EXIT_OK);
+    assert_eq!(
+        versus::commands::export::run(&args).expect("export runs"),
+        EXIT_OK
+    );
     let text = std::fs::read_to_string(&out).expect("export wrote --out");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
@@ -139,7 +143,7 @@ fn an_unreadable_report_is_a_usage_error() {
         format: ExportFormat::Bmf,
         out: None,
     };
-    let e = versus::export::run(&args).unwrap_err();
+    let e = versus::commands::export::run(&args).unwrap_err();
     assert_eq!(exit_code(&e), EXIT_USAGE);
     assert!(format!("{e:#}").contains("nope.json"), "{e:#}");
 }

@@ -7,9 +7,10 @@ mod compare_support;
 mod support;
 
 use compare_support::{base_report, repeated, row, write_report};
-use versus::compare::{CompareArgs, CompareFormat};
-use versus::error::{exit_code, EXIT_OK, EXIT_USAGE};
-use versus::merge::{merge, MergeArgs, MergeError};
+use versus::commands::compare::{CompareArgs, CompareFormat};
+use versus::commands::exit_code;
+use versus::commands::merge::{merge, MergeArgs, MergeError};
+use versus::error::{EXIT_OK, EXIT_USAGE};
 use versus::report::model::Report;
 
 fn labelled(reports: &[Report]) -> Vec<(String, Report)> {
@@ -91,7 +92,7 @@ fn merged_repetitions_give_compare_an_interval() {
     }
     let merge_into = |name: &str, inputs: Vec<std::path::PathBuf>| {
         let out = dir.path().join("merged").join(name);
-        let code = versus::merge::run(&MergeArgs {
+        let code = versus::commands::merge::run(&MergeArgs {
             out: out.clone(),
             inputs,
         })
@@ -106,7 +107,10 @@ fn merged_repetitions_give_compare_an_interval() {
     args.metric = vec!["get.p50".into()];
     let out = dir.path().join("comparison.json");
     args.out = Some(out.clone());
-    assert_eq!(versus::compare::run(&args).expect("compare runs"), 1);
+    assert_eq!(
+        versus::commands::compare::run(&args).expect("compare runs"),
+        1
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).expect("compare wrote --out"))
             .expect("JSON");
@@ -131,7 +135,7 @@ fn unreadable_or_mismatched_inputs_exit_2() {
         vec![good.clone(), dir.path().join("missing.json")],
         vec![good.clone(), other],
     ] {
-        let e = versus::merge::run(&MergeArgs {
+        let e = versus::commands::merge::run(&MergeArgs {
             out: out.clone(),
             inputs,
         })
@@ -162,7 +166,7 @@ fn different_builds_are_a_note_when_expected() {
         args.format = CompareFormat::Json;
         let out = dir.path().join(format!("c-{expect}.json"));
         args.out = Some(out.clone());
-        versus::compare::run(&args).expect("compare runs");
+        versus::commands::compare::run(&args).expect("compare runs");
         let text = std::fs::read_to_string(&out).expect("compare wrote --out");
         serde_json::from_str::<serde_json::Value>(&text).expect("JSON")
     };
@@ -186,7 +190,7 @@ fn different_builds_are_a_note_when_expected() {
     args.expect_different_builds = true;
     let out = dir.path().join("c.md");
     args.out = Some(out.clone());
-    versus::compare::run(&args).expect("compare runs");
+    versus::commands::compare::run(&args).expect("compare runs");
     let md = std::fs::read_to_string(&out).expect("compare wrote --out");
     assert!(
         md.starts_with("> **Note:** different builds") && !md.contains("WARNING"),
@@ -200,7 +204,7 @@ fn unknown_metric_is_a_usage_error() {
     let report = write_report(dir.path(), "a.json", &base_report());
     let mut args = CompareArgs::new(&report, &report);
     args.metric = vec!["get.p98".into()];
-    let e = versus::compare::run(&args).unwrap_err();
+    let e = versus::commands::compare::run(&args).unwrap_err();
     assert_eq!(exit_code(&e), EXIT_USAGE);
     assert!(format!("{e:#}").contains("--metric get.p98"), "{e:#}");
 }
@@ -240,7 +244,7 @@ fn paired_comparison_sees_through_a_drift() {
         args.format = CompareFormat::Json;
         let out = dir.path().join(format!("paired-{paired}.json"));
         args.out = Some(out.clone());
-        let code = versus::compare::run(&args).expect("compare runs");
+        let code = versus::commands::compare::run(&args).expect("compare runs");
         let text = std::fs::read_to_string(&out).expect("compare wrote --out");
         (
             code,

@@ -3,7 +3,9 @@
 //! units, content addressing, network shaping, metrics and the admin plane.
 
 pub mod admin;
+pub mod argv;
 pub mod content;
+pub mod metric_names;
 pub mod metrics;
 pub mod peer;
 pub mod ready;

@@ -161,13 +161,13 @@ impl RenderMetrics for NodeMetrics {
     fn render(&self, out: &mut String) {
         write_counter(
             out,
-            "versus_bytes_sent_total",
+            crate::metric_names::BYTES_SENT,
             "Bytes sent on the data plane, headers included.",
             self.bytes.written(),
         );
         write_counter(
             out,
-            "versus_bytes_received_total",
+            crate::metric_names::BYTES_RECEIVED,
             "Bytes received on the data plane, headers included.",
             self.bytes.read(),
         );

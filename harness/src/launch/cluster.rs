@@ -11,9 +11,13 @@ use hyper::Method;
 use versus_targets::metrics::sample;
 
 use super::http_client::request;
-use super::process::{LaunchError, NodeProcess, NodeSpec};
+use super::launcher::{Launcher, Node, Signal};
+use super::process::LaunchError;
+use crate::arch::Role;
+use crate::plan::nodes::{NodeSpec, TargetArgs};
 use crate::record::resources::ResourceSampler;
-use crate::report::model::Traffic;
+use crate::record::traffic::Traffic;
+use versus_targets::metric_names;
 
 /// How long a node gets to stop after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -22,7 +26,7 @@ const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where a node stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeState {
+pub(crate) enum NodeState {
     /// Running.
     Up,
     /// Stopped with SIGSTOP.
@@ -31,27 +35,31 @@ pub enum NodeState {
     Down,
 }
 
-/// Running nodes.
-#[derive(Default)]
-pub struct Cluster {
-    nodes: Vec<NodeProcess>,
+/// Running nodes, started by launcher `L`.
+pub(crate) struct Cluster<L: Launcher> {
+    launcher: L,
+    nodes: Vec<L::Node>,
     states: Vec<NodeState>,
     /// Instances replaced by a restart, kept until the cluster stops (to be reaped).
-    retired: Vec<NodeProcess>,
+    retired: Vec<L::Node>,
     /// Traffic counted by instances that went down, per role.
-    retired_traffic: BTreeMap<String, Traffic>,
+    retired_traffic: BTreeMap<Role, Traffic>,
 }
 
-impl Cluster {
-    /// Starts every spec at once; if any fails, stops the others and returns the error.
-    pub async fn start(specs: Vec<NodeSpec>, ready_timeout: Duration) -> Result<Self, LaunchError> {
-        let mut cluster = Cluster::default();
-        cluster.add(specs, ready_timeout).await?;
-        Ok(cluster)
+impl<L: Launcher> Cluster<L> {
+    /// An empty cluster whose nodes `launcher` will start.
+    pub(crate) fn new(launcher: L) -> Self {
+        Cluster {
+            launcher,
+            nodes: Vec::new(),
+            states: Vec::new(),
+            retired: Vec::new(),
+            retired_traffic: BTreeMap::new(),
+        }
     }
 
     /// Starts more nodes into this cluster (all at once).
-    pub async fn add(
+    pub(crate) async fn add(
         &mut self,
         specs: Vec<NodeSpec>,
         ready_timeout: Duration,
@@ -59,7 +67,7 @@ impl Cluster {
         let started = join_all(
             specs
                 .into_iter()
-                .map(|s| NodeProcess::start(s, ready_timeout)),
+                .map(|s| self.launcher.launch(s, ready_timeout)),
         )
         .await;
         let mut first_error = None;
@@ -81,59 +89,59 @@ impl Cluster {
     }
 
     /// The nodes, in start order.
-    pub fn nodes(&self) -> &[NodeProcess] {
+    pub(crate) fn nodes(&self) -> &[L::Node] {
         &self.nodes
     }
 
     /// Where node `index` stands.
-    pub fn state(&self, index: usize) -> NodeState {
+    pub(crate) fn state(&self, index: usize) -> NodeState {
         self.states.get(index).copied().unwrap_or(NodeState::Down)
     }
 
     /// Crashes node `index` (SIGKILL), after saving its traffic counters.
-    pub async fn kill(&mut self, index: usize) {
+    pub(crate) async fn kill(&mut self, index: usize) {
         self.retire_traffic(index).await;
-        self.nodes[index].signal(libc::SIGKILL);
+        self.nodes[index].signal(Signal::Kill);
         self.nodes[index].wait_exit(STOP_GRACE).await;
         self.states[index] = NodeState::Down;
     }
 
     /// Departs node `index` gracefully (SIGTERM, SIGKILL after the grace period).
-    pub async fn leave(&mut self, index: usize) {
+    pub(crate) async fn leave(&mut self, index: usize) {
         self.retire_traffic(index).await;
-        self.nodes[index].signal(libc::SIGTERM);
+        self.nodes[index].signal(Signal::Terminate);
         if !self.nodes[index].wait_exit(STOP_GRACE).await {
-            self.nodes[index].signal(libc::SIGKILL);
+            self.nodes[index].signal(Signal::Kill);
         }
         self.states[index] = NodeState::Down;
     }
 
     /// Freezes node `index` (SIGSTOP).
-    pub fn pause(&mut self, index: usize) {
-        self.nodes[index].signal(libc::SIGSTOP);
+    pub(crate) fn pause(&mut self, index: usize) {
+        self.nodes[index].signal(Signal::Pause);
         self.states[index] = NodeState::Paused;
     }
 
     /// Thaws node `index` (SIGCONT).
-    pub fn resume(&mut self, index: usize) {
-        self.nodes[index].signal(libc::SIGCONT);
+    pub(crate) fn resume(&mut self, index: usize) {
+        self.nodes[index].signal(Signal::Resume);
         self.states[index] = NodeState::Up;
     }
 
-    /// Starts node `index` again on the addresses it had, with `args` (its original
-    /// arguments, adjusted by the caller); returns the new process id.
-    pub async fn start_again(
+    /// Starts node `index` again with `args` (its own, adjusted by the caller); returns
+    /// the new process id, if the backend has one.
+    pub(crate) async fn start_again(
         &mut self,
         index: usize,
-        args: Vec<String>,
+        args: TargetArgs,
         ready_timeout: Duration,
-    ) -> Result<u32, LaunchError> {
+    ) -> Result<Option<u32>, LaunchError> {
         let spec = NodeSpec {
             args,
-            ..self.nodes[index].spec.clone()
+            ..self.nodes[index].spec().clone()
         };
-        let node = NodeProcess::start(spec, ready_timeout).await?;
-        let pid = node.pid;
+        let node = self.launcher.launch(spec, ready_timeout).await?;
+        let pid = node.pid();
         let old = std::mem::replace(&mut self.nodes[index], node);
         self.retired.push(old);
         self.states[index] = NodeState::Up;
@@ -148,7 +156,7 @@ impl Cluster {
         }
         if let Some(t) = scrape(node, Duration::from_secs(1)).await {
             self.retired_traffic
-                .entry(node.spec.role.to_string())
+                .entry(node.spec().role)
                 .or_default()
                 .add(&t);
         }
@@ -158,10 +166,10 @@ impl Cluster {
     /// two consecutive 250 ms windows — or `limit` passed; returns how long it took.
     /// A swarm bootstraps its DHT after its ready lines (connections, handshakes, routing
     /// queries); a measurement that starts before that ends measures the start-up too.
-    pub async fn settle(&self, quiet_cores: f64, limit: Duration) -> Duration {
+    pub(crate) async fn settle(&self, quiet_cores: f64, limit: Duration) -> Duration {
         const WINDOW: Duration = Duration::from_millis(250);
         let started = tokio::time::Instant::now();
-        let pids: Vec<u32> = self.nodes.iter().map(|n| n.pid).collect();
+        let pids: Vec<u32> = self.nodes.iter().filter_map(Node::pid).collect();
         let mut last = cpu_ticks(&pids);
         let mut quiet_windows = 0;
         while started.elapsed() < limit && quiet_windows < 2 {
@@ -180,39 +188,40 @@ impl Cluster {
     }
 
     /// Registers every node with the resource sampler under its role.
-    pub fn track(&self, sampler: &mut ResourceSampler) {
+    pub(crate) fn track(&self, sampler: &mut ResourceSampler) {
         for node in &self.nodes {
-            sampler.track(node.spec.role, node.pid);
+            if let Some(pid) = node.pid() {
+                sampler.track(node.spec().role, pid);
+            }
         }
     }
 
     /// Bytes on the wire per role: every running node's /metrics, plus what nodes that
     /// went down had sent before.
-    pub async fn traffic(&self) -> BTreeMap<String, Traffic> {
+    pub(crate) async fn traffic(&self) -> BTreeMap<Role, Traffic> {
         let live = self
             .nodes
             .iter()
             .zip(&self.states)
             .filter(|(_, s)| **s == NodeState::Up);
-        let scrapes =
-            join_all(live.map(|(node, _)| async move {
-                (node.spec.role, scrape(node, SCRAPE_TIMEOUT).await)
-            }))
-            .await;
+        let scrapes = join_all(live.map(|(node, _)| async move {
+            (node.spec().role, scrape(node, SCRAPE_TIMEOUT).await)
+        }))
+        .await;
         let mut traffic = self.retired_traffic.clone();
         for (role, scraped) in scrapes {
             let Some(s) = scraped else {
                 tracing::warn!("could not scrape the metrics of a {role}; its traffic is missing from the report");
                 continue;
             };
-            traffic.entry(role.to_string()).or_default().add(&s);
+            traffic.entry(role).or_default().add(&s);
         }
         traffic
     }
 
     /// Stops every node (SIGTERM, then SIGKILL after a grace period); paused nodes are
     /// resumed first so they can stop in order.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         for index in 0..self.nodes.len() {
             if self.states[index] == NodeState::Paused {
                 self.resume(index);
@@ -249,9 +258,9 @@ fn ticks_per_second() -> f64 {
 }
 
 /// One node's byte counters from its /metrics, if it answers within `timeout`.
-async fn scrape(node: &NodeProcess, timeout: Duration) -> Option<Traffic> {
+async fn scrape(node: &impl Node, timeout: Duration) -> Option<Traffic> {
     let (_, body) = request(
-        node.ready.admin,
+        node.ready().admin,
         Method::GET,
         "/metrics",
         Default::default(),
@@ -261,23 +270,23 @@ async fn scrape(node: &NodeProcess, timeout: Duration) -> Option<Traffic> {
     .ok()?;
     let text = String::from_utf8_lossy(&body);
     Some(Traffic {
-        tx_bytes: sample(&text, "versus_bytes_sent_total").unwrap_or(0.0) as u64,
-        rx_bytes: sample(&text, "versus_bytes_received_total").unwrap_or(0.0) as u64,
-        chunks_rejected: sample(&text, "versus_chunks_rejected_total").unwrap_or(0.0) as u64,
-        upload_busy_s: sample(&text, "versus_upload_busy_microseconds_total").unwrap_or(0.0) / 1e6,
+        tx_bytes: sample(&text, metric_names::BYTES_SENT).unwrap_or(0.0) as u64,
+        rx_bytes: sample(&text, metric_names::BYTES_RECEIVED).unwrap_or(0.0) as u64,
+        chunks_rejected: sample(&text, metric_names::CHUNKS_REJECTED).unwrap_or(0.0) as u64,
+        upload_busy_s: sample(&text, metric_names::UPLOAD_BUSY_US).unwrap_or(0.0) / 1e6,
     })
 }
 
 /// Traffic between two scrapes (after minus before), per role.
-pub fn traffic_delta(
-    before: &BTreeMap<String, Traffic>,
-    after: &BTreeMap<String, Traffic>,
-) -> BTreeMap<String, Traffic> {
+pub(crate) fn traffic_delta(
+    before: &BTreeMap<Role, Traffic>,
+    after: &BTreeMap<Role, Traffic>,
+) -> BTreeMap<Role, Traffic> {
     after
         .iter()
         .map(|(role, a)| {
             let b = before.get(role).cloned().unwrap_or_default();
-            (role.clone(), a.since(&b))
+            (*role, a.since(&b))
         })
         .collect()
 }

@@ -12,32 +12,15 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 use versus_targets::ready::ReadyLine;
 
+use super::launcher::{Launcher, Node, Signal};
+use crate::plan::nodes::NodeSpec;
+
 /// Lines of a node's stderr kept for error messages.
 const STDERR_TAIL: usize = 20;
 
 /// Environment variable naming another executable to launch targets with (a wrapper
 /// such as a profiler, or a stand-in in tests). By default the harness runs itself.
 pub const TARGET_EXE_ENV: &str = "VERSUS_TARGET_EXE";
-
-/// What to start.
-#[derive(Debug, Clone)]
-pub struct NodeSpec {
-    /// The subcommand: `server` or `peer`.
-    pub command: &'static str,
-    /// The role in reports: `server`, `seed` or `peer`.
-    pub role: &'static str,
-    /// Index among nodes of the same role.
-    pub index: usize,
-    /// Arguments after the subcommand.
-    pub args: Vec<String>,
-}
-
-impl NodeSpec {
-    /// `server 0`, for messages.
-    pub fn name(&self) -> String {
-        format!("{} {}", self.role, self.index)
-    }
-}
 
 /// A node that could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -126,8 +109,7 @@ impl NodeProcess {
         let exe = target_exe();
         let mut command = Command::new(&exe);
         command
-            .arg(spec.command)
-            .args(&spec.args)
+            .args(spec.args.to_argv())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -196,19 +178,15 @@ impl NodeProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Sends signal `signal` (SIGKILL, SIGSTOP, SIGCONT, SIGTERM) to it, if it runs.
-    pub fn signal(&mut self, signal: libc::c_int) {
-        if self.is_running() {
-            // SAFETY: plain kill(2) on our own child's pid.
+    /// Sends `signal` to it, if it runs.
+    fn send(&mut self, signal: libc::c_int) {
+        if self.pid > 0 && self.is_running() {
+            // SAFETY: plain kill(2) on our own child's pid (never 0: that would be our
+            // own process group).
             unsafe {
                 libc::kill(self.pid as libc::pid_t, signal);
             }
         }
-    }
-
-    /// Waits up to `grace` for it to exit; true if it did.
-    pub async fn wait_exit(&mut self, grace: Duration) -> bool {
-        tokio::time::timeout(grace, self.child.wait()).await.is_ok()
     }
 
     /// The last lines it wrote to stderr.
@@ -217,7 +195,7 @@ impl NodeProcess {
     }
 
     /// Asks it to stop (SIGTERM), then kills it after `grace`.
-    pub async fn stop(mut self, grace: Duration) {
+    async fn stop_within(mut self, grace: Duration) {
         if self.is_running() {
             // SAFETY: plain kill(2) on our own child's pid.
             unsafe {
@@ -275,5 +253,53 @@ async fn keep_stderr(
             }
             l.push_back(line);
         }
+    }
+}
+
+/// Starts every node as a child process of this executable (or of
+/// [`TARGET_EXE_ENV`]) on loopback.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessLauncher;
+
+impl Launcher for ProcessLauncher {
+    type Node = NodeProcess;
+
+    async fn launch(
+        &self,
+        spec: NodeSpec,
+        ready_timeout: Duration,
+    ) -> Result<NodeProcess, LaunchError> {
+        NodeProcess::start(spec, ready_timeout).await
+    }
+}
+
+impl Node for NodeProcess {
+    fn spec(&self) -> &NodeSpec {
+        &self.spec
+    }
+
+    fn ready(&self) -> &ReadyLine {
+        &self.ready
+    }
+
+    fn pid(&self) -> Option<u32> {
+        (self.pid > 0).then_some(self.pid)
+    }
+
+    fn signal(&mut self, signal: Signal) {
+        self.send(match signal {
+            Signal::Kill => libc::SIGKILL,
+            Signal::Terminate => libc::SIGTERM,
+            Signal::Pause => libc::SIGSTOP,
+            Signal::Resume => libc::SIGCONT,
+        });
+    }
+
+    async fn wait_exit(&mut self, grace: Duration) -> bool {
+        tokio::time::timeout(grace, self.child.wait()).await.is_ok()
+    }
+
+    async fn stop(self, grace: Duration) {
+        self.stop_within(grace).await;
     }
 }

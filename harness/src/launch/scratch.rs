@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 /// A directory under the system's temporary directory, removed on drop.
 #[derive(Debug)]
-pub struct ScratchDir {
+pub(crate) struct ScratchDir {
     path: PathBuf,
 }
 
 impl ScratchDir {
     /// Creates `versus-<pid>-<label>-<n>` under the temporary directory.
-    pub fn new(label: &str) -> std::io::Result<Self> {
+    pub(crate) fn new(label: &str) -> std::io::Result<Self> {
         let base = std::env::temp_dir();
         for n in 0u32..1000 {
             let path = base.join(format!("versus-{}-{label}-{n}", std::process::id()));
@@ -28,7 +28,7 @@ impl ScratchDir {
     }
 
     /// Where it is.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }

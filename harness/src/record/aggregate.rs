@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::driver::OpKind;
+use crate::record::op::OpKind;
 
 use super::histogram::{self, new_latency, Latency};
 use super::recorder::{IntervalSnapshot, OpCounters, OpInterval, ScheduleCounters};
@@ -78,7 +78,7 @@ struct Pending {
 }
 
 /// Merges snapshots from `workers` workers.
-pub struct Aggregator {
+pub(crate) struct Aggregator {
     last_index: Vec<Option<u32>>,
     done: Vec<bool>,
     pending: BTreeMap<u32, Pending>,
@@ -88,7 +88,7 @@ pub struct Aggregator {
 
 impl Aggregator {
     /// An aggregator expecting snapshots from `workers` workers.
-    pub fn new(workers: usize) -> Self {
+    pub(crate) fn new(workers: usize) -> Self {
         Self {
             last_index: vec![None; workers],
             done: vec![false; workers],
@@ -99,7 +99,7 @@ impl Aggregator {
     }
 
     /// Merges one snapshot.
-    pub fn add(&mut self, snap: IntervalSnapshot) {
+    pub(crate) fn add(&mut self, snap: IntervalSnapshot) {
         if let Some(last) = self.last_index.get_mut(snap.worker) {
             *last = Some(last.map_or(snap.index, |l| l.max(snap.index)));
         }
@@ -121,14 +121,14 @@ impl Aggregator {
     }
 
     /// Marks worker `worker` as finished: it sends nothing more.
-    pub fn worker_done(&mut self, worker: usize) {
+    pub(crate) fn worker_done(&mut self, worker: usize) {
         if let Some(d) = self.done.get_mut(worker) {
             *d = true;
         }
     }
 
     /// Finalizes every second that all workers have reported; returns how many.
-    pub fn finalize_ready(&mut self) -> usize {
+    pub(crate) fn finalize_ready(&mut self) -> usize {
         let ready_through = self
             .last_index
             .iter()
@@ -201,17 +201,12 @@ impl Aggregator {
     }
 
     /// The seconds finalized so far.
-    pub fn intervals(&self) -> &[IntervalSummary] {
+    pub(crate) fn intervals(&self) -> &[IntervalSummary] {
         &self.recorded.intervals
     }
 
-    /// Totals finalized so far.
-    pub fn totals(&self) -> &BTreeMap<OpKind, OpTotals> {
-        &self.recorded.totals
-    }
-
     /// Finalizes whatever is left (all workers are done or gone) and returns the record.
-    pub fn finish(mut self) -> Recorded {
+    pub(crate) fn finish(mut self) -> Recorded {
         self.done.iter_mut().for_each(|d| *d = true);
         self.finalize_ready();
         self.recorded

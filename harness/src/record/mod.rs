@@ -1,7 +1,10 @@
-//! Recording: latency histograms, per-worker recorders, the cross-thread aggregator
-//! and resource sampling.
+//! Stage 3, the instruments: what is recorded of an operation ([`op`]), latency
+//! histograms, per-worker recorders, the cross-thread aggregator, resource sampling and
+//! traffic counts.
 
-pub mod aggregate;
+pub(crate) mod aggregate;
 pub mod histogram;
-pub mod recorder;
+pub(crate) mod op;
+pub(crate) mod recorder;
 pub mod resources;
+pub(crate) mod traffic;

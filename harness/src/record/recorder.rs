@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::driver::{ErrorKind, OpKind, Outcome};
+use crate::record::op::{ErrorKind, OpKind, Outcome};
 
 use super::histogram::{new_latency, record_us, Latency};
 
@@ -80,7 +80,7 @@ impl ScheduleCounters {
 }
 
 /// An operation sent this much after its intended time counts as late.
-pub const LATE_AFTER: Duration = Duration::from_millis(10);
+pub(crate) const LATE_AFTER: Duration = Duration::from_millis(10);
 
 /// What one worker measured in one interval.
 #[derive(Debug)]
@@ -101,7 +101,7 @@ pub struct IntervalSnapshot {
 /// the clock passes into a new second, the finished one moves to an outbox that the
 /// worker's ticker delivers. A late ticker (a starved thread) delays delivery but never
 /// moves a measurement into the wrong second.
-pub struct WorkerRecorder {
+pub(crate) struct WorkerRecorder {
     worker: usize,
     open_model: bool,
     start: Instant,
@@ -115,7 +115,7 @@ pub struct WorkerRecorder {
 impl WorkerRecorder {
     /// A recorder for worker `worker` of a run that starts at `start`; the open model
     /// also keeps uncorrected latency.
-    pub fn new(worker: usize, open_model: bool, start: Instant) -> Self {
+    pub(crate) fn new(worker: usize, open_model: bool, start: Instant) -> Self {
         Self {
             worker,
             open_model,
@@ -139,7 +139,7 @@ impl WorkerRecorder {
 
     /// Records an operation that finished at `now`. `latency` is from the intended send
     /// time (the send time in the closed model); `uncorrected` from the actual send (open model).
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         kind: OpKind,
         latency: Duration,
@@ -164,19 +164,19 @@ impl WorkerRecorder {
     }
 
     /// Counts one arrival the open-model schedule asked for.
-    pub fn intended(&mut self, now: Instant) {
+    pub(crate) fn intended(&mut self, now: Instant) {
         self.roll(now);
         self.schedule.intended += 1;
     }
 
     /// Counts an arrival skipped because the in-flight limit was reached.
-    pub fn dropped(&mut self, now: Instant) {
+    pub(crate) fn dropped(&mut self, now: Instant) {
         self.roll(now);
         self.schedule.dropped += 1;
     }
 
     /// Counts an operation sent late.
-    pub fn late(&mut self, now: Instant) {
+    pub(crate) fn late(&mut self, now: Instant) {
         self.roll(now);
         self.schedule.late += 1;
     }
@@ -197,7 +197,7 @@ impl WorkerRecorder {
     /// The seconds finished by `now`, for delivery. When none finished since the last
     /// call, an empty snapshot of the last finished second says the worker is alive and
     /// past it, so the aggregator can close that second.
-    pub fn drain(&mut self, now: Instant) -> Vec<IntervalSnapshot> {
+    pub(crate) fn drain(&mut self, now: Instant) -> Vec<IntervalSnapshot> {
         self.roll(now);
         if self.outbox.is_empty() && self.index > 0 {
             return vec![IntervalSnapshot {
@@ -211,7 +211,7 @@ impl WorkerRecorder {
     }
 
     /// Everything not yet delivered, including the second in progress (the end of a run).
-    pub fn finish(&mut self) -> Vec<IntervalSnapshot> {
+    pub(crate) fn finish(&mut self) -> Vec<IntervalSnapshot> {
         let mut out = std::mem::take(&mut self.outbox);
         out.push(self.take_current());
         out

@@ -3,14 +3,12 @@
 //! whether the harness itself was CPU-saturated, because a saturated load generator
 //! under-reports latency and throughput.
 
+use crate::arch::Role;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
-
-/// The role name of the load generator's own process.
-pub const HARNESS: &str = "harness";
 
 /// Usage of one role, summed over its processes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -41,10 +39,10 @@ pub struct HarnessLoad {
 
 /// Processes started while the sampler runs (a restarted node): (role, pid), taken up
 /// at the next sample.
-pub type NewProcesses = Arc<Mutex<Vec<(String, u32)>>>;
+pub type NewProcesses = Arc<Mutex<Vec<(Role, u32)>>>;
 
 struct Tracked {
-    role: String,
+    role: Role,
     pid: Pid,
     /// CPU time at the first sample, in nanoseconds.
     cpu_ns_at_start: Option<u64>,
@@ -60,7 +58,7 @@ struct Tracked {
 pub struct ResourceSampler {
     system: System,
     tracked: Vec<Tracked>,
-    roles: BTreeMap<String, RoleResources>,
+    roles: BTreeMap<Role, RoleResources>,
     harness_cpu_samples: Vec<f64>,
     arrivals: NewProcesses,
 }
@@ -75,20 +73,20 @@ impl ResourceSampler {
             harness_cpu_samples: Vec::new(),
             arrivals: NewProcesses::default(),
         };
-        sampler.track(HARNESS, std::process::id());
+        sampler.track(Role::Harness, std::process::id());
         sampler
     }
 
     /// Adds process `pid` under `role`.
-    pub fn track(&mut self, role: &str, pid: u32) {
+    pub fn track(&mut self, role: Role, pid: u32) {
         self.tracked.push(Tracked {
-            role: role.to_string(),
+            role,
             pid: Pid::from_u32(pid),
             cpu_ns_at_start: None,
             cpu_ns_last: 0,
             exact_clock: None,
         });
-        self.roles.entry(role.to_string()).or_default().processes += 1;
+        self.roles.entry(role).or_default().processes += 1;
         self.sample();
     }
 
@@ -99,13 +97,13 @@ impl ResourceSampler {
 
     /// Takes one sample of every tracked process (call about once a second).
     pub fn sample(&mut self) {
-        let arrived: Vec<(String, u32)> = self
+        let arrived: Vec<(Role, u32)> = self
             .arrivals
             .lock()
             .map(|mut a| a.drain(..).collect())
             .unwrap_or_default();
         for (role, pid) in arrived {
-            self.track(&role, pid);
+            self.track(role, pid);
         }
         let pids: Vec<Pid> = self.tracked.iter().map(|t| t.pid).collect();
         self.system.refresh_processes_specifics(
@@ -117,7 +115,7 @@ impl ResourceSampler {
                 .with_memory()
                 .without_tasks(),
         );
-        let mut rss_by_role: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut rss_by_role: BTreeMap<Role, u64> = BTreeMap::new();
         for t in &mut self.tracked {
             let Some(process) = self.system.process(t.pid) else {
                 continue;
@@ -132,22 +130,22 @@ impl ResourceSampler {
             t.cpu_ns_at_start.get_or_insert(cpu_ns);
             t.cpu_ns_last = cpu_ns;
             let rss = process.memory();
-            *rss_by_role.entry(t.role.as_str()).or_default() += rss;
-            let role = self.roles.entry(t.role.clone()).or_default();
+            *rss_by_role.entry(t.role).or_default() += rss;
+            let role = self.roles.entry(t.role).or_default();
             role.peak_rss_per_process_bytes = role.peak_rss_per_process_bytes.max(rss);
-            if t.role == HARNESS {
+            if t.role == Role::Harness {
                 self.harness_cpu_samples
                     .push(f64::from(process.cpu_usage()) / 100.0);
             }
         }
         for (role, rss) in rss_by_role {
-            let r = self.roles.entry(role.to_string()).or_default();
+            let r = self.roles.entry(role).or_default();
             r.peak_rss_bytes = r.peak_rss_bytes.max(rss);
         }
     }
 
     /// Usage per role so far (CPU-seconds since each process was first sampled).
-    pub fn roles(&self) -> BTreeMap<String, RoleResources> {
+    pub fn roles(&self) -> BTreeMap<Role, RoleResources> {
         let mut roles = self.roles.clone();
         for r in roles.values_mut() {
             r.cpu_s = 0.0;
@@ -243,7 +241,7 @@ mod tests {
         burn(std::time::Duration::from_millis(300));
         s.sample();
         let roles = s.roles();
-        let h = &roles[HARNESS];
+        let h = &roles[&Role::Harness];
         assert!(h.peak_rss_bytes > 1 << 20, "{h:?}");
         assert!(h.cpu_s > 0.29 && h.cpu_s < 60.0, "{h:?}");
     }
@@ -257,7 +255,7 @@ mod tests {
         s.sample();
         burn(std::time::Duration::from_millis(3));
         s.sample();
-        let cpu_s = s.roles()[HARNESS].cpu_s;
+        let cpu_s = s.roles()[&Role::Harness].cpu_s;
         assert!((0.003..60.0).contains(&cpu_s), "{cpu_s}");
         // Tick counting can only give whole multiples of 10 ms.
         let ticks = cpu_s * 100.0;

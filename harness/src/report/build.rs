@@ -1,83 +1,179 @@
-//! Turns what was recorded in a run into a [`RunReport`].
+//! The one place a [`RunReport`] is made: from the plan of an architecture's run and
+//! what the executor measured — operations, schedule, per-second rows and their
+//! availability, completion times against the bound, traffic and resources per role,
+//! faults with their recovery, and resilience.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::driver::ErrorKind;
-use crate::faults::outcome;
-use crate::record::aggregate::{OpTotals, Recorded};
+use crate::arch::Role;
+use crate::drive::gate::UserGate;
+use crate::drive::inject::AppliedFault;
+use crate::drive::phase::Driven;
+use crate::plan::load::ModelPlan;
+use crate::plan::ArchPlan;
+use crate::record::aggregate::OpTotals;
 use crate::record::histogram::{encode, LatencySummary};
+use crate::record::op::{ErrorKind, OpKind};
 use crate::record::recorder::ScheduleCounters;
-use crate::record::resources::{HarnessLoad, RoleResources};
+use crate::record::traffic::Traffic;
 
-use super::model::{LatencyReport, OpReport, RunReport, ScheduleReport, Traffic};
+use super::model::{Completion, LatencyReport, OpReport, RunReport, ScheduleReport};
+use super::resilience::{self, degraded_seconds, judge_recovery, Resilience};
+use super::RunLog;
 
-/// What a run is, apart from its measurements.
-#[derive(Debug, Clone)]
-pub struct RunMeta {
-    /// `cs` or `p2p`.
-    pub arch: String,
-    /// What was driven.
-    pub target: String,
-    /// `closed` or `open`.
-    pub model: String,
-    /// Users (closed) or connections (open).
-    pub users: u32,
-    /// Open model: highest target rate.
-    pub rate_per_s: Option<f64>,
+/// What the executor measured in one run.
+pub(crate) struct Measured {
+    /// The load phase's recording, resources and harness load.
+    pub driven: Driven,
+    /// Bytes on the wire per role.
+    pub traffic: BTreeMap<Role, Traffic>,
+    /// Faults as they happened.
+    pub faults: Vec<AppliedFault>,
+    /// With faults: what users achieved.
+    pub gate: Option<Arc<UserGate>>,
+    /// Peer-to-peer: median admin-plane round trip, µs.
+    pub admin_overhead_us: Option<u64>,
 }
 
-/// Builds a run report from the recording, the resources and the traffic counters.
-pub fn run_report(
-    meta: RunMeta,
-    recorded: &Recorded,
-    duration_s: f64,
-    resources: BTreeMap<String, RoleResources>,
-    harness: HarnessLoad,
-    traffic: BTreeMap<String, Traffic>,
-) -> RunReport {
+/// One architecture's results.
+pub struct ArchRun {
+    /// The run's report.
+    pub report: RunReport,
+    /// Its per-second histograms.
+    pub log: RunLog,
+}
+
+/// The report of the run `plan` describes, from what was `measured`.
+pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
+    let Measured {
+        driven,
+        traffic,
+        faults,
+        gate,
+        admin_overhead_us,
+    } = measured;
+    let duration_s = driven.duration_s;
+    let recorded = &driven.recorded;
     let ops: BTreeMap<String, OpReport> = recorded
         .totals
         .iter()
         .map(|(kind, totals)| (kind.name().to_string(), op_report(totals, duration_s)))
         .collect();
-    let schedule = (meta.model == "open").then(|| schedule_report(&recorded.schedule));
+    let (model, users, rate_per_s) = match &plan.load.model {
+        ModelPlan::Closed(c) => ("closed", c.users, None),
+        ModelPlan::Open(o) => ("open", o.connections, Some(o.schedule.max_level())),
+    };
     let (count, errors) = ops.values().fold((0, 0), |(c, e), op: &OpReport| {
         (c + op.count, e + op.errors_total)
     });
     let cpu_cores_used = if duration_s > 0.0 {
-        resources.values().map(|r| r.cpu_s).sum::<f64>() / duration_s
+        driven.resources.values().map(|r| r.cpu_s).sum::<f64>() / duration_s
     } else {
         0.0
     };
     let mut intervals = recorded.intervals.clone();
     for interval in &mut intervals {
-        interval.availability = outcome::second_availability(interval);
+        interval.availability = resilience::second_availability(interval);
     }
-    RunReport {
-        arch: meta.arch,
+    let completion = plan
+        .one_shot
+        .then(|| completion(recorded.totals.get(&OpKind::Get)))
+        .flatten();
+    let mut report = RunReport {
+        arch: plan.arch,
         phase: None,
         repetition: 0,
-        target: meta.target,
-        servers: None,
-        model: meta.model,
-        users: meta.users,
-        rate_per_s: meta.rate_per_s,
+        target: plan.target.clone(),
+        servers: plan.arch_servers(),
+        model: model.into(),
+        users,
+        rate_per_s,
         duration_s,
         ops,
-        schedule,
+        schedule: plan
+            .load
+            .model
+            .is_open()
+            .then(|| schedule_report(&recorded.schedule)),
         intervals,
-        completion: None,
-        bound_s: None,
-        efficiency: None,
-        traffic,
-        resources,
-        harness,
-        admin_overhead_us: None,
-        availability: outcome::run_availability(count, errors),
+        efficiency: plan
+            .bound_s
+            .zip(completion.as_ref())
+            .map(|(b, c)| b / c.makespan_s),
+        completion,
+        bound_s: plan.bound_s.filter(|_| plan.one_shot),
+        traffic: by_name(traffic),
+        resources: by_name(driven.resources.clone()),
+        harness: driven.harness.clone(),
+        admin_overhead_us,
+        availability: resilience::run_availability(count, errors),
         cpu_cores_used,
         faults: Vec::new(),
         resilience: None,
+    };
+    add_faults(&mut report, plan.one_shot, faults, gate.as_deref());
+    ArchRun {
+        log: RunLog {
+            arch: plan.arch.name().to_string(),
+            entries: driven.recorded.hlog,
+        },
+        report,
     }
+}
+
+/// Roles as the report names them.
+fn by_name<T>(per_role: BTreeMap<Role, T>) -> BTreeMap<String, T> {
+    per_role
+        .into_iter()
+        .map(|(role, v)| (role.name().to_string(), v))
+        .collect()
+}
+
+/// Completion times of a one-shot workload: every user starts at the same instant, so
+/// a download's latency is that user's completion time.
+fn completion(get: Option<&OpTotals>) -> Option<Completion> {
+    let get = get.filter(|g| !g.latency.is_empty())?;
+    let s = |us: u64| us as f64 / 1e6;
+    Some(Completion {
+        makespan_s: s(get.latency.max()),
+        p50_s: s(get.latency.value_at_quantile(0.5)),
+        p99_s: s(get.latency.value_at_quantile(0.99)),
+    })
+}
+
+/// The faults as they happened, their recovery, and what users achieved.
+fn add_faults(
+    report: &mut RunReport,
+    one_shot: bool,
+    mut faults: Vec<AppliedFault>,
+    gate: Option<&UserGate>,
+) {
+    if !one_shot {
+        // One-shot operations all finish at the end: their seconds say nothing.
+        judge_recovery(&mut faults, &report.intervals);
+    }
+    if let Some(gate) = gate {
+        let (survivors, survivors_completed) = gate.survivors();
+        let exposure = gate.exposure();
+        report.resilience = Some(Resilience {
+            users: report.users,
+            users_completed: gate.users_succeeded(),
+            survivors,
+            survivors_completed,
+            objects_requested_during_faults: exposure.requested,
+            objects_unavailable: exposure.unavailable,
+            degraded_seconds: if one_shot {
+                0
+            } else {
+                degraded_seconds(&report.intervals)
+            },
+        });
+    }
+    report.faults = faults
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok())
+        .collect();
 }
 
 fn op_report(totals: &OpTotals, duration_s: f64) -> OpReport {

@@ -7,7 +7,11 @@ use std::fmt::Write;
 use super::model::{Report, RunReport};
 
 /// Appends the section when any run had faults; `table` renders a markdown table.
-pub fn section(out: &mut String, report: &Report, table: fn(&mut String, &[&str], &[Vec<String>])) {
+pub(crate) fn section(
+    out: &mut String,
+    report: &Report,
+    table: fn(&mut String, &[&str], &[Vec<String>]),
+) {
     let runs: Vec<&RunReport> = report
         .runs
         .iter()

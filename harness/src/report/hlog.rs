@@ -12,7 +12,7 @@ use crate::record::aggregate::HlogEntry;
 use crate::record::histogram::from_bytes;
 
 /// Writes `entries` as an interval log to `out`; `started` is the run's start time.
-pub fn write(
+pub(crate) fn write(
     out: &mut impl Write,
     entries: &[HlogEntry],
     started: SystemTime,

@@ -2,11 +2,11 @@
 
 use std::fmt::Write;
 
-use super::format::{format_bytes, format_duration_us};
 use super::model::{Report, RunReport};
 use super::table::{
     completion_line, op_rows, side_by_side_rows, threshold_rows, OP_HEADERS, SIDE_BY_SIDE_HEADERS,
 };
+use crate::format::{format_bytes, format_duration_us};
 
 /// Share of the machine's cores above which a run is called CPU-bound.
 const CPU_BOUND: f64 = 0.85;
@@ -27,7 +27,7 @@ fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
 
 /// Renders the whole report as markdown; `charts` are the SVG files written beside it,
 /// embedded by relative path.
-pub fn render(report: &Report, charts: &[String]) -> String {
+pub(crate) fn render(report: &Report, charts: &[String]) -> String {
     let mut out = String::new();
     let name = report
         .scenario
@@ -116,14 +116,14 @@ fn scaling(out: &mut String, report: &Report) {
     if distinct(|r| Some(r.users)) < 2 && distinct(|r| r.servers) < 2 {
         return;
     }
-    runs.sort_by_key(|r| (r.arch.clone(), r.servers, r.users, r.repetition));
+    runs.sort_by_key(|r| (r.arch, r.servers, r.users, r.repetition));
     out.push_str("## Scaling\n\n");
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
             let get = r.ops.get("get");
             vec![
-                r.arch.clone(),
+                r.arch.to_string(),
                 r.servers.map_or_else(|| "—".to_string(), |s| s.to_string()),
                 r.users.to_string(),
                 r.completion.as_ref().map_or_else(

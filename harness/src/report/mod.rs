@@ -1,14 +1,14 @@
 //! Reports: the canonical [`model::Report`] and everything rendered from it —
 //! report.json, report.md, the terminal table and the .hlog interval logs.
 
-pub mod build;
+pub(crate) mod build;
 pub mod charts;
-pub mod faults_md;
-pub mod format;
-pub mod hlog;
-pub mod markdown;
+pub(crate) mod faults_md;
+pub(crate) mod hlog;
+pub(crate) mod markdown;
 pub mod model;
-pub mod table;
+pub(crate) mod resilience;
+pub(crate) mod table;
 
 use std::path::Path;
 use std::time::SystemTime;

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::arch::Arch;
 use crate::machine::MachineInfo;
 use crate::record::aggregate::IntervalSummary;
 use crate::record::histogram::LatencySummary;
 use crate::record::resources::{HarnessLoad, RoleResources};
+pub use crate::record::traffic::Traffic;
 
 /// Version of this schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -40,7 +42,7 @@ pub struct Report {
     pub side_by_side: Vec<SideBySide>,
     /// The classic claims, judged from these numbers.
     #[serde(default)]
-    pub claims: Vec<crate::analysis::claims::Claim>,
+    pub claims: Vec<Claim>,
 }
 
 /// One pair of runs (cs and p2p, same users) compared metric by metric.
@@ -52,7 +54,7 @@ pub struct SideBySide {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
     /// Metric by metric.
-    pub rows: Vec<crate::analysis::side_by_side::Comparison>,
+    pub rows: Vec<SideBySideRow>,
 }
 
 /// Provenance of the tool.
@@ -81,7 +83,7 @@ impl ToolInfo {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     /// `cs` or `p2p`.
-    pub arch: String,
+    pub arch: Arch,
     /// The scenario's phase this run belongs to, when it has `[[phases]]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
@@ -146,7 +148,7 @@ pub struct RunReport {
     pub faults: Vec<serde_json::Value>,
     /// Runs with faults: who still completed, objects that became unavailable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resilience: Option<crate::faults::outcome::Resilience>,
+    pub resilience: Option<super::resilience::Resilience>,
 }
 
 /// One operation kind's results.
@@ -218,59 +220,13 @@ pub struct Completion {
     pub p99_s: f64,
 }
 
-/// Bytes on the wire for one role.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Traffic {
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Peers: chunks that failed verification and were thrown away (from misbehaving
-    /// peers, or damaged on the way).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub chunks_rejected: u64,
-    /// Peers: seconds during which the role's nodes were sending chunks (at least one
-    /// upload slot in use), summed over its nodes. Divided by nodes × run time, it is how
-    /// busy the swarm kept its uploads: what the efficiency of a flash crowd hinges on.
-    #[serde(default, skip_serializing_if = "is_zero_f64")]
-    pub upload_busy_s: f64,
-}
-
-impl Traffic {
-    /// Adds `other`'s counts to these.
-    pub fn add(&mut self, other: &Traffic) {
-        self.tx_bytes += other.tx_bytes;
-        self.rx_bytes += other.rx_bytes;
-        self.chunks_rejected += other.chunks_rejected;
-        self.upload_busy_s += other.upload_busy_s;
-    }
-
-    /// What was counted since `before` (these counts minus those).
-    pub fn since(&self, before: &Traffic) -> Traffic {
-        Traffic {
-            tx_bytes: self.tx_bytes.saturating_sub(before.tx_bytes),
-            rx_bytes: self.rx_bytes.saturating_sub(before.rx_bytes),
-            chunks_rejected: self.chunks_rejected.saturating_sub(before.chunks_rejected),
-            upload_busy_s: (self.upload_busy_s - before.upload_busy_s).max(0.0),
-        }
-    }
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-fn is_zero_f64(n: &f64) -> bool {
-    *n == 0.0
-}
-
 /// One threshold evaluated on one run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ThresholdResult {
     /// The condition as written, such as `get.p99 < 200ms`.
     pub condition: String,
     /// The run's architecture.
-    pub arch: String,
+    pub arch: Arch,
     /// The run's users (a sweep has several runs per architecture).
     #[serde(default)]
     pub users: u32,
@@ -287,7 +243,7 @@ impl RunReport {
     pub fn label(&self) -> String {
         match &self.phase {
             Some(phase) => format!("{} · {phase}", self.arch),
-            None => self.arch.clone(),
+            None => self.arch.to_string(),
         }
     }
 }
@@ -303,4 +259,57 @@ impl Report {
     pub fn thresholds_passed(&self) -> bool {
         self.thresholds.iter().all(|t| t.passed)
     }
+}
+
+/// One metric measured on both architectures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideBySideRow {
+    /// What is compared, such as `get p99 latency`.
+    pub metric: String,
+    /// The client-server value, formatted.
+    pub cs: String,
+    /// The peer-to-peer value, formatted.
+    pub p2p: String,
+    /// `cs`, `p2p`, or `tie`.
+    pub better: String,
+    /// The computed verdict, such as `p2p 3.1× shorter`.
+    pub verdict: String,
+}
+
+/// What the numbers say about a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimVerdict {
+    /// The measurements agree with the claim.
+    Supported,
+    /// The measurements disagree with it.
+    Contradicted,
+    /// This report has no measurement that bears on it.
+    NotMeasured,
+}
+
+impl ClaimVerdict {
+    /// As printed in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            ClaimVerdict::Supported => "supported",
+            ClaimVerdict::Contradicted => "contradicted",
+            ClaimVerdict::NotMeasured => "not measured here",
+        }
+    }
+}
+
+/// One claim, judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Number in DESIGN.md's table.
+    pub number: u8,
+    /// The claim as textbooks state it.
+    pub claim: String,
+    /// What the numbers say.
+    pub verdict: ClaimVerdict,
+    /// The measured evidence, or what would measure it.
+    pub evidence: String,
+    /// Users, network profile and workload under which the evidence holds.
+    pub conditions: String,
 }

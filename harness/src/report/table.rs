@@ -3,11 +3,11 @@
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::format::{format_bytes, format_duration_us, format_rate};
 use super::model::{Report, RunReport, SideBySide};
+use crate::format::{format_bytes, format_duration_us, format_rate};
 
 /// Column headers of the per-operation results.
-pub const OP_HEADERS: [&str; 11] = [
+pub(crate) const OP_HEADERS: [&str; 11] = [
     "arch",
     "op",
     "count",
@@ -22,7 +22,7 @@ pub const OP_HEADERS: [&str; 11] = [
 ];
 
 /// One row per operation of each run, formatted.
-pub fn op_rows(runs: &[RunReport]) -> Vec<Vec<String>> {
+pub(crate) fn op_rows(runs: &[RunReport]) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for run in runs {
         for (name, op) in &run.ops {
@@ -57,10 +57,10 @@ pub fn op_rows(runs: &[RunReport]) -> Vec<Vec<String>> {
 }
 
 /// Column headers of a side-by-side comparison.
-pub const SIDE_BY_SIDE_HEADERS: [&str; 4] = ["metric", "cs", "p2p", "verdict"];
+pub(crate) const SIDE_BY_SIDE_HEADERS: [&str; 4] = ["metric", "cs", "p2p", "verdict"];
 
 /// One row per compared metric: metric, cs value, p2p value, verdict.
-pub fn side_by_side_rows(pair: &SideBySide) -> Vec<Vec<String>> {
+pub(crate) fn side_by_side_rows(pair: &SideBySide) -> Vec<Vec<String>> {
     pair.rows
         .iter()
         .map(|r| {
@@ -75,7 +75,7 @@ pub fn side_by_side_rows(pair: &SideBySide) -> Vec<Vec<String>> {
 }
 
 /// Rows of the thresholds: condition, arch, measured, verdict.
-pub fn threshold_rows(report: &Report) -> Vec<Vec<String>> {
+pub(crate) fn threshold_rows(report: &Report) -> Vec<Vec<String>> {
     report
         .thresholds
         .iter()
@@ -104,7 +104,7 @@ fn render(headers: &[&str], rows: Vec<Vec<String>>) -> String {
 }
 
 /// "makespan 4.02s (p50 4.01s, p99 4.02s); bound 4.00s; efficiency 0.99", for one-shot runs.
-pub fn completion_line(run: &RunReport) -> Option<String> {
+pub(crate) fn completion_line(run: &RunReport) -> Option<String> {
     let c = run.completion.as_ref()?;
     let mut line = format!(
         "makespan {} (p50 {}, p99 {})",
@@ -123,7 +123,7 @@ pub fn completion_line(run: &RunReport) -> Option<String> {
 }
 
 /// The terminal summary of a report.
-pub fn terminal(report: &Report) -> String {
+pub(crate) fn terminal(report: &Report) -> String {
     let mut out = render(&OP_HEADERS, op_rows(&report.runs));
     out.push('\n');
     for run in &report.runs {

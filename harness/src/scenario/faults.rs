@@ -20,6 +20,7 @@
 //! leave_per_minute = 0.10   # share of the peers that leave per minute
 //! ```
 
+use crate::arch::{Arch, Role};
 use std::fmt;
 use std::str::FromStr;
 
@@ -84,19 +85,19 @@ pub enum FaultTarget {
 
 impl FaultTarget {
     /// `cs` or `p2p`: the architecture that has this target.
-    pub fn arch(self) -> &'static str {
+    pub fn arch(self) -> Arch {
         match self {
-            FaultTarget::Server(_) | FaultTarget::Servers => "cs",
-            FaultTarget::Seed | FaultTarget::Peer(_) | FaultTarget::Peers => "p2p",
+            FaultTarget::Server(_) | FaultTarget::Servers => Arch::Cs,
+            FaultTarget::Seed | FaultTarget::Peer(_) | FaultTarget::Peers => Arch::P2p,
         }
     }
 
     /// The node role it selects (`server`, `seed`, `peer`).
-    pub fn role(self) -> &'static str {
+    pub fn role(self) -> Role {
         match self {
-            FaultTarget::Server(_) | FaultTarget::Servers => "server",
-            FaultTarget::Seed => "seed",
-            FaultTarget::Peer(_) | FaultTarget::Peers => "peer",
+            FaultTarget::Server(_) | FaultTarget::Servers => Role::Server,
+            FaultTarget::Seed => Role::Seed,
+            FaultTarget::Peer(_) | FaultTarget::Peers => Role::Peer,
         }
     }
 

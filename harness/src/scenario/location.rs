@@ -7,7 +7,7 @@ use toml_edit::{Document, Item, Table, Value};
 
 /// A position a person can go to: 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineCol {
+pub(super) struct LineCol {
     /// 1-based line.
     pub line: usize,
     /// 1-based column (in characters).
@@ -15,7 +15,7 @@ pub struct LineCol {
 }
 
 /// The line and column of byte `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> LineCol {
+pub(super) fn line_col(text: &str, offset: usize) -> LineCol {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
@@ -28,13 +28,13 @@ pub fn line_col(text: &str, offset: usize) -> LineCol {
 type Entries = Vec<(String, Option<Range<usize>>, Option<Range<usize>>)>;
 
 /// A parsed document that can answer "which key is at this offset" and "where is this key".
-pub struct KeyIndex {
+pub(super) struct KeyIndex {
     entries: Entries,
 }
 
 impl KeyIndex {
     /// Indexes every key of `text`; a document that does not parse gives an empty index.
-    pub fn new(text: &str) -> Self {
+    pub(super) fn new(text: &str) -> Self {
         let mut entries = Vec::new();
         if let Ok(doc) = Document::parse(text.to_string()) {
             walk_table(doc.as_table(), "", &mut entries);
@@ -43,7 +43,7 @@ impl KeyIndex {
     }
 
     /// The innermost key whose key or value covers `offset`.
-    pub fn key_at(&self, offset: usize) -> Option<&str> {
+    pub(super) fn key_at(&self, offset: usize) -> Option<&str> {
         self.entries
             .iter()
             .filter(|(_, key, value)| {
@@ -56,7 +56,7 @@ impl KeyIndex {
     }
 
     /// The span of key `path` (its key, else its value), if present.
-    pub fn span_of(&self, path: &str) -> Option<Range<usize>> {
+    pub(super) fn span_of(&self, path: &str) -> Option<Range<usize>> {
         self.entries
             .iter()
             .find(|(p, _, _)| p == path)
@@ -64,7 +64,7 @@ impl KeyIndex {
     }
 
     /// The span of `path` or of its closest present parent (`load.rate` → `load`).
-    pub fn span_of_nearest(&self, path: &str) -> Option<Range<usize>> {
+    pub(super) fn span_of_nearest(&self, path: &str) -> Option<Range<usize>> {
         let mut current = path;
         loop {
             if let Some(span) = self.span_of(current) {

@@ -7,6 +7,7 @@ mod location;
 pub mod model;
 mod overrides;
 pub mod threshold;
+pub mod url;
 mod validate;
 
 use std::fmt;

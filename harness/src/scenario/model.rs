@@ -302,40 +302,40 @@ mod defaults {
     use super::*;
     use std::time::Duration;
 
-    pub fn yes() -> bool {
+    pub(super) fn yes() -> bool {
         true
     }
-    pub fn objects() -> u32 {
+    pub(super) fn objects() -> u32 {
         16
     }
-    pub fn object_size() -> ByteSize {
+    pub(super) fn object_size() -> ByteSize {
         ByteSize(64 << 10)
     }
-    pub fn zipf_exponent() -> f64 {
+    pub(super) fn zipf_exponent() -> f64 {
         1.0
     }
-    pub fn users() -> u32 {
+    pub(super) fn users() -> u32 {
         8
     }
-    pub fn duration() -> HumanDuration {
+    pub(super) fn duration() -> HumanDuration {
         HumanDuration(Duration::from_secs(10))
     }
-    pub fn connections() -> u32 {
+    pub(super) fn connections() -> u32 {
         64
     }
-    pub fn max_in_flight() -> u32 {
+    pub(super) fn max_in_flight() -> u32 {
         1024
     }
-    pub fn timeout() -> HumanDuration {
+    pub(super) fn timeout() -> HumanDuration {
         HumanDuration(Duration::from_secs(30))
     }
-    pub fn retry_backoff() -> HumanDuration {
+    pub(super) fn retry_backoff() -> HumanDuration {
         HumanDuration(Duration::from_millis(100))
     }
-    pub fn servers() -> u32 {
+    pub(super) fn servers() -> u32 {
         1
     }
-    pub fn ready_timeout() -> HumanDuration {
+    pub(super) fn ready_timeout() -> HumanDuration {
         HumanDuration(Duration::from_secs(10))
     }
 }

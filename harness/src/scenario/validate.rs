@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use super::faults::FaultTarget;
 use super::model::{LoadModel, Scenario, WorkloadKind};
-use super::threshold::Metric;
+use crate::metric::Metric;
 
 /// The longest run a scenario may ask for: every load loop is bounded in time.
-pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+pub(super) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// The most users (or connections) a scenario may ask for.
-pub const MAX_USERS: u32 = 1_000_000;
+pub(super) const MAX_USERS: u32 = 1_000_000;
 
 type Problem = (String, String);
 
@@ -21,7 +21,7 @@ fn problem(key: &str, message: impl Into<String>) -> Result<(), Problem> {
 /// Checks the cross-key rules; the first problem found is returned as (key, message).
 /// Each `[[phases]]` entry is checked as the scenario it makes, its keys named
 /// `phases[i].…`.
-pub fn check(s: &Scenario) -> Result<(), Problem> {
+pub(super) fn check(s: &Scenario) -> Result<(), Problem> {
     check_one(s)?;
     let phases = s.phase_scenarios();
     let mut names: Vec<String> = phases
@@ -96,7 +96,7 @@ fn check_workload(s: &Scenario) -> Result<(), Problem> {
             "kind = \"url\" needs url = \"http://host:port/path\"",
         )?,
         (WorkloadKind::Url, Some(url)) => {
-            if let Err(e) = crate::driver::http::Target::parse(url) {
+            if let Err(e) = crate::scenario::url::Target::parse(url) {
                 problem("workload.url", e.to_string())?;
             }
         }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use versus::compare::{CompareArgs, CompareFormat};
+use versus::commands::compare::{CompareArgs, CompareFormat};
 use versus::record::histogram::{decode, encode, new_latency, LatencySummary};
 use versus::report::model::{OpReport, Report};
 
@@ -113,7 +113,7 @@ pub fn compare(
     args.format = format;
     let out = dir.path().join("comparison.out");
     args.out = Some(out.clone());
-    let code = versus::compare::run(&args).expect("compare runs");
+    let code = versus::commands::compare::run(&args).expect("compare runs");
     let text = std::fs::read_to_string(&out).expect("compare wrote --out");
     (code, text)
 }

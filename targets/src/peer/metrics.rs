@@ -116,7 +116,7 @@ impl RenderMetrics for PeerMetrics {
         self.node.render(out);
         write_counter(
             out,
-            "versus_chunks_rejected_total",
+            crate::metric_names::CHUNKS_REJECTED,
             "Chunks received from other peers that failed verification and were discarded.",
             self.chunks_rejected.get(),
         );
@@ -152,7 +152,7 @@ impl RenderMetrics for PeerMetrics {
         );
         write_counter(
             out,
-            "versus_upload_busy_microseconds_total",
+            crate::metric_names::UPLOAD_BUSY_US,
             "Time during which at least one chunk answer was being sent (upload slots in use).",
             self.upload_busy.micros(),
         );

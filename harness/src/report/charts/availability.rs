@@ -4,14 +4,17 @@
 //! the last finished operation is left out. The y axis starts at 0, 90 or 98 %, whichever
 //! still shows the worst second, so the small dips of a churning swarm stay visible.
 
-use super::super::model::RunReport;
 use super::axis::Axis;
 use super::frame::{self, Chart, Series};
 use super::runs;
 use super::timeseries::time_axis;
+use crate::report::model::RunReport;
 
 /// The chart, or `None` when no run had faults.
-pub fn availability_over_time(runs: &[&RunReport], markers: &[(f64, String)]) -> Option<String> {
+pub(super) fn availability_over_time(
+    runs: &[&RunReport],
+    markers: &[(f64, String)],
+) -> Option<String> {
     let runs: Vec<&RunReport> = runs
         .iter()
         .copied()

@@ -7,7 +7,7 @@
 
 /// One tick: where it is (plot coordinates) and what it says.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tick {
+pub(super) struct Tick {
     /// Position in plot coordinates.
     pub at: f64,
     /// Label text.
@@ -16,7 +16,7 @@ pub struct Tick {
 
 /// An axis: its title, its range in plot coordinates and its ticks.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Axis {
+pub(super) struct Axis {
     /// Axis title, with the unit: `latency (ms)`.
     pub title: String,
     /// Lowest plotted value (plot coordinates).
@@ -32,7 +32,7 @@ pub struct Axis {
 impl Axis {
     /// The plot coordinate of a data value (`log10` on a log axis; non-positive values
     /// are clamped to the bottom of a log axis).
-    pub fn to_plot(&self, value: f64) -> f64 {
+    pub(super) fn to_plot(&self, value: f64) -> f64 {
         if self.log {
             if value > 0.0 {
                 value.log10()
@@ -47,7 +47,7 @@ impl Axis {
     /// A linear axis covering `lo..=hi` (data values) with about `target` round ticks.
     /// With `from_zero`, the axis starts at zero when all data are positive (counts,
     /// rates), so bar-like quantities are not exaggerated.
-    pub fn linear(
+    pub(super) fn linear(
         title: impl Into<String>,
         lo: f64,
         hi: f64,
@@ -101,7 +101,7 @@ impl Axis {
     /// An axis for user counts: logarithmic with a tick on every measured count when they
     /// span 8× or more (a sweep of 4, 8, 16, 32 users spreads evenly), otherwise linear
     /// from zero with whole-number ticks.
-    pub fn users(title: impl Into<String>, values: &[f64]) -> Self {
+    pub(super) fn users(title: impl Into<String>, values: &[f64]) -> Self {
         let mut v: Vec<f64> = values
             .iter()
             .copied()
@@ -149,7 +149,7 @@ impl Axis {
     /// A log axis covering `lo..=hi` (positive data values). Over two decades or less the
     /// ticks are 1-2-5 multiples; over more, one per decade (every other decade beyond
     /// eight). Non-positive bounds are clamped to `min_positive`.
-    pub fn log10(title: impl Into<String>, lo: f64, hi: f64, min_positive: f64) -> Self {
+    pub(super) fn log10(title: impl Into<String>, lo: f64, hi: f64, min_positive: f64) -> Self {
         let (lo, hi) = sane_range(lo, hi);
         let floor = if min_positive > 0.0 && min_positive.is_finite() {
             min_positive
@@ -211,7 +211,7 @@ impl Axis {
     /// `1s`); otherwise linear from zero in one unit (µs, ms or s, named in the title) so
     /// tick labels stay short. Returns the axis and the divisor that turns µs into plot
     /// values before [`Axis::to_plot`] (1 on a log axis).
-    pub fn time(what: &str, lo_us: f64, hi_us: f64) -> (Self, f64) {
+    pub(super) fn time(what: &str, lo_us: f64, hi_us: f64) -> (Self, f64) {
         let (lo_us, hi_us) = sane_range(lo_us, hi_us);
         // A zero says nothing about the spread (and has no logarithm): linear then.
         if lo_us > 0.0 && hi_us / lo_us > 100.0 {
@@ -233,7 +233,7 @@ impl Axis {
     }
 
     /// The label of the tick nearest to `at` (plotters asks for labels by position).
-    pub fn label_at(&self, at: f64) -> String {
+    pub(super) fn label_at(&self, at: f64) -> String {
         self.ticks
             .iter()
             .min_by(|a, b| (a.at - at).abs().total_cmp(&(b.at - at).abs()))
@@ -244,7 +244,7 @@ impl Axis {
 
 /// The unit for time values whose maximum is `max_us` microseconds, and its size in µs:
 /// µs below 1 ms, ms below 2 s, s beyond.
-pub fn time_unit(max_us: f64) -> (&'static str, f64) {
+pub(super) fn time_unit(max_us: f64) -> (&'static str, f64) {
     if max_us < 1_000.0 {
         ("µs", 1.0)
     } else if max_us < 2_000_000.0 {
@@ -255,7 +255,7 @@ pub fn time_unit(max_us: f64) -> (&'static str, f64) {
 }
 
 /// A round duration with its unit: `500µs`, `2ms`, `10s`.
-pub fn duration_label(us: f64) -> String {
+pub(super) fn duration_label(us: f64) -> String {
     if us < 1_000.0 {
         format!("{}µs", trim(us))
     } else if us < 1_000_000.0 {
@@ -276,7 +276,7 @@ fn sane_range(lo: f64, hi: f64) -> (f64, f64) {
 }
 
 /// The round step (1, 2, 2.5 or 5 times a power of ten) nearest above `raw`.
-pub fn nice_step(raw: f64) -> f64 {
+pub(super) fn nice_step(raw: f64) -> f64 {
     if !(raw.is_finite() && raw > 0.0) {
         return 1.0;
     }
@@ -297,7 +297,7 @@ pub fn nice_step(raw: f64) -> f64 {
 }
 
 /// A number without trailing zeros: `2`, `0.5`, `12.25`, never `-0`.
-pub fn trim(v: f64) -> String {
+pub(super) fn trim(v: f64) -> String {
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" || s.is_empty() {

@@ -15,7 +15,7 @@ use super::style::{self, font_size};
 
 /// One line on a chart.
 #[derive(Debug, Clone)]
-pub struct Series {
+pub(super) struct Series {
     /// Legend label.
     pub label: String,
     /// Line colour.
@@ -30,7 +30,7 @@ pub struct Series {
 
 /// Everything on one chart.
 #[derive(Debug, Clone)]
-pub struct Chart {
+pub(super) struct Chart {
     /// Title, on top.
     pub title: String,
     /// One line under the title (what was measured, how to read it).
@@ -75,7 +75,7 @@ fn clamp_point(chart: &Chart, (x, y): (f64, f64)) -> Option<(f64, f64)> {
 }
 
 /// Draws `chart`; `None` when it has no drawable point or plotters fails.
-pub fn render(chart: &Chart) -> Option<String> {
+pub(super) fn render(chart: &Chart) -> Option<String> {
     let drawable = chart
         .series
         .iter()

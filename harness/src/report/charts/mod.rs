@@ -17,6 +17,7 @@ mod spectrum;
 pub mod style;
 mod timeseries;
 
+use crate::arch::Arch;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -86,9 +87,9 @@ fn op_names(runs: &[&RunReport]) -> Vec<String> {
 
 /// True when some architecture was run at more than one user count.
 fn is_sweep(runs: &[&RunReport]) -> bool {
-    let mut users: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    let mut users: BTreeMap<Arch, BTreeSet<u32>> = BTreeMap::new();
     for r in runs {
-        users.entry(&r.arch).or_default().insert(r.users);
+        users.entry(r.arch).or_default().insert(r.users);
     }
     users.values().any(|u| u.len() > 1)
 }
@@ -100,7 +101,7 @@ fn sweep_chart(runs: &[&RunReport], op: Option<&str>) -> Option<(String, String)
         .iter()
         .filter_map(|r| {
             Some(ScalingPoint {
-                arch: r.arch.clone(),
+                arch: r.arch,
                 users: r.users,
                 measured_s: r.completion.as_ref()?.makespan_s,
                 bound_s: r.bound_s,
@@ -116,7 +117,7 @@ fn sweep_chart(runs: &[&RunReport], op: Option<&str>) -> Option<(String, String)
         .filter_map(|r| {
             let o = r.ops.get(op)?;
             (o.count > o.errors_total).then(|| ScalingPoint {
-                arch: r.arch.clone(),
+                arch: r.arch,
                 users: r.users,
                 measured_s: o.latency_us.p99 as f64 / 1e6,
                 bound_s: None,
@@ -131,7 +132,7 @@ fn sweep_chart(runs: &[&RunReport], op: Option<&str>) -> Option<(String, String)
 /// `kind`, `action` or `type`. When the architectures had different faults, labels are
 /// prefixed with the architecture.
 fn fault_markers(runs: &[&RunReport]) -> Vec<Marker> {
-    let mut per_arch: BTreeMap<&str, BTreeSet<(u64, String)>> = BTreeMap::new();
+    let mut per_arch: BTreeMap<Arch, BTreeSet<(u64, String)>> = BTreeMap::new();
     for r in runs {
         for f in &r.faults {
             let t = ["t_s", "at_s", "time_s"]
@@ -144,7 +145,7 @@ fn fault_markers(runs: &[&RunReport]) -> Vec<Marker> {
                 .unwrap_or("fault");
             if let Some(t) = t {
                 per_arch
-                    .entry(&r.arch)
+                    .entry(r.arch)
                     .or_default()
                     .insert((t.to_bits(), label.to_string()));
             }

@@ -7,13 +7,13 @@
 
 use plotters::style::RGBColor;
 
-use super::super::format::format_rate;
-use super::super::model::RunReport;
 use super::style::{arch_color, shade};
+use crate::format::format_rate;
+use crate::report::model::RunReport;
 
 /// Legend label and colour of one run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunStyle {
+pub(super) struct RunStyle {
     /// Legend label: `cs`, `p2p (8 users)`, `cs (200/s) #2`.
     pub label: String,
     /// Line colour.
@@ -35,17 +35,8 @@ fn load_of(run: &RunReport) -> (String, f64) {
     }
 }
 
-/// Sort key putting `cs` first, `p2p` second, then other architectures by name.
-pub fn arch_rank(arch: &str) -> (u8, &str) {
-    match arch {
-        "cs" => (0, ""),
-        "p2p" => (1, ""),
-        other => (2, other),
-    }
-}
-
 /// Labels and colours for `runs`, in the same order.
-pub fn styles(runs: &[&RunReport]) -> Vec<RunStyle> {
+pub(super) fn styles(runs: &[&RunReport]) -> Vec<RunStyle> {
     let loads: Vec<(String, f64)> = runs.iter().map(|r| load_of(r)).collect();
     let load_varies = loads.windows(2).any(|w| w[0].0 != w[1].0);
     let mut labels: Vec<String> = runs
@@ -83,18 +74,18 @@ pub fn styles(runs: &[&RunReport]) -> Vec<RunStyle> {
                 .count();
             RunStyle {
                 label,
-                color: shade(arch_color(&run.arch), rank, same.len()),
+                color: shade(arch_color(run.arch), rank, same.len()),
             }
         })
         .collect()
 }
 
 /// `runs` ordered for a legend: `cs` before `p2p`, then by load, then by repetition.
-pub fn ordered(runs: &[RunReport]) -> Vec<&RunReport> {
+pub(super) fn ordered(runs: &[RunReport]) -> Vec<&RunReport> {
     let mut out: Vec<&RunReport> = runs.iter().collect();
     out.sort_by(|a, b| {
-        arch_rank(&a.arch)
-            .cmp(&arch_rank(&b.arch))
+        a.arch
+            .cmp(&b.arch)
             .then(load_of(a).1.total_cmp(&load_of(b).1))
             .then(a.repetition.cmp(&b.repetition))
     });

@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 
 use super::axis::Axis;
 use super::frame::{self, Chart, Series};
-use super::runs::arch_rank;
 use super::style::arch_color;
+use crate::arch::Arch;
 
 /// One measured run of a sweep.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalingPoint {
-    /// Architecture (`cs`, `p2p`).
-    pub arch: String,
+    /// Architecture.
+    pub arch: Arch,
     /// Number of users N.
     pub users: u32,
     /// The measured time, in seconds: the makespan for [`scaling`], the latency for
@@ -38,17 +38,16 @@ fn median(values: &mut [f64]) -> f64 {
 
 /// Per architecture (in legend order): the measured samples per user count and the
 /// bound per user count (median over repetitions), non-finite or negative values left out.
-type Grouped = Vec<(String, ByUsers, ByUsers)>;
+type Grouped = Vec<(Arch, ByUsers, ByUsers)>;
 
 /// Values per user count.
 type ByUsers = BTreeMap<u32, Vec<f64>>;
 
 fn group(points: &[ScalingPoint]) -> Grouped {
-    let mut by_arch: BTreeMap<(u8, String), (ByUsers, ByUsers)> = BTreeMap::new();
+    let mut by_arch: BTreeMap<Arch, (ByUsers, ByUsers)> = BTreeMap::new();
     let ok = |v: f64| v.is_finite() && v >= 0.0;
     for p in points {
-        let (rank, _) = arch_rank(&p.arch);
-        let entry = by_arch.entry((rank, p.arch.clone())).or_default();
+        let entry = by_arch.entry(p.arch).or_default();
         if ok(p.measured_s) {
             entry.0.entry(p.users).or_default().push(p.measured_s);
         }
@@ -59,7 +58,7 @@ fn group(points: &[ScalingPoint]) -> Grouped {
     by_arch
         .into_iter()
         .filter(|(_, (m, b))| !m.is_empty() || !b.is_empty())
-        .map(|((_, arch), (m, b))| (arch, m, b))
+        .map(|(arch, (m, b))| (arch, m, b))
         .collect()
 }
 
@@ -95,7 +94,7 @@ fn users_chart(points: &[ScalingPoint], spec: Spec<'_>) -> Option<String> {
     let at = |users: u32, s: f64| (x.to_plot(f64::from(users)), y.to_plot(s * 1e6 / div));
     let mut series = Vec::new();
     for (arch, measured, bound) in groups {
-        let color = arch_color(&arch);
+        let color = arch_color(arch);
         if !measured.is_empty() {
             let mut line = Vec::new();
             let mut dots = Vec::new();
@@ -114,7 +113,7 @@ fn users_chart(points: &[ScalingPoint], spec: Spec<'_>) -> Option<String> {
             };
             series.push(Series {
                 label: if bound.is_empty() {
-                    arch.clone()
+                    arch.to_string()
                 } else {
                     format!("{arch} measured")
                 },
@@ -186,15 +185,19 @@ mod tests {
     fn medians_and_groups() {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
-        let p = |arch: &str, users, s| ScalingPoint {
-            arch: arch.into(),
+        let p = |arch: Arch, users, s| ScalingPoint {
+            arch,
             users,
             measured_s: s,
             bound_s: None,
         };
-        let g = group(&[p("p2p", 4, 1.0), p("cs", 8, f64::NAN), p("cs", 4, 2.0)]);
+        let g = group(&[
+            p(Arch::P2p, 4, 1.0),
+            p(Arch::Cs, 8, f64::NAN),
+            p(Arch::Cs, 4, 2.0),
+        ]);
         assert_eq!(g.len(), 2);
-        assert_eq!(g[0].0, "cs");
+        assert_eq!(g[0].0, Arch::Cs);
         assert_eq!(g[0].1.len(), 1);
     }
 }

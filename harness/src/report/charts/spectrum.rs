@@ -5,11 +5,11 @@
 
 use crate::record::histogram::{self, Latency};
 
-use super::super::format::format_duration_us;
-use super::super::model::RunReport;
 use super::axis::{Axis, Tick};
 use super::frame::{self, Chart, Series};
 use super::runs;
+use crate::format::format_duration_us;
+use crate::report::model::RunReport;
 
 /// Samples per unit of x (one nine): enough for a smooth curve, small enough for a
 /// light file.

@@ -5,6 +5,7 @@
 //! Colours come from the Okabe–Ito palette, which stays distinguishable for readers with
 //! the common forms of colour blindness and in greyscale print-outs.
 
+use crate::arch::Arch;
 use plotters::style::RGBColor;
 
 /// Canvas width in pixels.
@@ -71,31 +72,16 @@ pub const MARKER: RGBColor = RGBColor(0x99, 0x33, 0x33);
 pub const CS: RGBColor = RGBColor(0x00, 0x72, 0xb2);
 /// Peer-to-peer: vermillion.
 pub const P2P: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
-/// Any other architecture name, in order of first appearance.
-const OTHERS: [RGBColor; 4] = [
-    RGBColor(0x00, 0x9e, 0x73),
-    RGBColor(0xcc, 0x79, 0xa7),
-    RGBColor(0xe6, 0x9f, 0x00),
-    RGBColor(0x56, 0xb4, 0xe9),
-];
-
 /// Line width of a data series, in pixels.
 pub const LINE_WIDTH: u32 = 2;
 /// Radius of a data point marker, in pixels.
 pub const POINT_RADIUS: u32 = 4;
 
-/// The colour of architecture `arch`: fixed for `cs` and `p2p`; other names take a
-/// colour from a small palette chosen by a stable hash of the name.
-pub fn arch_color(arch: &str) -> RGBColor {
+/// The colour of architecture `arch`.
+pub fn arch_color(arch: Arch) -> RGBColor {
     match arch {
-        "cs" => CS,
-        "p2p" => P2P,
-        other => {
-            let hash = other
-                .bytes()
-                .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
-            OTHERS[hash % OTHERS.len()]
-        }
+        Arch::Cs => CS,
+        Arch::P2p => P2P,
     }
 }
 
@@ -127,9 +113,9 @@ mod tests {
 
     #[test]
     fn architectures_keep_their_colours() {
-        assert_eq!(arch_color("cs"), CS);
-        assert_eq!(arch_color("p2p"), P2P);
-        assert_eq!(arch_color("other"), arch_color("other"));
+        assert_eq!(arch_color(Arch::Cs), CS);
+        assert_eq!(arch_color(Arch::P2p), P2P);
+        assert_ne!(arch_color(Arch::Cs), arch_color(Arch::P2p));
         assert_eq!(shade(CS, 0, 1), CS);
         let light = shade(CS, 0, 3);
         let dark = shade(CS, 2, 3);

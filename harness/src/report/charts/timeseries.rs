@@ -6,10 +6,10 @@
 
 use crate::record::aggregate::IntervalOp;
 
-use super::super::model::RunReport;
 use super::axis::Axis;
 use super::frame::{self, Chart, Series};
 use super::runs;
+use crate::report::model::RunReport;
 
 /// The x axis: seconds since the start of the run, covering every drawn row and marker.
 pub(super) fn time_axis(runs: &[&RunReport], op: &str, markers: &[(f64, String)]) -> Axis {

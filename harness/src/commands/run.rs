@@ -1,0 +1,214 @@
+//! `versus run`: resolve the scenario, run each architecture it asks for, evaluate the
+//! thresholds, print the table, write the report files, and pick the exit code.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::analyse::{claims, side_by_side, thresholds};
+use crate::arch::Arch;
+use crate::drive::progress::ProgressMode;
+use crate::error::{Failure, EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
+use crate::execute::execute;
+use crate::launch::process::ProcessLauncher;
+use crate::machine::MachineInfo;
+use crate::plan::ArchPlan;
+use crate::report;
+use crate::report::build::ArchRun;
+use crate::report::model::{Report, SideBySide, ToolInfo, SCHEMA_VERSION};
+use crate::scenario::model::WorkloadKind;
+use crate::scenario::{self, Override, Scenario};
+
+/// Which architectures to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArchChoice {
+    /// Client-server only.
+    Cs,
+    /// Peer-to-peer only.
+    P2p,
+    /// Both, side by side (the default).
+    Both,
+}
+
+/// Everything `versus run` was asked.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The scenario file; `None` runs the embedded quickstart (or `url`).
+    pub scenario: Option<PathBuf>,
+    /// Drive this URL with GETs instead of a scenario's targets.
+    pub url: Option<String>,
+    /// Architectures to run (the scenario's `[architectures]` when `None`).
+    pub arch: Option<ArchChoice>,
+    /// `--set` overrides and the shorthand flags, in order.
+    pub overrides: Vec<Override>,
+    /// Where the report files go.
+    pub out: PathBuf,
+    /// How to show progress.
+    pub progress: ProgressMode,
+    /// Repetitions per architecture (at least 1), run interleaved: cs p2p cs p2p …
+    pub repeat: u32,
+}
+
+/// Reads the scenario the options point at, with overrides applied.
+pub fn resolve_scenario(opts: &RunOptions) -> anyhow::Result<Scenario> {
+    if let Some(url) = &opts.url {
+        if opts.scenario.is_some() {
+            return Err(
+                Failure::Usage("give either a SCENARIO file or --url, not both".into()).into(),
+            );
+        }
+        let text = format!(
+            "name = \"url\"\ndescription = \"GET {url} again and again.\"\n[workload]\nkind = \"url\"\nurl = {}\n",
+            toml_string(url)
+        );
+        return Ok(scenario::parse("--url", &text, &opts.overrides)?);
+    }
+    Ok(match &opts.scenario {
+        Some(path) => scenario::load_file(path, &opts.overrides)?,
+        None => scenario::parse("<quickstart>", scenario::QUICKSTART, &opts.overrides)?,
+    })
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// The architectures to run: the command line's choice, else the scenario's.
+pub fn architectures(scenario: &Scenario, choice: Option<ArchChoice>) -> Vec<Arch> {
+    if scenario.workload.kind == WorkloadKind::Url {
+        return vec![Arch::Cs];
+    }
+    let (cs, p2p) = match choice {
+        Some(ArchChoice::Cs) => (true, false),
+        Some(ArchChoice::P2p) => (false, true),
+        Some(ArchChoice::Both) => (true, true),
+        None => (scenario.architectures.cs, scenario.architectures.p2p),
+    };
+    [(Arch::Cs, cs), (Arch::P2p, p2p)]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(a, _)| a)
+        .collect()
+}
+
+/// Runs `scenario` once on `arch`, its nodes as child processes.
+pub async fn run_arch(
+    scenario: &Scenario,
+    arch: Arch,
+    progress: ProgressMode,
+    stop: &CancellationToken,
+) -> anyhow::Result<ArchRun> {
+    let plan = ArchPlan::build(scenario, arch).map_err(|e| Failure::Usage(e.to_string()))?;
+    execute(&plan, ProcessLauncher, progress, stop).await
+}
+
+/// Rejects `--arch p2p` on a url workload.
+pub fn check_arch(scenario: &Scenario, choice: Option<ArchChoice>) -> anyhow::Result<()> {
+    if scenario.workload.kind == WorkloadKind::Url && choice == Some(ArchChoice::P2p) {
+        return Err(Failure::Usage(
+            "a url workload drives an HTTP server: --arch p2p does not apply".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Carries out `versus run`; returns the exit code.
+pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i32> {
+    let scenario = resolve_scenario(&opts)?;
+    check_arch(&scenario, opts.arch)?;
+    let started = SystemTime::now();
+    let mut done = Vec::new();
+    let archs = architectures(&scenario, opts.arch);
+    'runs: for (phase, phase_scenario) in scenario.phase_scenarios() {
+        for repetition in 0..opts.repeat.max(1) {
+            for arch in &archs {
+                if stop.is_cancelled() {
+                    break 'runs;
+                }
+                if let Some(name) = &phase {
+                    eprintln!("phase {name}: {arch}");
+                }
+                if opts.repeat > 1 {
+                    eprintln!("repetition {}/{}: {arch}", repetition + 1, opts.repeat);
+                }
+                let mut run = run_arch(&phase_scenario, *arch, opts.progress, &stop).await?;
+                run.report.repetition = repetition;
+                run.report.phase = phase.clone();
+                done.push(run);
+            }
+        }
+    }
+    publish(&scenario, done, started, stop.is_cancelled(), &opts.out)
+}
+
+/// Assembles the report of `done` runs (thresholds, side by side, claims), prints the
+/// terminal table, writes the files into `out`, and returns the exit code.
+pub fn publish(
+    scenario: &Scenario,
+    done: Vec<ArchRun>,
+    started: SystemTime,
+    interrupted: bool,
+    out: &Path,
+) -> anyhow::Result<i32> {
+    let (runs, mut logs): (Vec<_>, Vec<_>) = done.into_iter().map(|d| (d.report, d.log)).unzip();
+    // Sweeps and repetitions have several runs per architecture: name their logs apart.
+    let sizes = |arch: Arch| {
+        let mut sizes: Vec<(u32, Option<u32>)> = runs
+            .iter()
+            .filter(|r| r.arch == arch)
+            .map(|r| (r.users, r.servers))
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes.len()
+    };
+    for (log, run) in logs.iter_mut().zip(&runs) {
+        if sizes(run.arch) > 1 {
+            let servers = run
+                .servers
+                .map_or_else(String::new, |s| format!("-{s}servers"));
+            log.arch = format!("{}-{}users{servers}", run.arch, run.users);
+        }
+        if runs.iter().any(|r| r.repetition > 0) {
+            log.arch = format!("{}-rep{}", log.arch, run.repetition + 1);
+        }
+        if let Some(phase) = &run.phase {
+            log.arch = format!("{}-{phase}", log.arch);
+        }
+    }
+    let side_by_side = side_by_side::pairs(&runs)
+        .into_iter()
+        .map(|(cs, p2p)| SideBySide {
+            users: cs.users,
+            phase: cs.phase.clone(),
+            rows: side_by_side::compare(cs, p2p),
+        })
+        .collect();
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::current(),
+        machine: MachineInfo::current(),
+        started_at: humantime::format_rfc3339_seconds(started).to_string(),
+        scenario: serde_json::to_value(scenario)?,
+        thresholds: thresholds::evaluate(&scenario.thresholds.0, &runs),
+        runs,
+        interrupted,
+        side_by_side,
+        claims: Vec::new(),
+    };
+    if report.workload_compares_architectures() {
+        report.claims = claims::evaluate(&report);
+    }
+    println!("{}", report::table::terminal(&report));
+    report::write_all(out, &report, &logs, started)?;
+    eprintln!("report written to {}", out.join("report.md").display());
+    Ok(if interrupted {
+        EXIT_INTERRUPTED
+    } else if !report.thresholds_passed() {
+        EXIT_FAILED_CHECK
+    } else {
+        EXIT_OK
+    })
+}

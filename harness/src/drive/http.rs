@@ -1,0 +1,261 @@
+//! The HTTP/1.1 driver on hyper: keep-alive connections to one or more endpoints
+//! (server replicas), GET and PUT of objects, errors classified by kind.
+//!
+//! A session keeps at most one connection per endpoint and opens it lazily, so a closed
+//! user holds one connection and an open-model pool slot holds one too. Response bodies
+//! are streamed and counted, and only buffered when they must be verified.
+
+use std::future::{poll_fn, Future};
+use std::net::SocketAddr;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::Poll;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, Connection, SendRequest};
+use hyper::header::HOST;
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use versus_targets::shaping::{ByteCounters, NetProfile, ShapedStream, Shaper};
+use versus_targets::units::ByteRate;
+
+use super::session::{Connector, Operation, Session};
+use crate::record::op::{ErrorKind, Outcome};
+pub use crate::scenario::url::{Target, TargetError};
+
+/// A resolved endpoint a session can connect to.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Socket address to connect to.
+    pub addr: SocketAddr,
+    /// Host header value.
+    pub authority: String,
+}
+
+/// Makes [`HttpSession`]s for a set of endpoints.
+#[derive(Clone)]
+pub struct HttpConnector {
+    endpoints: Arc<[Endpoint]>,
+    /// Each user's download cap, applied on the harness side of the connection.
+    download_cap: Option<ByteRate>,
+    /// Counts the wire bytes of every session.
+    shaper: Shaper,
+}
+
+impl HttpConnector {
+    /// A connector for `endpoints`; with `download_cap`, each user gets its own cap.
+    pub fn new(endpoints: Vec<Endpoint>, download_cap: Option<ByteRate>) -> Self {
+        Self {
+            endpoints: endpoints.into(),
+            download_cap,
+            shaper: Shaper::unshaped(),
+        }
+    }
+
+    /// Wire bytes sent and received by every session so far.
+    pub fn counters(&self) -> Arc<ByteCounters> {
+        self.shaper.counters().clone()
+    }
+}
+
+impl Connector for HttpConnector {
+    type Session = HttpSession;
+    fn session(&self, _slot: u64) -> HttpSession {
+        HttpSession {
+            endpoints: self.endpoints.clone(),
+            connections: (0..self.endpoints.len()).map(|_| None).collect(),
+            // Each user gets its own download bucket, like a peer's own access link.
+            shaper: match self.download_cap {
+                Some(cap) => Shaper::new(&NetProfile {
+                    download: Some(cap),
+                    ..NetProfile::default()
+                }),
+                None => self.shaper.clone(),
+            },
+        }
+    }
+}
+
+/// Read buffer per connection: small, because thousands of idle users each hold one.
+/// hyper reads bodies through it in pieces of this size.
+const READ_BUFFER: usize = 4096;
+
+type ConnectionDriver = Connection<TokioIo<ShapedStream<TcpStream>>, Full<Bytes>>;
+
+/// One keep-alive HTTP/1.1 connection. Its hyper `Connection` is polled inside the
+/// user's own task while an operation runs (no task per connection, no cross-task
+/// wake-up per request); between operations nothing runs for it at all.
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    driver: Pin<Box<ConnectionDriver>>,
+    /// The connection has ended (closed by the server, or failed).
+    ended: bool,
+}
+
+/// Awaits `fut` while driving the connection's I/O (`driver`); notes when it ends.
+/// `None` when the connection ended while `fut` was still waiting: the ended connection
+/// is still held here, so hyper's request handle would never learn it closed and would
+/// wait forever (a server that crashed between two requests).
+async fn drive<F: Future>(
+    driver: &mut Pin<Box<ConnectionDriver>>,
+    ended: &mut bool,
+    fut: F,
+) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        if !*ended && driver.as_mut().poll(cx).is_ready() {
+            *ended = true;
+        }
+        match fut.as_mut().poll(cx) {
+            Poll::Ready(output) => Poll::Ready(Some(output)),
+            Poll::Pending if *ended => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// One user's keep-alive connections, at most one per endpoint.
+pub struct HttpSession {
+    endpoints: Arc<[Endpoint]>,
+    connections: Vec<Option<Conn>>,
+    shaper: Shaper,
+}
+
+impl HttpSession {
+    /// A ready connection to endpoint `index`, reusing the idle one when it is still open.
+    async fn connection(&mut self, index: usize) -> Result<&mut Conn, ErrorKind> {
+        let slot = self.connections.get_mut(index).ok_or(ErrorKind::Connect)?;
+        if let Some(conn) = slot {
+            // A keep-alive connection the server has closed (`Connection: close`, idle
+            // timeout) is not an error: open a new one.
+            let Conn {
+                sender,
+                driver,
+                ended,
+            } = conn;
+            if !*ended && matches!(drive(driver, ended, sender.ready()).await, Some(Ok(()))) {
+                return slot.as_mut().ok_or(ErrorKind::Connect);
+            }
+        }
+        let endpoint = &self.endpoints[index];
+        let stream = TcpStream::connect(endpoint.addr)
+            .await
+            .map_err(|_| ErrorKind::Connect)?;
+        let _ = stream.set_nodelay(true);
+        let io = self.shaper.wrap(stream);
+        let (sender, driver) = http1::Builder::new()
+            .read_buf_exact_size(Some(READ_BUFFER))
+            .handshake(TokioIo::new(io))
+            .await
+            .map_err(|_| ErrorKind::Connect)?;
+        Ok(slot.insert(Conn {
+            sender,
+            driver: Box::pin(driver),
+            ended: false,
+        }))
+    }
+
+    fn request(&self, op: &Operation) -> Result<Request<Full<Bytes>>, ErrorKind> {
+        let endpoint = &self.endpoints[op.endpoint];
+        // hyper adds Content-Length for PUT and POST from the body's exact size.
+        Request::builder()
+            .method(op.method.clone())
+            .uri(Uri::from_maybe_shared(op.path.clone()).map_err(|_| ErrorKind::Http4xx)?)
+            .header(HOST, endpoint.authority.as_str())
+            .body(Full::new(op.body.clone().unwrap_or_default()))
+            .map_err(|_| ErrorKind::Http4xx)
+    }
+
+    /// Sends `op` and reads the whole response on connection `conn`.
+    async fn exchange(
+        conn: &mut Conn,
+        request: Request<Full<Bytes>>,
+        keep: bool,
+    ) -> Result<(hyper::StatusCode, u64, Option<BytesMut>), ErrorKind> {
+        let Conn {
+            sender,
+            driver,
+            ended,
+        } = conn;
+        let response = drive(driver, ended, sender.send_request(request))
+            .await
+            .ok_or(ErrorKind::Io)?
+            .map_err(|_| ErrorKind::Io)?;
+        let status = response.status();
+        let mut body = response.into_body();
+        let mut received = 0u64;
+        let mut kept = keep.then(BytesMut::new);
+        while let Some(frame) = drive(driver, ended, body.frame())
+            .await
+            .ok_or(ErrorKind::Body)?
+        {
+            let frame = frame.map_err(|_| ErrorKind::Body)?;
+            if let Some(data) = frame.data_ref() {
+                received += data.len() as u64;
+                if let Some(buf) = kept.as_mut() {
+                    buf.extend_from_slice(data);
+                }
+            }
+        }
+        Ok((status, received, kept))
+    }
+}
+
+impl Session for HttpSession {
+    async fn execute(&mut self, op: &Operation) -> Outcome {
+        let request = self.request(op)?;
+        let conn = self.connection(op.endpoint).await?;
+        let exchanged = Self::exchange(conn, request, op.expect.is_some()).await;
+        let (status, received, kept) = match exchanged {
+            Ok(e) => e,
+            Err(kind) => {
+                self.connections[op.endpoint] = None;
+                return Err(kind);
+            }
+        };
+        if status.is_client_error() {
+            return Err(ErrorKind::Http4xx);
+        }
+        if status.is_server_error() {
+            return Err(ErrorKind::Http5xx);
+        }
+        if let (Some(id), Some(bytes)) = (&op.expect, kept) {
+            if versus_targets::content::verify_object(id, &bytes).is_err() {
+                return Err(ErrorKind::Verify);
+            }
+        }
+        Ok(op.delivers.unwrap_or(received))
+    }
+
+    fn reset(&mut self) {
+        self.connections.iter_mut().for_each(|c| *c = None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let t = Target::parse("http://127.0.0.1:8080/a?b=1").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("127.0.0.1", 8080, "/a?b=1")
+        );
+        assert_eq!(Target::parse("http://localhost").unwrap().path, "/");
+        assert!(matches!(
+            Target::parse("https://x/"),
+            Err(TargetError::Scheme(..))
+        ));
+        assert!(Target::parse("localhost:80").is_err());
+        assert!(Target::parse("http://[::1]:81/")
+            .unwrap()
+            .resolve()
+            .unwrap()
+            .is_ipv6());
+    }
+}

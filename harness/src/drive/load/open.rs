@@ -1,0 +1,132 @@
+//! The open model: operations arrive on a schedule (constant spacing or a Poisson
+//! process) whatever the target does. Each arrival waits for a pooled connection and
+//! its latency is measured from its *intended* send time, so a stalled server shows up
+//! in the numbers instead of silently slowing the load (no coordinated omission). The
+//! uncorrected latency, from the actual send, is kept beside it. Arrivals beyond
+//! `max_in_flight` are dropped and counted; sends more than 10 ms behind schedule are
+//! counted as late.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Exp};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::pool::Pool;
+use super::{execute_timed, WorkerContext};
+use crate::drive::session::{Connector, Operation};
+use crate::drive::workload::Workload;
+use crate::plan::load::OpenPlan;
+use crate::record::recorder::{WorkerRecorder, LATE_AFTER};
+use crate::scenario::model::Arrivals;
+
+/// How far to step when the schedule's rate is zero.
+const IDLE_STEP: Duration = Duration::from_millis(10);
+
+/// Shared state of one worker's in-flight operations.
+struct Flight<C: Connector> {
+    pool: Pool<C>,
+    in_flight: Cell<u32>,
+    recorder: Rc<RefCell<WorkerRecorder>>,
+    timeout: Duration,
+    stop: CancellationToken,
+}
+
+/// Runs this worker's share (1/`workers`) of the arrivals.
+pub(super) async fn run<C: Connector, W: Workload + ?Sized>(
+    ctx: WorkerContext<C, W>,
+    plan: OpenPlan,
+) {
+    let workers = ctx.workers.max(1);
+    let share = 1.0 / workers as f64;
+    let per_worker = |n: u32| (n as usize).div_ceil(workers).max(1);
+    let max_in_flight = per_worker(plan.max_in_flight) as u32;
+    let flight = Rc::new(Flight {
+        pool: Pool::new(ctx.job.connector.clone(), per_worker(plan.connections)),
+        in_flight: Cell::new(0),
+        recorder: ctx.recorder.clone(),
+        timeout: ctx.timeout,
+        stop: ctx.stop.clone(),
+    });
+    let mut rng = SmallRng::seed_from_u64(
+        plan.seed ^ (ctx.worker as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    let total = plan.schedule.total();
+    let mut requests = JoinSet::new();
+    let mut sequence = ctx.worker as u64;
+    // Stagger constant arrivals across workers so the sum is evenly spaced.
+    let first_rate = plan.schedule.level_at(Duration::ZERO) * share;
+    let mut t = if plan.arrivals == Arrivals::Constant && first_rate > 0.0 {
+        Duration::from_secs_f64(ctx.worker as f64 / workers as f64 / first_rate)
+    } else {
+        Duration::ZERO
+    };
+    while t < total {
+        let rate = plan.schedule.level_at(t) * share;
+        if rate <= 1e-9 {
+            t += IDLE_STEP;
+            continue;
+        }
+        let gap = match plan.arrivals {
+            Arrivals::Constant => 1.0 / rate,
+            Arrivals::Poisson => Exp::new(rate).map_or(1.0 / rate, |e| e.sample(&mut rng)),
+        };
+        if plan.arrivals == Arrivals::Poisson {
+            t += Duration::from_secs_f64(gap);
+            if t >= total {
+                break;
+            }
+        }
+        let intended = ctx.start + t;
+        tokio::select! {
+            _ = tokio::time::sleep_until(intended) => {}
+            _ = ctx.stop.cancelled() => break,
+        }
+        flight.recorder.borrow_mut().intended(intended);
+        if flight.in_flight.get() >= max_in_flight {
+            flight.recorder.borrow_mut().dropped(intended);
+        } else if let Some(op) = ctx.job.workload.next_op(sequence, 0, &mut rng) {
+            flight.in_flight.set(flight.in_flight.get() + 1);
+            requests.spawn_local(arrival(flight.clone(), op, intended));
+        }
+        sequence += workers as u64;
+        while requests.try_join_next().is_some() {}
+        if plan.arrivals == Arrivals::Constant {
+            t += Duration::from_secs_f64(gap);
+        }
+    }
+    while requests.join_next().await.is_some() {}
+}
+
+async fn arrival<C: Connector>(flight: Rc<Flight<C>>, op: Operation, intended: Instant) {
+    let session = tokio::select! {
+        s = flight.pool.acquire() => Some(s),
+        _ = flight.stop.cancelled() => None,
+    };
+    let Some(mut session) = session else {
+        // Interrupted while waiting for a connection: never sent, so not an operation.
+        flight.recorder.borrow_mut().dropped(Instant::now());
+        flight.in_flight.set(flight.in_flight.get() - 1);
+        return;
+    };
+    let sent = Instant::now();
+    if sent.saturating_duration_since(intended) > LATE_AFTER {
+        flight.recorder.borrow_mut().late(sent);
+    }
+    let outcome = execute_timed(&mut session, &op, flight.timeout).await;
+    let done = Instant::now();
+    flight.recorder.borrow_mut().record(
+        op.kind,
+        done.saturating_duration_since(intended),
+        Some(done.saturating_duration_since(sent)),
+        &outcome,
+        done,
+    );
+    flight.pool.release(session);
+    flight.in_flight.set(flight.in_flight.get() - 1);
+}

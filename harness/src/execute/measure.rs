@@ -1,0 +1,107 @@
+//! The load itself: the users' workload and sessions, the fault gate, the resource
+//! sampler, the traffic before and after, and the fault injector on the load's clock.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::setup::Ready;
+use crate::arch::Role;
+use crate::drive::gate::UserGate;
+use crate::drive::http::HttpConnector;
+use crate::drive::inject::Injector;
+use crate::drive::load::Job;
+use crate::drive::phase::{drive_at, START_LEAD};
+use crate::drive::progress::ProgressMode;
+use crate::drive::workload::{Fetch, OneShot, RepeatGet, Workload};
+use crate::launch::cluster::{traffic_delta, Cluster};
+use crate::launch::launcher::Launcher;
+use crate::plan::{ArchPlan, WorkloadPlan};
+use crate::record::resources::ResourceSampler;
+use crate::record::traffic::Traffic;
+use crate::report::build::Measured;
+
+/// The workload the plan describes.
+fn workload(plan: &ArchPlan) -> Arc<dyn Workload> {
+    match &plan.workload {
+        WorkloadPlan::OneShot { entry, endpoints } => {
+            Arc::new(OneShot::new(entry.clone(), *endpoints, plan.verify))
+        }
+        WorkloadPlan::Fetch {
+            zipf,
+            own_endpoints,
+        } => {
+            let fetch = Fetch::new(plan.catalog.clone(), *zipf, plan.verify);
+            Arc::new(match own_endpoints {
+                Some(n) => fetch.per_user_endpoints(*n),
+                None => fetch,
+            })
+        }
+        WorkloadPlan::RepeatGet { path } => Arc::new(RepeatGet::new(path)),
+    }
+}
+
+/// Drives the plan's load against `cluster`, with its faults, and returns what was
+/// measured: the recording, resources per role, traffic per role (the harness's from
+/// its own counters) and the faults as they happened.
+pub(super) async fn run<L: Launcher>(
+    cluster: &mut Cluster<L>,
+    plan: &ArchPlan,
+    ready: Ready,
+    progress: ProgressMode,
+    stop: &CancellationToken,
+) -> anyhow::Result<Measured> {
+    let gate = (!plan.faults.is_empty()).then(|| Arc::new(UserGate::new(plan.users, plan.paths())));
+    let connector = HttpConnector::new(ready.endpoints, plan.user_download);
+    let counters = connector.counters();
+    let job = Job {
+        connector,
+        workload: workload(plan),
+        gate: gate.clone(),
+    };
+    let mut sampler = ResourceSampler::new();
+    cluster.track(&mut sampler);
+    let before = cluster.traffic().await;
+    let arrivals = sampler.arrivals();
+    let start = Instant::now() + START_LEAD;
+    let end = start + plan.load.model.duration();
+    // The injector stops when the load does (a flash crowd may end early).
+    let load_done = stop.child_token();
+    let label = plan.arch.name();
+    let load = async {
+        let driven = drive_at(start, &plan.load, job, &mut sampler, stop, progress, label).await;
+        load_done.cancel();
+        driven
+    };
+    let faults_and_traffic = async {
+        let injector = Injector::new(
+            plan.faults.clone(),
+            gate.clone(),
+            arrivals,
+            plan.ready_timeout,
+        );
+        let faults = injector.run(cluster, start, end, &load_done).await;
+        // The injector may be done before the load is: count the traffic after it.
+        load_done.cancelled().await;
+        (faults, traffic_delta(&before, &cluster.traffic().await))
+    };
+    let (driven, (faults, mut traffic)) = tokio::join!(load, faults_and_traffic);
+    let driven = driven?;
+    traffic.insert(
+        Role::Harness,
+        Traffic {
+            tx_bytes: counters.written(),
+            rx_bytes: counters.read(),
+            ..Traffic::default()
+        },
+    );
+    Ok(Measured {
+        driven,
+        traffic: traffic.into_iter().collect::<BTreeMap<_, _>>(),
+        faults,
+        gate,
+        admin_overhead_us: ready.admin_overhead_us,
+    })
+}

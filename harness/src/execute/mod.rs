@@ -1,0 +1,40 @@
+//! Stage 7, the executor: carries out one [`ArchPlan`] with a [`Launcher`] — launch the
+//! nodes, publish the objects, drive the load with the faults beside it, collect traffic
+//! and resources — and hands what was measured to [`crate::report::build`], the one
+//! place a [`RunReport`](crate::report::model::RunReport) is made.
+
+mod measure;
+mod setup;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::drive::progress::ProgressMode;
+use crate::error::Failure;
+use crate::launch::cluster::Cluster;
+use crate::launch::launcher::Launcher;
+use crate::plan::ArchPlan;
+use crate::report::build::{run_report, ArchRun};
+
+/// Carries out `plan` on nodes started by `launcher`.
+pub(crate) async fn execute<L: Launcher>(
+    plan: &ArchPlan,
+    launcher: L,
+    progress: ProgressMode,
+    stop: &CancellationToken,
+) -> anyhow::Result<ArchRun> {
+    let scratch = setup::scratch_dirs(plan)?;
+    let mut cluster = Cluster::new(launcher);
+    let result = async {
+        setup::launch(&mut cluster, plan, scratch.as_ref()).await?;
+        let ready = setup::prepare(&cluster, plan).await?;
+        let measured = measure::run(&mut cluster, plan, ready, progress, stop).await?;
+        Ok::<_, anyhow::Error>(run_report(plan, measured))
+    }
+    .await;
+    cluster.stop().await;
+    drop(scratch);
+    result.map_err(|e| match e.downcast::<Failure>() {
+        Ok(f) => f.into(),
+        Err(e) => e,
+    })
+}

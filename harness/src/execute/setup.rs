@@ -1,0 +1,253 @@
+//! Before the load: start the plan's nodes (a seed before the peers that join it, each
+//! server with its scratch data directory when the plan wants one), wait for a swarm to
+//! join and settle, publish the objects where the plan puts them, and resolve the
+//! endpoints users talk to.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::{Method, StatusCode};
+use tokio::time::Instant;
+use versus_targets::argv::Multiaddr;
+
+use crate::arch::Role;
+use crate::drive::http::{Endpoint, HttpConnector};
+use crate::drive::session::{Connector, Operation, Session};
+use crate::error::Failure;
+use crate::launch::cluster::Cluster;
+use crate::launch::http_client::{publish, request};
+use crate::launch::launcher::{Launcher, Node};
+use crate::launch::scratch::ScratchDir;
+use crate::plan::nodes::{NodeSpec, TargetArgs};
+use crate::plan::{ArchPlan, Endpoints};
+use crate::record::op::OpKind;
+
+/// The swarm counts as settled when all its nodes together use less CPU than this.
+const SETTLED_CORES: f64 = 0.3;
+/// Round trips used to measure the admin-plane overhead.
+const OVERHEAD_SAMPLES: usize = 50;
+
+/// What the load needs from a launched, published cluster.
+pub(super) struct Ready {
+    /// Where users send their requests.
+    pub(super) endpoints: Vec<Endpoint>,
+    /// Peer-to-peer: median admin-plane round trip, µs.
+    pub(super) admin_overhead_us: Option<u64>,
+}
+
+/// A scratch directory for the servers' data, when the plan wants them to keep it.
+pub(super) fn scratch_dirs(plan: &ArchPlan) -> anyhow::Result<Option<ScratchDir>> {
+    if !plan.data_dirs {
+        return Ok(None);
+    }
+    let dir = ScratchDir::new("servers").map_err(|e| {
+        Failure::CannotRun(format!(
+            "cannot create a data directory for the servers under {}: {e}; set TMPDIR to a writable directory",
+            std::env::temp_dir().display()
+        ))
+    })?;
+    Ok(Some(dir))
+}
+
+/// The spec of `node` as it is started: with its data directory, and joining `seed`.
+fn as_started(node: &NodeSpec, scratch: Option<&ScratchDir>, seed: Option<&Multiaddr>) -> NodeSpec {
+    let mut spec = node.clone();
+    if let (TargetArgs::Server(args), Some(dir)) = (&mut spec.args, scratch) {
+        args.data_dir = Some(dir.path().join(format!("server-{}", node.index)));
+    }
+    if node.joins_seed {
+        spec.args = spec.args.bootstrapping(seed.cloned());
+    }
+    spec
+}
+
+/// Starts the plan's nodes: first those that join nobody, then those that join the seed.
+pub(super) async fn launch<L: Launcher>(
+    cluster: &mut Cluster<L>,
+    plan: &ArchPlan,
+    scratch: Option<&ScratchDir>,
+) -> anyhow::Result<()> {
+    let cannot = |e: crate::launch::process::LaunchError| Failure::CannotRun(e.to_string());
+    let (joiners, first): (Vec<&NodeSpec>, Vec<&NodeSpec>) =
+        plan.nodes.iter().partition(|n| n.joins_seed);
+    let specs = first.iter().map(|n| as_started(n, scratch, None)).collect();
+    cluster
+        .add(specs, plan.ready_timeout)
+        .await
+        .map_err(cannot)?;
+    if joiners.is_empty() {
+        return Ok(());
+    }
+    let seed = cluster
+        .nodes()
+        .iter()
+        .find(|n| n.spec().role == Role::Seed)
+        .map(|n| n.ready().data.clone())
+        .unwrap_or_default();
+    let seed: Multiaddr = seed.parse().map_err(|_| {
+        Failure::CannotRun(format!("the seed announced an unusable address {seed:?}"))
+    })?;
+    let started = Instant::now();
+    let specs = joiners
+        .iter()
+        .map(|n| as_started(n, scratch, Some(&seed)))
+        .collect();
+    cluster
+        .add(specs, plan.ready_timeout)
+        .await
+        .map_err(cannot)?;
+    tracing::info!("{} peers started in {:?}", joiners.len(), started.elapsed());
+    Ok(())
+}
+
+/// Waits for a swarm, publishes the objects, and resolves the users' endpoints.
+pub(super) async fn prepare<L: Launcher>(
+    cluster: &Cluster<L>,
+    plan: &ArchPlan,
+) -> anyhow::Result<Ready> {
+    if plan.swarm {
+        wait_for_swarm(cluster, plan.ready_timeout).await?;
+        // Let the DHT bootstrap (a burst of connections and queries) finish first: the
+        // measurement is of the workload, not of the swarm's start-up.
+        let settled = cluster.settle(SETTLED_CORES, plan.ready_timeout).await;
+        tracing::info!("swarm settled {settled:?} after every peer joined");
+    }
+    for object in &plan.objects {
+        let bytes = object.bytes();
+        for &holder in &object.holders {
+            let node = &cluster.nodes()[holder];
+            let (addr, method) = match &node.spec().args {
+                TargetArgs::Server(_) => (data_address(node)?, Method::PUT),
+                TargetArgs::Peer(_) => (node.ready().admin, Method::POST),
+            };
+            publish(addr, method, &bytes, &object.id).await?;
+        }
+    }
+    let endpoints = endpoints(cluster, &plan.endpoints)?;
+    let admin_overhead_us = match (plan.swarm, endpoints.first()) {
+        (true, Some(first)) => admin_overhead(first.addr).await,
+        _ => None,
+    };
+    Ok(Ready {
+        endpoints,
+        admin_overhead_us,
+    })
+}
+
+fn data_address(node: &impl Node) -> Result<SocketAddr, Failure> {
+    node.ready().data.parse().map_err(|_| {
+        Failure::CannotRun(format!(
+            "{} announced an unusable address {:?}",
+            node.spec().name(),
+            node.ready().data
+        ))
+    })
+}
+
+fn endpoints<L: Launcher>(
+    cluster: &Cluster<L>,
+    wanted: &Endpoints,
+) -> Result<Vec<Endpoint>, Failure> {
+    let endpoint = |addr: SocketAddr| Endpoint {
+        addr,
+        authority: addr.to_string(),
+    };
+    let of_role = |role: Role| {
+        cluster
+            .nodes()
+            .iter()
+            .filter(move |n| n.spec().role == role)
+    };
+    match wanted {
+        Endpoints::DataPlanes(role) => of_role(*role)
+            .map(|n| data_address(n).map(endpoint))
+            .collect(),
+        Endpoints::AdminPlanes(role) => {
+            Ok(of_role(*role).map(|n| endpoint(n.ready().admin)).collect())
+        }
+        Endpoints::Url(target) => {
+            let addr = target
+                .resolve()
+                .map_err(|e| Failure::CannotRun(e.to_string()))?;
+            Ok(vec![Endpoint {
+                addr,
+                authority: target.authority.clone(),
+            }])
+        }
+    }
+}
+
+/// Waits until every peer is connected and has a non-empty routing table.
+async fn wait_for_swarm<L: Launcher>(
+    cluster: &Cluster<L>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    if cluster.nodes().len() < 2 {
+        return Ok(());
+    }
+    for node in cluster.nodes() {
+        while !joined(node.ready().admin).await {
+            if Instant::now() > deadline {
+                return Err(Failure::CannotRun(format!(
+                    "{} did not join the swarm within {timeout:?} (raise architectures.ready_timeout on a slow machine)",
+                    node.spec().name()
+                ))
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
+}
+
+/// True when the peer at `admin` says it has connections and a routing table.
+async fn joined(admin: SocketAddr) -> bool {
+    let status = request(
+        admin,
+        Method::GET,
+        "/status",
+        Bytes::new(),
+        Duration::from_secs(5),
+    )
+    .await;
+    status.ok().is_some_and(|(code, body)| {
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let peers = v["connected_peers"].as_array().map_or(0, Vec::len);
+        code == StatusCode::OK && peers > 0 && v["routing_table_size"].as_u64() > Some(0)
+    })
+}
+
+/// Median round trip of `GET /healthz` on a peer's admin plane, in microseconds: the
+/// overhead the harness adds to every P2P operation by driving it over HTTP.
+/// Measured through the same keep-alive driver the load uses.
+async fn admin_overhead(admin: SocketAddr) -> Option<u64> {
+    let endpoint = Endpoint {
+        addr: admin,
+        authority: admin.to_string(),
+    };
+    let mut session = HttpConnector::new(vec![endpoint], None).session(0);
+    let op = Operation {
+        kind: OpKind::Get,
+        endpoint: 0,
+        method: Method::GET,
+        path: Bytes::from_static(b"/healthz"),
+        body: None,
+        expect: None,
+        delivers: None,
+    };
+    let mut samples = Vec::with_capacity(OVERHEAD_SAMPLES);
+    for _ in 0..=OVERHEAD_SAMPLES {
+        let sent = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), session.execute(&op))
+            .await
+            .ok()?
+            .ok()?;
+        samples.push(sent.elapsed().as_micros() as u64);
+    }
+    // The first round trip opened the connection; the load reuses connections too.
+    samples.remove(0);
+    samples.sort_unstable();
+    samples.get(samples.len() / 2).copied()
+}

@@ -1,0 +1,54 @@
+//! The seam between the executor and whatever runs the nodes: a [`Launcher`] starts a
+//! node from its typed spec and waits for its ready line; a [`Node`] can be signalled,
+//! waited for and stopped. Child processes ([`super::process::ProcessLauncher`]) are
+//! one implementation; a container backend is another.
+
+use std::future::Future;
+use std::time::Duration;
+
+use versus_targets::ready::ReadyLine;
+
+use super::process::LaunchError;
+use crate::plan::nodes::NodeSpec;
+
+/// What a fault or a shutdown does to a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// Crash it at once (SIGKILL).
+    Kill,
+    /// Ask it to stop (SIGTERM).
+    Terminate,
+    /// Freeze it (SIGSTOP).
+    Pause,
+    /// Thaw it (SIGCONT).
+    Resume,
+}
+
+/// Starts nodes.
+pub(crate) trait Launcher {
+    /// A running node of this backend.
+    type Node: Node;
+
+    /// Starts `spec` and waits up to `ready_timeout` for its ready line.
+    fn launch(
+        &self,
+        spec: NodeSpec,
+        ready_timeout: Duration,
+    ) -> impl Future<Output = Result<Self::Node, LaunchError>>;
+}
+
+/// A running node.
+pub(crate) trait Node {
+    /// What was started.
+    fn spec(&self) -> &NodeSpec;
+    /// Its ready line (addresses, peer id).
+    fn ready(&self) -> &ReadyLine;
+    /// The process to sample for CPU and memory, if the backend exposes one.
+    fn pid(&self) -> Option<u32>;
+    /// Sends it `signal`, if it still runs.
+    fn signal(&mut self, signal: Signal);
+    /// Waits up to `grace` for it to exit; true if it did.
+    fn wait_exit(&mut self, grace: Duration) -> impl Future<Output = bool>;
+    /// Asks it to stop, then kills it after `grace`.
+    fn stop(self, grace: Duration) -> impl Future<Output = ()>;
+}

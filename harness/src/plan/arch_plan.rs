@@ -1,0 +1,154 @@
+//! [`ArchPlan`]: everything one architecture's run will do, as a value built from the
+//! resolved scenario alone, with no I/O — the nodes to start, the objects to publish and
+//! where, what users fetch and through which plane, the load plan, the fault schedule
+//! and the analytical bound. The executor carries it out; tests inspect it.
+
+use std::time::Duration;
+
+use versus_targets::units::ByteRate;
+
+use super::faults::Planned;
+use super::load::LoadPlan;
+use super::nodes::NodeSpec;
+use super::objects::{CatalogEntry, ObjectPlan};
+use crate::arch::{Arch, Role};
+use crate::scenario::model::WorkloadKind;
+use crate::scenario::url::{Target, TargetError};
+use crate::scenario::Scenario;
+
+/// What the users do, once the objects are published.
+#[derive(Debug, Clone)]
+pub enum WorkloadPlan {
+    /// Every user fetches `entry` once, at the same instant, spread round-robin over
+    /// `endpoints` endpoints.
+    OneShot {
+        /// The object.
+        entry: CatalogEntry,
+        /// Endpoints to spread the users over.
+        endpoints: usize,
+    },
+    /// Users fetch from the catalogue by popularity.
+    Fetch {
+        /// The Zipf exponent, or `None` for uniform popularity.
+        zipf: Option<f64>,
+        /// Peer-to-peer: user u always asks its own peer, endpoint `u % n`.
+        own_endpoints: Option<usize>,
+    },
+    /// GET one path again and again.
+    RepeatGet {
+        /// The path (and query).
+        path: String,
+    },
+}
+
+/// Where the users' requests go.
+#[derive(Debug, Clone)]
+pub enum Endpoints {
+    /// The data planes of every node of this role (server replicas).
+    DataPlanes(Role),
+    /// The admin planes of every node of this role (each user's own peer).
+    AdminPlanes(Role),
+    /// An HTTP server the harness did not start.
+    Url(Target),
+}
+
+/// One architecture's run, planned.
+#[derive(Debug, Clone)]
+pub struct ArchPlan {
+    /// Which architecture.
+    pub arch: Arch,
+    /// What is driven, in words (`versus server × 2`, a URL).
+    pub target: String,
+    /// Users (closed model; a P2P user is its own peer).
+    pub users: usize,
+    /// The nodes to start, in start order (a seed before the peers that join it).
+    pub nodes: Vec<NodeSpec>,
+    /// What to publish before the load, and where.
+    pub objects: Vec<ObjectPlan>,
+    /// What the users fetch.
+    pub catalog: Vec<CatalogEntry>,
+    /// How the users choose what to fetch.
+    pub workload: WorkloadPlan,
+    /// Check every downloaded body against its content id.
+    pub verify: bool,
+    /// Where the users' requests go.
+    pub endpoints: Endpoints,
+    /// Each user's download cap, applied on the harness side (client-server).
+    pub user_download: Option<ByteRate>,
+    /// When and how hard.
+    pub load: LoadPlan,
+    /// Faults, in time order.
+    pub faults: Vec<Planned>,
+    /// One-shot workloads: the analytical lower bound on the makespan, seconds.
+    pub bound_s: Option<f64>,
+    /// A one-shot workload (completion times are reported).
+    pub one_shot: bool,
+    /// Servers keep their objects in scratch data directories (so a restarted one
+    /// serves them again).
+    pub data_dirs: bool,
+    /// A swarm: wait until every peer has joined and the swarm is quiet, and measure
+    /// the admin plane's overhead.
+    pub swarm: bool,
+    /// How long a node may take to print its ready line (or the swarm to join).
+    pub ready_timeout: Duration,
+}
+
+/// A scenario that cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The URL to drive is unusable.
+    #[error(transparent)]
+    Url(#[from] TargetError),
+    /// The workload does not run on this architecture.
+    #[error("a url workload drives an HTTP server: --arch p2p does not apply")]
+    UrlOnP2p,
+}
+
+impl ArchPlan {
+    /// The plan of `scenario` on `arch`.
+    pub fn build(scenario: &Scenario, arch: Arch) -> Result<ArchPlan, PlanError> {
+        match (scenario.workload.kind, arch) {
+            (WorkloadKind::Url, Arch::Cs) => super::url::plan(scenario),
+            (WorkloadKind::Url, Arch::P2p) => Err(PlanError::UrlOnP2p),
+            (_, Arch::Cs) => Ok(super::cs::plan(scenario)),
+            (_, Arch::P2p) => Ok(super::p2p::plan(scenario)),
+        }
+    }
+
+    /// Nodes of `role`, with their indexes into [`ArchPlan::nodes`].
+    pub fn nodes_of(&self, role: Role) -> impl Iterator<Item = (usize, &NodeSpec)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(move |(_, n)| n.role == role)
+    }
+
+    /// Client-server: the number of server replicas (reported with the run).
+    pub fn arch_servers(&self) -> Option<u32> {
+        (self.arch == Arch::Cs && !self.nodes.is_empty()).then_some(self.nodes.len() as u32)
+    }
+
+    /// Request paths of what users fetch (for the fault gate's per-object exposure).
+    pub fn paths(&self) -> Vec<bytes::Bytes> {
+        match &self.workload {
+            WorkloadPlan::OneShot { entry, .. } => vec![entry.path.clone()],
+            _ => self.catalog.iter().map(|e| e.path.clone()).collect(),
+        }
+    }
+}
+
+/// The parts every plan of a scenario shares.
+pub(super) fn common(scenario: &Scenario) -> (LoadPlan, bool, Duration) {
+    let load = super::load::load_plan(scenario);
+    let one_shot = scenario.workload.kind == WorkloadKind::FlashCrowd;
+    (load, one_shot, scenario.architectures.ready_timeout.0)
+}
+
+/// How users choose among `catalog` in a fetch workload.
+pub(super) fn fetch_workload(scenario: &Scenario, own_endpoints: Option<usize>) -> WorkloadPlan {
+    let w = &scenario.workload;
+    WorkloadPlan::Fetch {
+        zipf: (w.popularity == crate::scenario::model::Popularity::Zipf).then_some(w.zipf_exponent),
+        own_endpoints,
+    }
+}

@@ -1,0 +1,106 @@
+//! The client-server plan: `servers` replicas of `versus server`; a flash crowd's object
+//! on every replica (users spread over them round-robin), a fetch workload's objects each
+//! on the replica rendezvous hashing picks. Each user's download cap is applied on the
+//! harness side of its connection. With faults on the servers each replica keeps its
+//! objects in a data directory, so one started again serves them again.
+
+use hyper::Method;
+use versus_targets::server::ServerArgs;
+use versus_targets::units::{ByteSize, HumanDuration};
+
+use super::arch_plan::{common, fetch_workload, ArchPlan, Endpoints, WorkloadPlan};
+use super::nodes::{NodeSpec, TargetArgs};
+use super::objects::{CatalogEntry, ObjectPlan};
+use super::routing::replica_for;
+use crate::arch::{Arch, Role};
+use crate::scenario::Scenario;
+
+/// The smallest `--max-object-size` the servers get.
+const MIN_MAX_OBJECT: u64 = 1 << 30;
+
+/// The options of every replica.
+fn server_args(scenario: &Scenario) -> ServerArgs {
+    let net = &scenario.network;
+    ServerArgs {
+        upload: net.server_upload,
+        latency: (!net.latency.0.is_zero()).then_some(HumanDuration(net.latency.0)),
+        max_object_size: ByteSize(scenario.workload.object_size.bytes().max(MIN_MAX_OBJECT)),
+        ..ServerArgs::default()
+    }
+}
+
+fn entry(object: &ObjectPlan, endpoint: usize) -> CatalogEntry {
+    CatalogEntry {
+        id: object.id,
+        path: format!("/objects/{}", object.id).into(),
+        endpoint,
+        method: Method::GET,
+        delivers: None,
+    }
+}
+
+/// Plans the scenario on client-server.
+pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
+    let (load, one_shot, ready_timeout) = common(scenario);
+    let replicas = scenario.architectures.servers.max(1) as usize;
+    let args = server_args(scenario);
+    let nodes = (0..replicas)
+        .map(|index| NodeSpec {
+            role: Role::Server,
+            index,
+            args: TargetArgs::Server(args.clone()),
+            joins_seed: false,
+        })
+        .collect();
+    let w = &scenario.workload;
+    let size = w.object_size.bytes() as usize;
+    let (objects, catalog, workload, bound_s);
+    if one_shot {
+        let object = ObjectPlan::new(0, size, (0..replicas).collect());
+        let e = entry(&object, 0);
+        let net = &scenario.network;
+        bound_s = super::bounds::client_server(
+            size as f64,
+            f64::from(scenario.load.users),
+            net.server_upload
+                .map(|u| u.bytes_per_sec() as f64 * replicas as f64),
+            net.download.map(|d| d.bytes_per_sec() as f64),
+        );
+        workload = WorkloadPlan::OneShot {
+            entry: e.clone(),
+            endpoints: replicas,
+        };
+        catalog = vec![e];
+        objects = vec![object];
+    } else {
+        objects = (0..u64::from(w.objects))
+            .map(|index| {
+                let id = ObjectPlan::new(index, size, Vec::new()).id;
+                ObjectPlan::new(index, size, vec![replica_for(&id, replicas)])
+            })
+            .collect::<Vec<_>>();
+        catalog = objects.iter().map(|o| entry(o, o.holders[0])).collect();
+        workload = fetch_workload(scenario, None);
+        bound_s = None;
+    }
+    let faults = super::faults::plan(scenario, Arch::Cs, replicas, 0, load.model.duration());
+    ArchPlan {
+        arch: Arch::Cs,
+        target: format!("versus server × {replicas}"),
+        users: scenario.load.users as usize,
+        nodes,
+        objects,
+        catalog,
+        workload,
+        verify: w.verify,
+        endpoints: Endpoints::DataPlanes(Role::Server),
+        user_download: scenario.network.download,
+        data_dirs: !faults.is_empty(),
+        load,
+        faults,
+        bound_s,
+        one_shot,
+        swarm: false,
+        ready_timeout,
+    }
+}

@@ -1,0 +1,201 @@
+//! The plan of every shipped scenario, built without starting a process: node counts,
+//! roles and arguments, objects and where they go, and the analytical bounds against
+//! hand-computed values.
+
+use std::path::Path;
+
+use super::nodes::{NodeSpec, TargetArgs};
+use super::{ArchPlan, Endpoints, WorkloadPlan};
+use crate::arch::{Arch, Role};
+use crate::plan::routing::replica_for;
+use crate::scenario::{self, Override, Scenario};
+
+const MIB: u64 = 1 << 20;
+
+fn shipped(name: &str, sets: &[&str]) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{name}.toml"));
+    let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+    scenario::load_file(&path, &overrides).unwrap()
+}
+
+fn plans(s: &Scenario) -> (ArchPlan, ArchPlan) {
+    (
+        ArchPlan::build(s, Arch::Cs).unwrap(),
+        ArchPlan::build(s, Arch::P2p).unwrap(),
+    )
+}
+
+fn roles(plan: &ArchPlan) -> Vec<Role> {
+    plan.nodes.iter().map(|n| n.role).collect()
+}
+
+fn upload(node: &NodeSpec) -> Option<u64> {
+    match &node.args {
+        TargetArgs::Server(a) => a.upload.map(|u| u.bytes_per_sec()),
+        TargetArgs::Peer(a) => a.upload.map(|u| u.bytes_per_sec()),
+    }
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+#[test]
+fn quickstart_flash_crowd_and_fetch_phase() {
+    let s = shipped("quickstart", &[]);
+    let (cs, p2p) = plans(&s);
+    // N = 8, F = 4 MiB, u_s = 16 MiB/s, u_i = 2 MiB/s.
+    assert_eq!(roles(&cs), [Role::Server]);
+    assert_eq!(upload(&cs.nodes[0]), Some(16 * MIB));
+    assert!(cs.one_shot && !cs.data_dirs && !cs.swarm);
+    assert_eq!(cs.objects.len(), 1);
+    assert_eq!(cs.objects[0].holders, [0]);
+    assert_eq!(cs.objects[0].size as u64, 4 * MIB);
+    assert!(close(cs.bound_s, 8.0 * 4.0 / 16.0), "{:?}", cs.bound_s);
+    assert!(matches!(cs.endpoints, Endpoints::DataPlanes(Role::Server)));
+    assert_eq!(cs.target, "versus server × 1");
+
+    assert_eq!(p2p.nodes.len(), 9);
+    assert_eq!(p2p.nodes[0].role, Role::Seed);
+    assert!(!p2p.nodes[0].joins_seed);
+    assert_eq!(upload(&p2p.nodes[0]), Some(16 * MIB));
+    assert!(p2p.nodes[1..]
+        .iter()
+        .all(|n| n.role == Role::Peer && n.joins_seed && upload(n) == Some(2 * MIB)));
+    assert_eq!(p2p.objects[0].holders, [0], "published at the seed");
+    // max(F/u_s, N·F/(u_s + N·u_i)) = max(0.25, 32/32).
+    assert!(close(p2p.bound_s, 1.0), "{:?}", p2p.bound_s);
+    assert_eq!(p2p.objects[0].id, cs.objects[0].id, "same bytes, same id");
+    assert!(p2p.swarm && p2p.catalog[0].delivers == Some(4 * MIB));
+
+    let fetch = s.phase_scenarios().pop().unwrap().1;
+    let (cs, p2p) = plans(&fetch);
+    assert!(!cs.one_shot && cs.bound_s.is_none());
+    assert_eq!(cs.objects.len(), 16);
+    assert!(cs.objects.iter().all(|o| o.holders == [0]));
+    assert!(matches!(
+        p2p.workload,
+        WorkloadPlan::Fetch {
+            own_endpoints: Some(8),
+            ..
+        }
+    ));
+    let holders: Vec<usize> = p2p.objects.iter().map(|o| o.holders[0]).collect();
+    assert_eq!(&holders[..9], [1, 2, 3, 4, 5, 6, 7, 8, 1]);
+    assert!(p2p.catalog.iter().all(|e| e.path.ends_with(b"?fresh=true")));
+}
+
+#[test]
+fn flash_crowd_bounds_follow_kurose_and_ross() {
+    let s = shipped("flash-crowd", &[]);
+    let (cs, p2p) = plans(&s);
+    // N = 16, F = 8 MiB, u_s = 4 MiB/s, u_i = 512 KiB/s.
+    assert!(close(cs.bound_s, 16.0 * 8.0 / 4.0));
+    assert!(close(p2p.bound_s, 128.0 / (4.0 + 8.0)));
+    assert_eq!(p2p.nodes.len(), 17);
+    assert_eq!(upload(&p2p.nodes[5]), Some(512 << 10));
+    let s = shipped("flash-crowd", &["load.users=64"]);
+    assert!(close(plans(&s).0.bound_s, 64.0 * 8.0 / 4.0));
+}
+
+#[test]
+fn scale_out_places_objects_by_rendezvous_hashing() {
+    let s = shipped("scale-out", &["architectures.servers=4"]);
+    let cs = ArchPlan::build(&s, Arch::Cs).unwrap();
+    assert_eq!(roles(&cs), [Role::Server; 4]);
+    assert_eq!(cs.arch_servers(), Some(4));
+    assert_eq!(cs.objects.len(), 64);
+    for (object, entry) in cs.objects.iter().zip(&cs.catalog) {
+        assert_eq!(object.holders, [replica_for(&object.id, 4)]);
+        assert_eq!(entry.endpoint, object.holders[0]);
+    }
+    let used: std::collections::BTreeSet<usize> = cs.objects.iter().map(|o| o.holders[0]).collect();
+    assert_eq!(used.len(), 4, "every replica holds some object");
+    assert!(cs
+        .nodes
+        .iter()
+        .all(|n| upload(n) == Some(8 * MIB) && n.args.command() == "server"));
+}
+
+#[test]
+fn faults_give_servers_data_dirs_and_churn_hits_peers() {
+    let spof = shipped("spof", &[]);
+    let (cs, p2p) = plans(&spof);
+    assert!(cs.data_dirs && !cs.faults.is_empty());
+    assert!(cs.faults.iter().all(|f| f.target.arch() == Arch::Cs));
+    assert!(p2p.faults.iter().all(|f| f.target.arch() == Arch::P2p));
+    let churn = shipped("churn", &[]);
+    let (cs, p2p) = plans(&churn);
+    assert!(cs.faults.is_empty() && !cs.data_dirs);
+    assert!(!p2p.faults.is_empty());
+    assert!(p2p.faults.iter().all(|f| f.target.role() == Role::Peer));
+    assert_eq!(p2p.nodes.len(), 17);
+}
+
+#[test]
+fn fetch_scenarios_plan_their_catalogues() {
+    for (name, objects, users, size) in [
+        ("fetch-small", 64, 16, 16 << 10),
+        ("ci-gate", 16, 16, 4 << 10),
+        ("soak", 32, 8, 16 << 10),
+    ] {
+        let (cs, p2p) = plans(&shipped(name, &[]));
+        assert_eq!(cs.objects.len(), objects, "{name}");
+        assert!(cs.objects.iter().all(|o| o.size == size), "{name}");
+        assert_eq!(roles(&cs), [Role::Server], "{name}");
+        assert_eq!(p2p.nodes.len(), users + 1, "{name}");
+        assert!(cs.bound_s.is_none() && p2p.bound_s.is_none(), "{name}");
+        assert_eq!(cs.users, users, "{name}");
+    }
+}
+
+#[test]
+fn node_args_are_typed_and_round_trip_to_a_command_line() {
+    let s = shipped("flash-crowd", &["network.latency=25ms"]);
+    let (cs, p2p) = plans(&s);
+    let argv: Vec<String> = cs.nodes[0]
+        .args
+        .to_argv()
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(argv[0], "server");
+    let at = |flag: &str| {
+        argv.iter()
+            .position(|a| a == flag)
+            .map(|i| argv[i + 1].clone())
+    };
+    assert_eq!(at("--upload").as_deref(), Some("4MiB/s"));
+    assert_eq!(at("--latency").as_deref(), Some("25ms"));
+    assert_eq!(at("--listen").as_deref(), Some("127.0.0.1:0"));
+    let TargetArgs::Peer(peer) = &p2p.nodes[1].args else {
+        panic!("a peer");
+    };
+    assert_eq!(peer.fetch_timeout.0, s.load.timeout.0);
+    let restarted = p2p.nodes[1]
+        .args
+        .at(
+            "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN",
+            "127.0.0.1:4002".parse().unwrap(),
+        )
+        .unwrap();
+    let TargetArgs::Peer(again) = restarted else {
+        panic!("a peer");
+    };
+    assert_eq!(again.listen.to_string(), "/ip4/127.0.0.1/tcp/4001");
+    assert_eq!(again.admin.port(), 4002);
+}
+
+#[test]
+fn a_url_workload_plans_no_nodes_and_refuses_p2p() {
+    let s = crate::scenario::parse(
+        "url.toml",
+        "name = \"u\"\n[workload]\nkind = \"url\"\nurl = \"http://127.0.0.1:9/x?y=1\"\n",
+        &[],
+    )
+    .unwrap();
+    let cs = ArchPlan::build(&s, Arch::Cs).unwrap();
+    assert!(cs.nodes.is_empty() && cs.arch_servers().is_none());
+    assert!(matches!(&cs.workload, WorkloadPlan::RepeatGet { path } if path == "/x?y=1"));
+    assert!(ArchPlan::build(&s, Arch::P2p).is_err());
+}

@@ -1,0 +1,35 @@
+//! The plan of a `url` workload (`versus run --url`): no nodes to start, GETs of one
+//! path of a server the harness did not start.
+
+use super::arch_plan::{common, ArchPlan, Endpoints, PlanError, WorkloadPlan};
+use crate::arch::Arch;
+use crate::scenario::url::Target;
+use crate::scenario::Scenario;
+
+/// Plans the scenario's URL.
+pub(super) fn plan(scenario: &Scenario) -> Result<ArchPlan, PlanError> {
+    let url = scenario.workload.url.as_deref().unwrap_or_default();
+    let target = Target::parse(url)?;
+    let (load, _, ready_timeout) = common(scenario);
+    Ok(ArchPlan {
+        arch: Arch::Cs,
+        target: url.to_string(),
+        users: scenario.load.users as usize,
+        nodes: Vec::new(),
+        objects: Vec::new(),
+        catalog: Vec::new(),
+        workload: WorkloadPlan::RepeatGet {
+            path: target.path.clone(),
+        },
+        verify: false,
+        endpoints: Endpoints::Url(target),
+        user_download: scenario.network.download,
+        load,
+        faults: Vec::new(),
+        bound_s: None,
+        one_shot: false,
+        data_dirs: false,
+        swarm: false,
+        ready_timeout,
+    })
+}

@@ -1,0 +1,50 @@
+//! Bytes on the wire per role, as the nodes' /metrics and the harness's own counters
+//! count them.
+
+use serde::{Deserialize, Serialize};
+
+/// Bytes on the wire for one role.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Traffic {
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Peers: chunks that failed verification and were thrown away (from misbehaving
+    /// peers, or damaged on the way).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub chunks_rejected: u64,
+    /// Peers: seconds during which the role's nodes were sending chunks (at least one
+    /// upload slot in use), summed over its nodes. Divided by nodes × run time, it is how
+    /// busy the swarm kept its uploads: what the efficiency of a flash crowd hinges on.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub upload_busy_s: f64,
+}
+
+impl Traffic {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &Traffic) {
+        self.tx_bytes += other.tx_bytes;
+        self.rx_bytes += other.rx_bytes;
+        self.chunks_rejected += other.chunks_rejected;
+        self.upload_busy_s += other.upload_busy_s;
+    }
+
+    /// What was counted since `before` (these counts minus those).
+    pub fn since(&self, before: &Traffic) -> Traffic {
+        Traffic {
+            tx_bytes: self.tx_bytes.saturating_sub(before.tx_bytes),
+            rx_bytes: self.rx_bytes.saturating_sub(before.rx_bytes),
+            chunks_rejected: self.chunks_rejected.saturating_sub(before.chunks_rejected),
+            upload_busy_s: (self.upload_busy_s - before.upload_busy_s).max(0.0),
+        }
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_f64(n: &f64) -> bool {
+    *n == 0.0
+}
