@@ -19,7 +19,7 @@ use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 use versus::drive::http::{Endpoint, HttpConnector, Target};
 use versus::drive::load::Job;
-use versus::drive::phase::{drive, Driven};
+use versus::drive::phase::{drive, Control, Driven};
 use versus::drive::progress::ProgressMode;
 use versus::drive::workload::RepeatGet;
 use versus::plan::load::load_plan;
@@ -136,9 +136,7 @@ impl FetchFixture {
             &plan,
             job,
             &mut sampler,
-            &stop,
-            ProgressMode::Quiet,
-            "bench",
+            Control::soon(&stop, ProgressMode::Quiet, "bench"),
         ))?;
         let (mut done, mut failed) = (0, 0);
         for totals in driven.recorded.totals.values() {

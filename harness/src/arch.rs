@@ -33,7 +33,7 @@ impl Arch {
     pub const ALL: [Arch; 2] = [Arch::Cs, Arch::P2p];
 
     /// The short name of the report contract: `cs` or `p2p`.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Arch::Cs => "cs",
             Arch::P2p => "p2p",

@@ -69,15 +69,8 @@ struct RunArgs {
     /// Load-generator threads (0 = one per core); shorthand for --set load.threads=N.
     #[arg(long, value_name = "N")]
     threads: Option<String>,
-    /// Override any scenario key, such as --set network.latency=25ms (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
-    /// Directory for report.json, report.md, *.hlog and *.svg.
-    #[arg(long, value_name = "DIR", default_value = "versus-report")]
-    out: PathBuf,
-    /// Progress display: a bar on a terminal and plain lines otherwise (auto), plain lines, or none.
-    #[arg(long, value_enum, default_value = "auto")]
-    progress: ProgressArg,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(clap::Args)]
@@ -93,20 +86,27 @@ struct SweepArgs {
     /// Architectures to run: cs, p2p or both (default: what the scenario enables).
     #[arg(long, value_enum)]
     arch: Option<ArchChoice>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// What `run` and `sweep` share: overrides, where the report goes, progress display.
+#[derive(clap::Args)]
+struct OutputArgs {
     /// Override any scenario key, such as --set network.latency=25ms (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     /// Directory for report.json, report.md, *.hlog and *.svg.
     #[arg(long, value_name = "DIR", default_value = "versus-report")]
     out: PathBuf,
-    /// Progress display: auto, plain or none.
+    /// Progress display: a bar on a terminal and plain lines otherwise (auto), plain lines, or none.
     #[arg(long, value_enum, default_value = "auto")]
     progress: ProgressArg,
 }
 
 impl SweepArgs {
     fn into_options(self) -> Result<SweepOptions, versus::error::Failure> {
-        let overrides = parse_sets(&self.set).map_err(versus::error::Failure::Usage)?;
+        let overrides = parse_sets(&self.output.set).map_err(versus::error::Failure::Usage)?;
         Ok(SweepOptions {
             scenario: self.scenario,
             users: parse_counts("--users", &self.users)?,
@@ -116,8 +116,8 @@ impl SweepArgs {
             },
             arch: self.arch,
             overrides,
-            out: self.out,
-            progress: self.progress.into(),
+            out: self.output.out,
+            progress: self.output.progress.into(),
         })
     }
 }
@@ -137,7 +137,7 @@ enum ProgressArg {
 
 impl RunArgs {
     fn into_options(self) -> Result<RunOptions, String> {
-        let mut overrides = parse_sets(&self.set)?;
+        let mut overrides = parse_sets(&self.output.set)?;
         if let Some(users) = &self.users {
             overrides.push(Override::from_flag("--users", "load.users", users));
         }
@@ -161,8 +161,8 @@ impl RunArgs {
             url: self.url,
             arch: self.arch,
             overrides,
-            out: self.out,
-            progress: self.progress.into(),
+            out: self.output.out,
+            progress: self.output.progress.into(),
             repeat: self.repeat,
         })
     }

@@ -8,7 +8,7 @@ use crate::arch::Arch;
 use super::metrics::{value, Metric};
 use super::side_by_side::pairs;
 use crate::format::format_duration_us;
-use crate::report::model::{Claim, ClaimVerdict as Verdict, Report, RunReport};
+use crate::report::model::{Claim, ClaimVerdict, Report, RunReport};
 
 /// The claims, in DESIGN.md's order.
 const CLAIMS: [&str; 8] = [
@@ -27,9 +27,8 @@ fn headline(run: &RunReport) -> Option<(f64, &'static str)> {
     match &run.completion {
         Some(c) => Some((c.makespan_s * 1e6, "makespan")),
         None => {
-            let get = run.ops.get("get")?;
-            (get.count > get.errors_total && get.latency_us.p50 > 0)
-                .then_some((get.latency_us.p50 as f64, "get p50 latency"))
+            let p50 = run.ops.get("get")?.latency("p50").filter(|v| *v > 0.0)?;
+            Some((p50, "get p50 latency"))
         }
     }
 }
@@ -48,7 +47,7 @@ pub(super) fn runs_of(report: &Report, arch: Arch) -> Vec<&RunReport> {
 /// Judges every claim on `report`.
 pub(crate) fn evaluate(report: &Report) -> Vec<Claim> {
     let profile = conditions(report);
-    let judged: [(Verdict, String, String); 8] = [
+    let judged: [(ClaimVerdict, String, String); 8] = [
         p2p_slows_down(report),
         cs_scales_out(report),
         cs_more_expensive(report),
@@ -67,7 +66,7 @@ pub(crate) fn evaluate(report: &Report) -> Vec<Claim> {
             claim: claim.to_string(),
             verdict,
             evidence,
-            conditions: if verdict == Verdict::NotMeasured {
+            conditions: if verdict == ClaimVerdict::NotMeasured {
                 String::new()
             } else {
                 format!("{users}{profile}")
@@ -99,11 +98,11 @@ fn conditions(report: &Report) -> String {
     format!("; {}", parts.join(", "))
 }
 
-pub(super) fn not_measured(why: &str) -> (Verdict, String, String) {
-    (Verdict::NotMeasured, why.to_string(), String::new())
+pub(super) fn not_measured(why: &str) -> (ClaimVerdict, String, String) {
+    (ClaimVerdict::NotMeasured, why.to_string(), String::new())
 }
 
-fn p2p_slows_down(report: &Report) -> (Verdict, String, String) {
+fn p2p_slows_down(report: &Report) -> (ClaimVerdict, String, String) {
     let runs = runs_of(report, Arch::P2p);
     let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
         return not_measured("needs p2p runs at two or more user counts (versus sweep)");
@@ -117,9 +116,9 @@ fn p2p_slows_down(report: &Report) -> (Verdict, String, String) {
     let growth = b / a;
     let users = f64::from(last.users) / f64::from(first.users);
     let verdict = if growth > 1.1 {
-        Verdict::Supported
+        ClaimVerdict::Supported
     } else {
-        Verdict::Contradicted
+        ClaimVerdict::Contradicted
     };
     let evidence = format!(
         "p2p {what} {} at N={} → {} at N={} ({growth:.1}× for {users:.0}× the users)",
@@ -154,7 +153,7 @@ fn scale_out_gain(a: &RunReport, b: &RunReport) -> Option<(f64, String)> {
     }
 }
 
-fn cs_scales_out(report: &Report) -> (Verdict, String, String) {
+fn cs_scales_out(report: &Report) -> (ClaimVerdict, String, String) {
     let needs =
         || not_measured("needs cs runs with several server counts (versus sweep --servers 1,2,4)");
     let runs: Vec<&RunReport> = runs_of(report, Arch::Cs)
@@ -187,9 +186,9 @@ fn cs_scales_out(report: &Report) -> (Verdict, String, String) {
     let servers = f64::from(s1) / f64::from(s0);
     // Scaling at least half as well as linear counts as scaling out.
     let verdict = if gain >= 0.5 * servers && gain > 1.1 {
-        Verdict::Supported
+        ClaimVerdict::Supported
     } else {
-        Verdict::Contradicted
+        ClaimVerdict::Contradicted
     };
     let evidence = format!(
         "cs {change} from {s0} to {s1} servers ({gain:.1}× better for {servers:.0}× the servers)"
@@ -218,7 +217,7 @@ fn compare_pair(
     format: fn(f64) -> String,
     cs_wins_if_lower: bool,
     only: fn(&RunReport) -> bool,
-) -> (Verdict, String, String) {
+) -> (ClaimVerdict, String, String) {
     let Some((cs, p2p)) = largest_pair(report, only) else {
         return not_measured(&format!(
             "needs cs and p2p runs of the same workload measuring {what}"
@@ -229,15 +228,15 @@ fn compare_pair(
     };
     let cs_lower = a < b;
     let verdict = if cs_lower == cs_wins_if_lower {
-        Verdict::Supported
+        ClaimVerdict::Supported
     } else {
-        Verdict::Contradicted
+        ClaimVerdict::Contradicted
     };
     let evidence = format!("{what}: cs {}, p2p {}", format(a), format(b));
     (verdict, evidence, format!("N = {}", cs.users))
 }
 
-fn cs_more_expensive(report: &Report) -> (Verdict, String, String) {
+fn cs_more_expensive(report: &Report) -> (ClaimVerdict, String, String) {
     // "More expensive" is read as more CPU per delivered byte over all target nodes.
     let per_gib = |r: &RunReport| value(&Metric::TargetCpuPerGib, r);
     let (v, e, c) = compare_pair(
@@ -251,7 +250,7 @@ fn cs_more_expensive(report: &Report) -> (Verdict, String, String) {
     (v, e, c)
 }
 
-fn cs_faster_response(report: &Report) -> (Verdict, String, String) {
+fn cs_faster_response(report: &Report) -> (ClaimVerdict, String, String) {
     let p50 = |r: &RunReport| {
         let get_p50 = Metric::Latency {
             op: "get".into(),
@@ -269,7 +268,7 @@ fn cs_faster_response(report: &Report) -> (Verdict, String, String) {
     )
 }
 
-fn cs_less_traffic(report: &Report) -> (Verdict, String, String) {
+fn cs_less_traffic(report: &Report) -> (ClaimVerdict, String, String) {
     compare_pair(
         report,
         "bytes on the wire per delivered byte",
@@ -280,7 +279,7 @@ fn cs_less_traffic(report: &Report) -> (Verdict, String, String) {
     )
 }
 
-fn p2p_large_content(report: &Report) -> (Verdict, String, String) {
+fn p2p_large_content(report: &Report) -> (ClaimVerdict, String, String) {
     let makespan = |r: &RunReport| value(&Metric::Makespan, r).map(|s| s * 1e6);
     compare_pair(
         report,
@@ -316,7 +315,7 @@ pub(crate) mod tests {
     }
 
     /// The verdict on claim `n`.
-    pub(crate) fn verdict(r: &Report, n: u8) -> Verdict {
+    pub(crate) fn verdict(r: &Report, n: u8) -> ClaimVerdict {
         evaluate(r)
             .into_iter()
             .find(|c| c.number == n)
@@ -332,26 +331,30 @@ pub(crate) mod tests {
         ]);
         assert_eq!(
             verdict(&r, 8),
-            Verdict::Supported,
+            ClaimVerdict::Supported,
             "p2p makespan is shorter"
         );
         assert_eq!(
             verdict(&r, 5),
-            Verdict::Supported,
+            ClaimVerdict::Supported,
             "cs sends fewer bytes per delivered byte"
         );
         assert_eq!(
             verdict(&r, 3),
-            Verdict::Contradicted,
+            ClaimVerdict::Contradicted,
             "cs used less CPU per GiB"
         );
         assert_eq!(
             verdict(&r, 4),
-            Verdict::NotMeasured,
+            ClaimVerdict::NotMeasured,
             "response time needs a fetch workload"
         );
-        assert_eq!(verdict(&r, 1), Verdict::NotMeasured, "one user count only");
-        assert_eq!(verdict(&r, 6), Verdict::NotMeasured);
+        assert_eq!(
+            verdict(&r, 1),
+            ClaimVerdict::NotMeasured,
+            "one user count only"
+        );
+        assert_eq!(verdict(&r, 6), ClaimVerdict::NotMeasured);
         let eight = &evaluate(&r)[7];
         assert!(
             eight.evidence.contains("cs 8.00s") && eight.conditions.contains("N = 16"),
@@ -369,9 +372,9 @@ pub(crate) mod tests {
             run("cs", 16, Some(2.0), 1000, 5.0, 4 << 30),
             run("p2p", 16, Some(3.0), 2000, 1.0, 2 << 30),
         ]);
-        assert_eq!(verdict(&r, 8), Verdict::Contradicted);
-        assert_eq!(verdict(&r, 5), Verdict::Contradicted);
-        assert_eq!(verdict(&r, 3), Verdict::Supported);
+        assert_eq!(verdict(&r, 8), ClaimVerdict::Contradicted);
+        assert_eq!(verdict(&r, 5), ClaimVerdict::Contradicted);
+        assert_eq!(verdict(&r, 3), ClaimVerdict::Supported);
     }
 
     #[test]
@@ -380,13 +383,13 @@ pub(crate) mod tests {
             run("cs", 8, None, 800, 1.0, 1),
             run("p2p", 8, None, 5000, 1.0, 1),
         ]);
-        assert_eq!(verdict(&r, 4), Verdict::Supported);
-        assert_eq!(verdict(&r, 8), Verdict::NotMeasured);
+        assert_eq!(verdict(&r, 4), ClaimVerdict::Supported);
+        assert_eq!(verdict(&r, 8), ClaimVerdict::NotMeasured);
         let r = report(vec![
             run("cs", 8, None, 9000, 1.0, 1),
             run("p2p", 8, None, 5000, 1.0, 1),
         ]);
-        assert_eq!(verdict(&r, 4), Verdict::Contradicted);
+        assert_eq!(verdict(&r, 4), ClaimVerdict::Contradicted);
     }
 
     #[test]
@@ -396,22 +399,25 @@ pub(crate) mod tests {
             run("p2p", 64, Some(2.5), 1, 1.0, 1),
             run("cs", 16, Some(8.0), 1, 1.0, 1),
         ]);
-        assert_eq!(verdict(&r, 1), Verdict::Supported);
+        assert_eq!(verdict(&r, 1), ClaimVerdict::Supported);
         let flat = report(vec![
             run("p2p", 4, Some(1.0), 1, 1.0, 1),
             run("p2p", 64, Some(1.05), 1, 1.0, 1),
         ]);
-        assert_eq!(verdict(&flat, 1), Verdict::Contradicted);
+        assert_eq!(verdict(&flat, 1), ClaimVerdict::Contradicted);
         let mut one = run("cs", 16, Some(8.0), 1, 1.0, 1);
         let mut four = run("cs", 16, Some(2.2), 1, 1.0, 1);
         four.servers = Some(4);
         one.servers = Some(1);
         assert_eq!(
             verdict(&report(vec![one.clone(), four]), 2),
-            Verdict::Supported
+            ClaimVerdict::Supported
         );
         let mut flat4 = run("cs", 16, Some(7.5), 1, 1.0, 1);
         flat4.servers = Some(4);
-        assert_eq!(verdict(&report(vec![one, flat4]), 2), Verdict::Contradicted);
+        assert_eq!(
+            verdict(&report(vec![one, flat4]), 2),
+            ClaimVerdict::Contradicted
+        );
     }
 }

@@ -6,7 +6,7 @@
 use super::claims::{not_measured, runs_of};
 use super::side_by_side::pairs;
 use crate::arch::Arch;
-use crate::report::model::ClaimVerdict as Verdict;
+use crate::report::model::ClaimVerdict;
 use crate::report::model::{Report, RunReport};
 
 /// A second with availability at or below this had no service at all.
@@ -62,7 +62,7 @@ fn fault_evidence(run: &RunReport) -> String {
 
 /// Claim 6: a crash of the server(s) stops client-server completely, while the same
 /// kind of fault leaves peer-to-peer serving.
-pub(crate) fn single_point_of_failure(report: &Report) -> (Verdict, String, String) {
+pub(crate) fn single_point_of_failure(report: &Report) -> (ClaimVerdict, String, String) {
     let pair = pairs(&report.runs).into_iter().find(|(cs, p2p)| {
         !cs.faults.is_empty() && !p2p.faults.is_empty() && cs.completion.is_none()
     });
@@ -74,9 +74,9 @@ pub(crate) fn single_point_of_failure(report: &Report) -> (Verdict, String, Stri
     let cs_out = outage_seconds(cs);
     let p2p_out = outage_seconds(p2p);
     let verdict = if cs_out > 0 && p2p_out == 0 {
-        Verdict::Supported
+        ClaimVerdict::Supported
     } else {
-        Verdict::Contradicted
+        ClaimVerdict::Contradicted
     };
     let evidence = format!("{}; {}", fault_evidence(cs), fault_evidence(p2p));
     (verdict, evidence, format!("N = {}", cs.users))
@@ -97,7 +97,7 @@ fn availability_spread(run: &RunReport) -> f64 {
 }
 
 /// Claim 7: under churn, the swarm's failure share grows with its size.
-pub(crate) fn p2p_less_stable(report: &Report) -> (Verdict, String, String) {
+pub(crate) fn p2p_less_stable(report: &Report) -> (ClaimVerdict, String, String) {
     let runs: Vec<&RunReport> = runs_of(report, Arch::P2p)
         .into_iter()
         .filter(|r| !r.faults.is_empty() && r.availability.is_some())
@@ -112,9 +112,9 @@ pub(crate) fn p2p_less_stable(report: &Report) -> (Verdict, String, String) {
     let (a, b) = (failed(small), failed(large));
     // Less stable: a clearly larger failure share (half a point at least, and 1.5×).
     let verdict = if b >= a * 1.5 && b - a >= 0.005 {
-        Verdict::Supported
+        ClaimVerdict::Supported
     } else {
-        Verdict::Contradicted
+        ClaimVerdict::Contradicted
     };
     let evidence = format!(
         "p2p availability under churn {} at N={} → {} at N={} (per-second spread {:.1}% → {:.1}%; {} → {} faults)",
@@ -186,7 +186,7 @@ mod tests {
             ],
         );
         let r = report(vec![cs_down.clone(), p2p_up.clone()]);
-        assert_eq!(verdict(&r, 6), Verdict::Supported);
+        assert_eq!(verdict(&r, 6), ClaimVerdict::Supported);
         let claim = &crate::analyse::claims::evaluate(&r)[5];
         assert!(claim.evidence.contains("1 s without service"), "{claim:?}");
         // Two replicas, one killed: client-server kept serving.
@@ -204,32 +204,35 @@ mod tests {
         );
         assert_eq!(
             verdict(&report(vec![cs_up, p2p_up.clone()]), 6),
-            Verdict::Contradicted
+            ClaimVerdict::Contradicted
         );
         // Without faults there is nothing to judge.
         let plain = report(vec![
             run("cs", 8, None, 1, 1.0, 1),
             run("p2p", 8, None, 1, 1.0, 1),
         ]);
-        assert_eq!(verdict(&plain, 6), Verdict::NotMeasured);
-        assert_eq!(verdict(&report(vec![cs_down]), 6), Verdict::NotMeasured);
+        assert_eq!(verdict(&plain, 6), ClaimVerdict::NotMeasured);
+        assert_eq!(
+            verdict(&report(vec![cs_down]), 6),
+            ClaimVerdict::NotMeasured
+        );
     }
 
     #[test]
     fn instability_under_churn_is_judged_across_sizes() {
         let steady = |users, a: f64| faulted("p2p", users, &[Some(a); 10]);
         let r = report(vec![steady(16, 0.995), steady(64, 0.95)]);
-        assert_eq!(verdict(&r, 7), Verdict::Supported);
+        assert_eq!(verdict(&r, 7), ClaimVerdict::Supported);
         let r = report(vec![steady(16, 0.99), steady(64, 0.99)]);
-        assert_eq!(verdict(&r, 7), Verdict::Contradicted);
+        assert_eq!(verdict(&r, 7), ClaimVerdict::Contradicted);
         assert_eq!(
             verdict(&report(vec![steady(16, 0.9)]), 7),
-            Verdict::NotMeasured
+            ClaimVerdict::NotMeasured
         );
         let plain = report(vec![
             run("p2p", 16, None, 1, 1.0, 1),
             run("p2p", 64, None, 1, 1.0, 1),
         ]);
-        assert_eq!(verdict(&plain, 7), Verdict::NotMeasured);
+        assert_eq!(verdict(&plain, 7), ClaimVerdict::NotMeasured);
     }
 }

@@ -49,20 +49,6 @@ impl MetricDef {
     }
 }
 
-/// Operations that finished, and of those failed, over every operation of `run`.
-pub fn finished_and_failed(run: &RunReport) -> (u64, u64) {
-    run.ops.values().fold((0, 0), |(c, e), o| {
-        (c + o.count, e + o.errors_total.min(o.count))
-    })
-}
-
-/// A latency statistic of `op`, when at least one operation succeeded.
-fn latency(op: &OpReport, stat: &str) -> Option<f64> {
-    (op.count > op.errors_total)
-        .then(|| op.latency_us.stat(stat))
-        .flatten()
-}
-
 /// Payload bytes delivered to users.
 pub fn delivered_bytes(run: &RunReport) -> u64 {
     run.ops.values().map(|o| o.bytes).sum()
@@ -89,10 +75,10 @@ pub fn target_cpu_s(run: &RunReport) -> Option<f64> {
 
 /// The value of `metric` in `run`, in the metric's unit; `None` when not measured.
 pub fn value(metric: &Metric, run: &RunReport) -> Option<f64> {
-    let (finished, failed) = finished_and_failed(run);
+    let (finished, failed) = run.finished_and_failed();
     let faulted = !run.faults.is_empty();
     match metric {
-        Metric::Latency { op, stat } => latency(run.ops.get(op)?, stat),
+        Metric::Latency { op, stat } => run.ops.get(op)?.latency(stat),
         Metric::Rps { op } => run.ops.get(op).map(|o| o.rps),
         Metric::OpErrorRate { op } => run
             .ops

@@ -4,7 +4,7 @@
 use super::metrics::{value, Better, Metric};
 use crate::arch::Arch;
 
-use crate::report::model::{RunReport, SideBySideRow as Comparison};
+use crate::report::model::{RunReport, SideBySideRow};
 
 /// Ratios within this of 1 are called "about the same".
 const TIE: f64 = 1.05;
@@ -91,7 +91,7 @@ fn verdict(m: &Shown, cs: f64, p2p: f64) -> (String, String) {
         Better::Lower => cs < p2p,
         Better::Higher => cs > p2p,
     };
-    let winner = if cs_better { "cs" } else { "p2p" };
+    let winner = if cs_better { Arch::Cs } else { Arch::P2p }.name();
     let name = m.name.split(" (").next().unwrap_or("");
     if lo <= 0.0 {
         // One side measured zero (too small for the sampling resolution): no factor.
@@ -107,7 +107,7 @@ fn verdict(m: &Shown, cs: f64, p2p: f64) -> (String, String) {
 }
 
 /// Compares a client-server run with a peer-to-peer run of the same workload.
-pub(crate) fn compare(cs: &RunReport, p2p: &RunReport) -> Vec<Comparison> {
+pub(crate) fn compare(cs: &RunReport, p2p: &RunReport) -> Vec<SideBySideRow> {
     let one_shot = cs.completion.is_some() || p2p.completion.is_some();
     metrics(one_shot)
         .into_iter()
@@ -123,7 +123,7 @@ pub(crate) fn compare(cs: &RunReport, p2p: &RunReport) -> Vec<Comparison> {
                 (Some(a), Some(b)) => verdict(&m, a, b),
                 _ => ("tie".into(), "not measured on both".into()),
             };
-            Some(Comparison {
+            Some(SideBySideRow {
                 metric: m.name.to_string(),
                 cs: shown(a),
                 p2p: shown(b),

@@ -19,7 +19,6 @@
 //! `cs/2-servers/get`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -68,21 +67,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<i32> {
     };
     let mut text = serde_json::to_string_pretty(&value).context("cannot serialise the export")?;
     text.push('\n');
-    match &args.out {
-        Some(path) => std::fs::write(path, text).with_context(|| {
-            format!(
-                "cannot write the export to --out {}; check that its directory exists and is writable",
-                path.display()
-            )
-        })?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                .context("cannot write the export to standard output")?;
-        }
-    }
+    super::write_output(args.out.as_deref(), &text, "export")?;
     Ok(EXIT_OK)
 }
 

@@ -9,6 +9,28 @@ pub mod sweep;
 
 use crate::error::{Failure, EXIT_CANNOT_RUN, EXIT_USAGE};
 
+/// Writes a command's output to `--out` or, without it, to standard output; `what` names
+/// it in errors ("comparison", "export").
+fn write_output(out: Option<&std::path::Path>, text: &str, what: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    match out {
+        Some(path) => std::fs::write(path, text).with_context(|| {
+            format!(
+                "cannot write the {what} to --out {}; check that its directory exists and is writable",
+                path.display()
+            )
+        }),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                .with_context(|| format!("cannot write the {what} to standard output"))
+        }
+    }
+}
+
 /// The exit code for an error chain.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
     for cause in error.chain() {

@@ -37,31 +37,45 @@ pub struct Driven {
     pub interrupted: bool,
 }
 
-/// Runs `plan` with sessions from `connector` doing `workload`.
+/// When a phase starts, what stops it, and how it shows progress.
+#[derive(Debug, Clone, Copy)]
+pub struct Control<'a> {
+    /// When the schedule starts (something else, such as a fault injector, can keep
+    /// the same clock).
+    pub start: Instant,
+    /// Cancelled on Ctrl-C: stop issuing, drain.
+    pub stop: &'a CancellationToken,
+    /// How to show progress.
+    pub progress: ProgressMode,
+    /// What the progress line calls the phase.
+    pub label: &'a str,
+}
+
+impl<'a> Control<'a> {
+    /// A phase starting in a moment (workers get [`START_LEAD`] to start their runtimes).
+    pub fn soon(stop: &'a CancellationToken, progress: ProgressMode, label: &'a str) -> Self {
+        Control {
+            start: Instant::now() + START_LEAD,
+            stop,
+            progress,
+            label,
+        }
+    }
+}
+
+/// Runs `plan` doing `job`, sampling resources with `sampler`, as `control` says.
 pub async fn drive<C: Connector, W: Workload + ?Sized>(
     plan: &LoadPlan,
     job: Job<C, W>,
     sampler: &mut ResourceSampler,
-    stop: &CancellationToken,
-    progress_mode: ProgressMode,
-    label: &str,
+    control: Control<'_>,
 ) -> anyhow::Result<Driven> {
-    let start = Instant::now() + START_LEAD;
-    drive_at(start, plan, job, sampler, stop, progress_mode, label).await
-}
-
-/// As [`drive`], with the schedule starting at `start` (so that something else, such as
-/// a fault injector, can keep the same clock).
-#[allow(clippy::too_many_arguments)]
-pub async fn drive_at<C: Connector, W: Workload + ?Sized>(
-    start: Instant,
-    plan: &LoadPlan,
-    job: Job<C, W>,
-    sampler: &mut ResourceSampler,
-    stop: &CancellationToken,
-    progress_mode: ProgressMode,
-    label: &str,
-) -> anyhow::Result<Driven> {
+    let Control {
+        start,
+        stop,
+        progress: progress_mode,
+        label,
+    } = control;
     let workers = plan.threads.max(1);
     let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let handles = load::start(plan, job, start, stop.clone(), events_tx);

@@ -60,10 +60,7 @@ impl Progress {
 
     /// Shows second `interval` (just finalized).
     pub fn interval(&mut self, interval: &IntervalSummary) {
-        let (count, errors) = interval
-            .ops
-            .values()
-            .fold((0, 0), |(c, e), o| (c + o.count, e + o.errors));
+        let (count, errors) = interval.finished_and_failed();
         self.count += count;
         self.errors += errors;
         let p99 = interval.ops.values().map(|o| o.p99_us).max().unwrap_or(0);

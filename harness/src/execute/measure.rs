@@ -13,7 +13,7 @@ use crate::drive::gate::UserGate;
 use crate::drive::http::HttpConnector;
 use crate::drive::inject::Injector;
 use crate::drive::load::Job;
-use crate::drive::phase::{drive_at, START_LEAD};
+use crate::drive::phase::{drive, Control, START_LEAD};
 use crate::drive::progress::ProgressMode;
 use crate::drive::workload::{Fetch, OneShot, RepeatGet, Workload};
 use crate::launch::cluster::{traffic_delta, Cluster};
@@ -71,7 +71,13 @@ pub(super) async fn run<L: Launcher>(
     let load_done = stop.child_token();
     let label = plan.arch.name();
     let load = async {
-        let driven = drive_at(start, &plan.load, job, &mut sampler, stop, progress, label).await;
+        let control = Control {
+            start,
+            stop,
+            progress,
+            label,
+        };
+        let driven = drive(&plan.load, job, &mut sampler, control).await;
         load_done.cancel();
         driven
     };

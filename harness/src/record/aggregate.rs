@@ -37,6 +37,15 @@ pub struct IntervalSummary {
     pub availability: Option<f64>,
 }
 
+impl IntervalSummary {
+    /// Operations that finished in this second, and of those failed.
+    pub fn finished_and_failed(&self) -> (u64, u64) {
+        self.ops
+            .values()
+            .fold((0, 0), |(c, e), o| (c + o.count, e + o.errors.min(o.count)))
+    }
+}
+
 /// A compressed interval histogram waiting to be written to the .hlog file.
 #[derive(Debug, Clone)]
 pub struct HlogEntry {

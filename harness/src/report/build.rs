@@ -64,9 +64,6 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         ModelPlan::Closed(c) => ("closed", c.users, None),
         ModelPlan::Open(o) => ("open", o.connections, Some(o.schedule.max_level())),
     };
-    let (count, errors) = ops.values().fold((0, 0), |(c, e), op: &OpReport| {
-        (c + op.count, e + op.errors_total)
-    });
     let cpu_cores_used = if duration_s > 0.0 {
         driven.resources.values().map(|r| r.cpu_s).sum::<f64>() / duration_s
     } else {
@@ -107,11 +104,13 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         resources: by_name(driven.resources.clone()),
         harness: driven.harness.clone(),
         admin_overhead_us,
-        availability: resilience::run_availability(count, errors),
+        availability: None,
         cpu_cores_used,
         faults: Vec::new(),
         resilience: None,
     };
+    let (finished, failed) = report.finished_and_failed();
+    report.availability = resilience::run_availability(finished, failed);
     add_faults(&mut report, plan.one_shot, faults, gate.as_deref());
     ArchRun {
         log: RunLog {

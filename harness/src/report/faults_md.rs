@@ -52,39 +52,7 @@ pub(crate) fn section(
             );
         }
         let _ = writeln!(out);
-        let rows: Vec<Vec<String>> = run
-            .faults
-            .iter()
-            .map(|f| {
-                let text = |k: &str| f[k].as_str().unwrap_or("").to_string();
-                let nodes = f["nodes"]
-                    .as_array()
-                    .map(|n| {
-                        n.iter()
-                            .filter_map(|v| v.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default();
-                vec![
-                    format!("{:.2} s", f["t_s"].as_f64().unwrap_or(0.0)),
-                    text("label"),
-                    if nodes.is_empty() {
-                        "none qualified".into()
-                    } else {
-                        nodes
-                    },
-                    text("source"),
-                    f["degraded_seconds"]
-                        .as_u64()
-                        .map_or("–".into(), |d| format!("{d} s")),
-                    f["recovery_s"]
-                        .as_f64()
-                        .map_or("–".into(), |r| format!("{r:.1} s")),
-                    f["error"].as_str().unwrap_or("").to_string(),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = run.faults.iter().map(fault_row).collect();
         table(
             out,
             &[
@@ -93,4 +61,35 @@ pub(crate) fn section(
             &rows,
         );
     }
+}
+
+/// One fault as a table row: when, what, which nodes, whence, its effect.
+fn fault_row(f: &serde_json::Value) -> Vec<String> {
+    let text = |k: &str| f[k].as_str().unwrap_or("").to_string();
+    let nodes = f["nodes"]
+        .as_array()
+        .map(|n| {
+            n.iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    vec![
+        format!("{:.2} s", f["t_s"].as_f64().unwrap_or(0.0)),
+        text("label"),
+        if nodes.is_empty() {
+            "none qualified".into()
+        } else {
+            nodes
+        },
+        text("source"),
+        f["degraded_seconds"]
+            .as_u64()
+            .map_or("–".into(), |d| format!("{d} s")),
+        f["recovery_s"]
+            .as_f64()
+            .map_or("–".into(), |r| format!("{r:.1} s")),
+        f["error"].as_str().unwrap_or("").to_string(),
+    ]
 }

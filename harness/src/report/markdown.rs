@@ -228,6 +228,14 @@ fn run_details(out: &mut String, run: &RunReport, cores: u32) {
             format_duration_us(us as f64)
         );
     }
+    schedule_lines(out, run);
+    harness_lines(out, run, cores);
+    resource_lines(out, run);
+    out.push('\n');
+}
+
+/// The open model's schedule, and what a tool with coordinated omission would report.
+fn schedule_lines(out: &mut String, run: &RunReport) {
     if let Some(s) = &run.schedule {
         let _ = writeln!(
             out,
@@ -250,6 +258,10 @@ fn run_details(out: &mut String, run: &RunReport, cores: u32) {
             }
         }
     }
+}
+
+/// How busy the harness and the whole machine were.
+fn harness_lines(out: &mut String, run: &RunReport, cores: u32) {
     let h = &run.harness;
     let _ = writeln!(
         out,
@@ -276,6 +288,10 @@ fn run_details(out: &mut String, run: &RunReport, cores: u32) {
             busy * 100.0
         );
     }
+}
+
+/// CPU, memory and traffic per role.
+fn resource_lines(out: &mut String, run: &RunReport) {
     for (role, r) in &run.resources {
         let _ = writeln!(
             out,
@@ -312,7 +328,6 @@ fn run_details(out: &mut String, run: &RunReport, cores: u32) {
             format_bytes(t.rx_bytes as f64),
         );
     }
-    out.push('\n');
 }
 
 fn intervals(out: &mut String, run: &RunReport) {

@@ -13,8 +13,9 @@ use crate::record::histogram::LatencySummary;
 use crate::record::resources::{HarnessLoad, RoleResources};
 pub use crate::record::traffic::Traffic;
 
-/// Version of this schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of this schema; bumped on any incompatible change (2: every metric in one
+/// unit everywhere, so a `completion.makespan` threshold value is in seconds, not µs).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole report of one `versus run`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,6 +176,14 @@ pub struct OpReport {
 }
 
 impl OpReport {
+    /// Latency statistic `stat` (`p50`, `max`, …, µs), when at least one operation
+    /// succeeded: the histogram of a run in which everything failed says nothing.
+    pub fn latency(&self, stat: &str) -> Option<f64> {
+        (self.count > self.errors_total)
+            .then(|| self.latency_us.stat(stat))
+            .flatten()
+    }
+
     /// Failed share of finished operations (0 when none finished).
     pub fn error_rate(&self) -> f64 {
         if self.count == 0 {
@@ -239,6 +248,13 @@ pub struct ThresholdResult {
 }
 
 impl RunReport {
+    /// Operations that finished, and of those failed, over every operation.
+    pub fn finished_and_failed(&self) -> (u64, u64) {
+        self.ops.values().fold((0, 0), |(c, e), o| {
+            (c + o.count, e + o.errors_total.min(o.count))
+        })
+    }
+
     /// How the run is named in tables and legends: `cs`, or `cs · fetch` in a phase.
     pub fn label(&self) -> String {
         match &self.phase {

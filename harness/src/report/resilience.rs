@@ -35,10 +35,7 @@ pub struct Resilience {
 
 /// Availability of one second: ok / finished, `None` when nothing finished.
 pub(crate) fn second_availability(interval: &IntervalSummary) -> Option<f64> {
-    let (count, errors) = interval
-        .ops
-        .values()
-        .fold((0, 0), |(c, e), op| (c + op.count, e + op.errors));
+    let (count, errors) = interval.finished_and_failed();
     (count > 0).then(|| (count - errors) as f64 / count as f64)
 }
 

@@ -1,5 +1,6 @@
 //! Rows shared by the terminal table and report.md, and the terminal rendering itself.
 
+use crate::arch::Arch;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
@@ -57,7 +58,8 @@ pub(crate) fn op_rows(runs: &[RunReport]) -> Vec<Vec<String>> {
 }
 
 /// Column headers of a side-by-side comparison.
-pub(crate) const SIDE_BY_SIDE_HEADERS: [&str; 4] = ["metric", "cs", "p2p", "verdict"];
+pub(crate) const SIDE_BY_SIDE_HEADERS: [&str; 4] =
+    ["metric", Arch::Cs.name(), Arch::P2p.name(), "verdict"];
 
 /// One row per compared metric: metric, cs value, p2p value, verdict.
 pub(crate) fn side_by_side_rows(pair: &SideBySide) -> Vec<Vec<String>> {

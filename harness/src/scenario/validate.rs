@@ -202,88 +202,113 @@ fn check_faults(s: &Scenario) -> Result<(), Problem> {
     };
     let run_time = run_time.max(s.load.timeout.0);
     for (i, f) in s.faults.iter().enumerate() {
-        let key = |k: &str| format!("faults[{i}].{k}");
-        if f.at.0 >= run_time {
+        check_fault(s, i, f, run_time)?;
+    }
+    if let Some(c) = &s.churn {
+        check_churn(c, run_time)?;
+    }
+    Ok(())
+}
+
+/// One `[[faults]]` entry, `faults[i]`, within a load of `run_time`.
+fn check_fault(
+    s: &Scenario,
+    i: usize,
+    f: &crate::scenario::faults::Fault,
+    run_time: std::time::Duration,
+) -> Result<(), Problem> {
+    let key = |k: &str| format!("faults[{i}].{k}");
+    if f.at.0 >= run_time {
+        problem(
+            &key("at"),
+            format!(
+                "is at or after the end of the load ({run_time:?}); the fault would never happen"
+            ),
+        )?;
+    }
+    if f.duration.is_some() && !f.action.can_last() {
+        problem(
+            &key("duration"),
+            format!(
+                "applies to kill, pause and leave (undone after it), not to {}; remove it",
+                f.action.name()
+            ),
+        )?;
+    }
+    if f.duration.is_some_and(|d| d.0.is_zero()) {
+        problem(&key("duration"), "must be above 0")?;
+    }
+    let sized = f.count.is_some() || f.fraction.is_some();
+    if sized && !f.target.is_plural() {
+        problem(
+            &key(if f.count.is_some() {
+                "count"
+            } else {
+                "fraction"
+            }),
+            format!(
+                "applies to the plural targets `servers` and `peers`, not to `{}`",
+                f.target
+            ),
+        )?;
+    }
+    if f.count.is_some() && f.fraction.is_some() {
+        problem(&key("fraction"), "give count or fraction, not both")?;
+    }
+    if f.count == Some(0) {
+        problem(&key("count"), "must be at least 1")?;
+    }
+    if let Some(fr) = f.fraction {
+        if !(fr > 0.0 && fr <= 1.0) {
             problem(
-                &key("at"),
-                format!("is at or after the end of the load ({run_time:?}); the fault would never happen"),
+                &key("fraction"),
+                "must be above 0 and at most 1 (0.25 = a quarter)",
             )?;
         }
-        if f.duration.is_some() && !f.action.can_last() {
-            problem(
-                &key("duration"),
-                format!(
-                    "applies to kill, pause and leave (undone after it), not to {}; remove it",
-                    f.action.name()
-                ),
-            )?;
-        }
-        if f.duration.is_some_and(|d| d.0.is_zero()) {
-            problem(&key("duration"), "must be above 0")?;
-        }
-        let sized = f.count.is_some() || f.fraction.is_some();
-        if sized && !f.target.is_plural() {
-            problem(
-                &key(if f.count.is_some() {
-                    "count"
-                } else {
-                    "fraction"
-                }),
-                format!(
-                    "applies to the plural targets `servers` and `peers`, not to `{}`",
-                    f.target
-                ),
-            )?;
-        }
-        if f.count.is_some() && f.fraction.is_some() {
-            problem(&key("fraction"), "give count or fraction, not both")?;
-        }
-        if f.count == Some(0) {
-            problem(&key("count"), "must be at least 1")?;
-        }
-        if let Some(fr) = f.fraction {
-            if !(fr > 0.0 && fr <= 1.0) {
+    }
+    match f.target {
+        FaultTarget::Server(n) if n >= s.architectures.servers => problem(
+            &key("target"),
+            format!(
+                "names server {n}, but there are {} server(s), numbered from 0",
+                s.architectures.servers
+            ),
+        )?,
+        FaultTarget::Peer(n) if n >= s.load.users => problem(
+            &key("target"),
+            format!(
+                "names peer {n}, but there are {} user peers, numbered from 0",
+                s.load.users
+            ),
+        )?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `[churn]`, within a load of `run_time`.
+fn check_churn(
+    c: &crate::scenario::faults::Churn,
+    run_time: std::time::Duration,
+) -> Result<(), Problem> {
+    for (k, rate) in [
+        ("leave_per_minute", Some(c.leave_per_minute)),
+        ("join_per_minute", c.join_per_minute),
+    ] {
+        if let Some(r) = rate {
+            if !(r.is_finite() && (0.0..=60.0).contains(&r)) {
                 problem(
-                    &key("fraction"),
-                    "must be above 0 and at most 1 (0.25 = a quarter)",
+                    &format!("churn.{k}"),
+                    "must be a share of peers per minute between 0 and 60 (0.10 = 10 % per minute)",
                 )?;
             }
         }
-        match f.target {
-            FaultTarget::Server(n) if n >= s.architectures.servers => problem(
-                &key("target"),
-                format!(
-                    "names server {n}, but there are {} server(s), numbered from 0",
-                    s.architectures.servers
-                ),
-            )?,
-            FaultTarget::Peer(n) if n >= s.load.users => problem(
-                &key("target"),
-                format!(
-                    "names peer {n}, but there are {} user peers, numbered from 0",
-                    s.load.users
-                ),
-            )?,
-            _ => {}
-        }
     }
-    if let Some(c) = &s.churn {
-        for (k, rate) in [
-            ("leave_per_minute", Some(c.leave_per_minute)),
-            ("join_per_minute", c.join_per_minute),
-        ] {
-            if let Some(r) = rate {
-                if !(r.is_finite() && (0.0..=60.0).contains(&r)) {
-                    problem(&format!("churn.{k}"), "must be a share of peers per minute between 0 and 60 (0.10 = 10 % per minute)")?;
-                }
-            }
-        }
-        if c.start.0 >= run_time {
-            problem(
-                "churn.start",
-                "is at or after the end of the load; churn would never begin",
-            )?;
-        }
+    if c.start.0 >= run_time {
+        problem(
+            "churn.start",
+            "is at or after the end of the load; churn would never begin",
+        )?;
     }
     Ok(())
 }

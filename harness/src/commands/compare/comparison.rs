@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Serialize, Serializer};
 
-use super::thresholds::Thresholds;
+use super::tolerances::Tolerances;
 use crate::analyse::metrics::{extract, groups, samples, variety, GroupKey, MetricDef, Unit};
 use crate::analyse::provenance::{different_builds, warnings, warnings_but_builds};
 use crate::analyse::stats::{self, estimate, paired_estimate, Delta};
@@ -29,7 +29,7 @@ pub struct Input<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The thresholds.
-    pub thresholds: Thresholds,
+    pub thresholds: Tolerances,
     /// Compare only these metrics (`get.p50`, …); empty compares every metric.
     pub metrics: BTreeSet<String>,
     /// The reports come from different builds on purpose (a gate comparing two
@@ -61,7 +61,7 @@ pub struct Comparison {
     /// Where the candidate came from.
     pub candidate: Side,
     /// The thresholds applied.
-    pub thresholds: Thresholds,
+    pub thresholds: Tolerances,
     /// How the intervals were computed.
     pub bootstrap: BootstrapInfo,
     /// One row per architecture and metric.
@@ -367,7 +367,7 @@ fn paired_samples(m: &Matched<'_>) -> Vec<(MetricDef, Vec<f64>, Vec<f64>)> {
     by_name.into_values().collect()
 }
 
-fn compare_group(m: &Matched<'_>, thresholds: &Thresholds, paired: bool, rows: &mut Vec<Row>) {
+fn compare_group(m: &Matched<'_>, thresholds: &Tolerances, paired: bool, rows: &mut Vec<Row>) {
     let (b, c) = if paired {
         paired_samples(m)
             .into_iter()

@@ -16,16 +16,13 @@
 
 pub mod comparison;
 pub mod render;
-pub mod thresholds;
+pub mod tolerances;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use anyhow::Context;
 
 pub use crate::analyse::verdict::Verdict;
 pub use comparison::{compare, Comparison, Input, Options, Row};
-pub use thresholds::Thresholds;
+pub use tolerances::Tolerances;
 
 use crate::error::Failure;
 use crate::report::model::Report;
@@ -95,7 +92,7 @@ pub enum CompareFormat {
 /// (or writes it to `--out`) and returns the exit code: 1 when a metric regressed, 0
 /// otherwise. Bad flags and unreadable reports are usage errors (exit code 2).
 pub fn run(args: &CompareArgs) -> anyhow::Result<i32> {
-    let thresholds = Thresholds::parse(&args.threshold)?;
+    let thresholds = Tolerances::parse(&args.threshold)?;
     let baseline = load(&args.baseline, "baseline")?;
     let candidate = load(&args.candidate, "candidate")?;
     let (ops, roles) = crate::analyse::metrics::known_names(&[&baseline, &candidate]);
@@ -130,21 +127,7 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         CompareFormat::Md => render::markdown(&comparison),
         CompareFormat::Json => render::json(&comparison)?,
     };
-    match &args.out {
-        Some(path) => std::fs::write(path, text).with_context(|| {
-            format!(
-                "cannot write the comparison to --out {}; check that its directory exists and is writable",
-                path.display()
-            )
-        })?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                .context("cannot write the comparison to standard output")?;
-        }
-    }
+    super::write_output(args.out.as_deref(), &text, "comparison")?;
     Ok(comparison.exit_code)
 }
 

@@ -97,44 +97,8 @@ fn draw(chart: &Chart, svg: &mut String) -> DrawResult {
     let root = SVGBackend::with_string(svg, (style::WIDTH, style::HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
     let font = |px: f64| (style::FONT, font_size(px)).into_font();
-    root.draw(&Text::new(
-        chart.title.clone(),
-        (style::MARGIN, style::MARGIN - 4),
-        font(style::TITLE_PX)
-            .style(FontStyle::Bold)
-            .color(&style::INK),
-    ))?;
-    // A long subtitle gets a smaller font rather than running off the canvas.
-    let room = f64::from(style::WIDTH) - 2.0 * f64::from(style::MARGIN);
-    let needed = f64::from(style::text_width(
-        chart.subtitle.chars().count(),
-        style::SUBTITLE_PX,
-    ));
-    let subtitle_px = (style::SUBTITLE_PX * (room / needed).min(1.0)).max(9.0);
-    root.draw(&Text::new(
-        chart.subtitle.clone(),
-        (style::MARGIN, style::MARGIN + 20),
-        font(subtitle_px).color(&style::MUTED),
-    ))?;
-
-    let plot_left = style::MARGIN + style::Y_LABEL_AREA as i32;
-    let legend_width = style::WIDTH as i32 - plot_left - style::MARGIN;
-    let (slots, rows) = legend_layout(&chart.series, legend_width);
-    let legend_top = style::TITLE_HEIGHT + 4;
-    for (s, (row, dx)) in chart.series.iter().zip(&slots) {
-        let x = plot_left + dx;
-        let y = legend_top + row * style::LEGEND_ROW_HEIGHT + style::LEGEND_ROW_HEIGHT / 2;
-        legend_sample(&root, s, x, y)?;
-        root.draw(&Text::new(
-            s.label.clone(),
-            (x + style::LEGEND_SAMPLE_WIDTH + 6, y),
-            font(style::LEGEND_PX)
-                .color(&style::INK)
-                .pos(Pos::new(HPos::Left, VPos::Center)),
-        ))?;
-    }
-
-    let top = legend_top + rows * style::LEGEND_ROW_HEIGHT + 4;
+    draw_titles(chart, &root)?;
+    let top = draw_legend(chart, &root)?;
     let (_, body) = root.split_vertically(top);
     let x_ticks: Vec<f64> = chart.x.ticks.iter().map(|t| t.at).collect();
     let y_ticks: Vec<f64> = chart.y.ticks.iter().map(|t| t.at).collect();
@@ -193,6 +157,55 @@ fn draw(chart: &Chart, svg: &mut String) -> DrawResult {
     draw_markers(chart, &cc, &root)?;
     root.present()?;
     Ok(())
+}
+
+type Root<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// The title and the subtitle (a long subtitle gets a smaller font rather than running
+/// off the canvas).
+fn draw_titles(chart: &Chart, root: &Root<'_>) -> DrawResult {
+    let font = |px: f64| (style::FONT, font_size(px)).into_font();
+    root.draw(&Text::new(
+        chart.title.clone(),
+        (style::MARGIN, style::MARGIN - 4),
+        font(style::TITLE_PX)
+            .style(FontStyle::Bold)
+            .color(&style::INK),
+    ))?;
+    let room = f64::from(style::WIDTH) - 2.0 * f64::from(style::MARGIN);
+    let needed = f64::from(style::text_width(
+        chart.subtitle.chars().count(),
+        style::SUBTITLE_PX,
+    ));
+    let subtitle_px = (style::SUBTITLE_PX * (room / needed).min(1.0)).max(9.0);
+    root.draw(&Text::new(
+        chart.subtitle.clone(),
+        (style::MARGIN, style::MARGIN + 20),
+        font(subtitle_px).color(&style::MUTED),
+    ))?;
+    Ok(())
+}
+
+/// The legend above the plot; returns where the plot may start.
+fn draw_legend(chart: &Chart, root: &Root<'_>) -> Result<i32, Box<dyn std::error::Error>> {
+    let font = |px: f64| (style::FONT, font_size(px)).into_font();
+    let plot_left = style::MARGIN + style::Y_LABEL_AREA as i32;
+    let legend_width = style::WIDTH as i32 - plot_left - style::MARGIN;
+    let (slots, rows) = legend_layout(&chart.series, legend_width);
+    let legend_top = style::TITLE_HEIGHT + 4;
+    for (s, (row, dx)) in chart.series.iter().zip(&slots) {
+        let x = plot_left + dx;
+        let y = legend_top + row * style::LEGEND_ROW_HEIGHT + style::LEGEND_ROW_HEIGHT / 2;
+        legend_sample(root, s, x, y)?;
+        root.draw(&Text::new(
+            s.label.clone(),
+            (x + style::LEGEND_SAMPLE_WIDTH + 6, y),
+            font(style::LEGEND_PX)
+                .color(&style::INK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+    }
+    Ok(legend_top + rows * style::LEGEND_ROW_HEIGHT + 4)
 }
 
 fn legend_sample(

@@ -115,11 +115,10 @@ fn sweep_chart(runs: &[&RunReport], op: Option<&str>) -> Option<(String, String)
     let p99: Vec<ScalingPoint> = runs
         .iter()
         .filter_map(|r| {
-            let o = r.ops.get(op)?;
-            (o.count > o.errors_total).then(|| ScalingPoint {
+            Some(ScalingPoint {
                 arch: r.arch,
                 users: r.users,
-                measured_s: o.latency_us.p99 as f64 / 1e6,
+                measured_s: r.ops.get(op)?.latency("p99")? / 1e6,
                 bound_s: None,
             })
         })

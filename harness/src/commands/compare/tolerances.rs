@@ -13,9 +13,10 @@ use crate::error::Failure;
 /// The threshold of every metric without an override.
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
 
-/// Thresholds as fractions (0.05 = 5%).
+/// Tolerances as fractions (0.05 = 5%): how far a metric may move before it counts as
+/// changed (`--threshold`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Thresholds {
+pub struct Tolerances {
     /// For every metric without an override.
     pub default: f64,
     /// Per metric name.
@@ -25,9 +26,9 @@ pub struct Thresholds {
     flags: BTreeMap<String, String>,
 }
 
-impl Default for Thresholds {
+impl Default for Tolerances {
     fn default() -> Self {
-        Thresholds {
+        Tolerances {
             default: DEFAULT_THRESHOLD,
             overrides: BTreeMap::new(),
             flags: BTreeMap::new(),
@@ -35,11 +36,11 @@ impl Default for Thresholds {
     }
 }
 
-impl Thresholds {
+impl Tolerances {
     /// Parses the `--threshold` flags (`PCT` or `METRIC=PCT`). Metric names are checked
-    /// later, by [`Thresholds::check_names`], once the reports say which exist.
+    /// later, by [`Tolerances::check_names`], once the reports say which exist.
     pub fn parse(flags: &[String]) -> Result<Self, Failure> {
-        let mut out = Thresholds::default();
+        let mut out = Tolerances::default();
         for flag in flags {
             match flag.split_once('=') {
                 None => out.default = percentage(flag, flag)?,
@@ -113,8 +114,8 @@ fn percentage(flag: &str, text: &str) -> Result<f64, Failure> {
 mod tests {
     use super::*;
 
-    fn parse(flags: &[&str]) -> Result<Thresholds, Failure> {
-        Thresholds::parse(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    fn parse(flags: &[&str]) -> Result<Tolerances, Failure> {
+        Tolerances::parse(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     }
 
     #[test]
