@@ -14,7 +14,7 @@ mod frame;
 mod runs;
 mod scaling;
 mod spectrum;
-pub mod style;
+pub(crate) mod style;
 mod timeseries;
 
 use crate::arch::Arch;
