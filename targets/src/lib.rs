@@ -4,6 +4,8 @@
 
 pub mod admin;
 pub mod content;
+pub mod exposure;
+pub mod limits;
 pub mod metrics;
 pub mod peer;
 pub mod ready;
