@@ -23,7 +23,7 @@ use super::range::{self, RangeRequest};
 use super::upload::{self, UploadError};
 use super::State;
 use crate::content::ObjectId;
-use crate::store::StoreError;
+use crate::store::{StoreError, StoredObject};
 
 /// Route names, as they appear in `versus_requests_total{route=…}`.
 pub const ROUTES: &[&str] = &["put", "get", "head", "delete", "other"];
@@ -120,9 +120,9 @@ async fn get(
     } else if range.is_empty() {
         ObjectBody::empty()
     } else {
-        match ChunkStream::start(object, Arc::clone(&state.metrics), range.clone()).await {
+        match stream_from_disk(state, id, object, range.clone()).await {
             Ok(stream) => ObjectBody::Chunks(Box::new(stream)),
-            Err(err) => return store_error(state, &err),
+            Err(response) => return *response,
         }
     };
     let mut response = Response::new(body);
@@ -140,6 +140,38 @@ async fn get(
         );
     }
     response
+}
+
+/// Starts streaming `range` of `object` from disk. When the first read fails because a
+/// DELETE (and maybe a new PUT) changed the object since it was looked up, the answer is
+/// the current state: 404, or one more try with the object now stored.
+async fn stream_from_disk(
+    state: &Arc<State>,
+    id: &ObjectId,
+    mut object: Arc<StoredObject>,
+    range: Range<u64>,
+) -> Result<ChunkStream, Box<Response<ObjectBody>>> {
+    let mut retried = false;
+    loop {
+        let started = ChunkStream::start(
+            Arc::clone(&object),
+            Arc::clone(&state.metrics),
+            range.clone(),
+        )
+        .await;
+        let err = match started {
+            Ok(stream) => return Ok(stream),
+            Err(err) => err,
+        };
+        match state.store.get(id) {
+            None => return Err(Box::new(not_found(id))),
+            Some(current) if !retried && !Arc::ptr_eq(&current, &object) => {
+                object = current;
+                retried = true;
+            }
+            Some(_) => return Err(Box::new(store_error(state, &err))),
+        }
+    }
 }
 
 fn content_range(range: &Range<u64>, size: u64) -> HeaderValue {

@@ -336,29 +336,38 @@ impl Store {
     /// files are gone (durably) when this returns `Ok(true)`.
     pub async fn delete(&self, id: &ObjectId) -> Result<bool, StoreError> {
         let Some(dir) = &self.dir else {
-            return Ok(self.unindex(id));
+            return Ok(self.take(id).is_some());
         };
         let _changing = self.lock(id).await;
-        if self.get(id).is_none() {
+        // Out of the index first, so no new reader finds it while its files go.
+        let Some(object) = self.take(id) else {
             return Ok(false);
-        }
+        };
         let (dir, file_id) = (dir.clone(), *id);
         let removed = tokio::task::spawn_blocking(move || disk::remove_object(&dir, &file_id))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))
             .and_then(|removed| removed);
-        removed?;
-        Ok(self.unindex(id))
+        if let Err(err) = removed {
+            // The files (at least the manifest) are still there: so is the object.
+            self.commit_unchecked(object.size());
+            self.insert(object);
+            return Err(err);
+        }
+        Ok(true)
     }
 
-    fn unindex(&self, id: &ObjectId) -> bool {
-        let Some(object) = self.write_index().remove(id) else {
-            return false;
-        };
+    /// Removes `id` from the index and the quota; returns what was there.
+    fn take(&self, id: &ObjectId) -> Option<Arc<StoredObject>> {
+        let object = self.write_index().remove(id)?;
         self.stored_bytes
             .fetch_sub(object.size(), Ordering::Relaxed);
         self.uncommit(object.size());
-        true
+        Some(object)
+    }
+
+    fn commit_unchecked(&self, bytes: u64) {
+        self.committed.fetch_add(bytes, Ordering::AcqRel);
     }
 
     /// Number of objects stored.
