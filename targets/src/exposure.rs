@@ -11,9 +11,12 @@
 //!   (the object store API) is not guarded: with `--allow-remote` it is meant to be
 //!   reached.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use libp2p::multiaddr::Protocol;
+use libp2p::Multiaddr;
 
 /// The environment variable a token may come from.
 pub const TOKEN_ENV: &str = "VERSUS_TOKEN";
@@ -66,13 +69,29 @@ impl ExposureArgs {
         planes: &[(&'static str, SocketAddr)],
     ) -> Result<Option<Token>, ExposureError> {
         for (flag, addr) in planes {
-            check_loopback(self.allow_remote, flag, addr.ip().is_loopback(), addr)?;
+            check_loopback(self.allow_remote, flag, ip_is_loopback(addr.ip()), addr)?;
         }
         let token = self.token()?;
         if self.allow_remote && token.is_none() {
             return Err(ExposureError::NoToken);
         }
         Ok(token)
+    }
+
+    /// [`ExposureArgs::check`] for a peer: its libp2p `--listen` multiaddr and its
+    /// `--admin` address.
+    pub fn check_peer(
+        &self,
+        listen: &Multiaddr,
+        admin: SocketAddr,
+    ) -> Result<Option<Token>, ExposureError> {
+        check_loopback(
+            self.allow_remote,
+            "--listen",
+            multiaddr_is_loopback(listen),
+            listen,
+        )?;
+        self.check(&[("--admin", admin)])
     }
 
     /// The token from `--token-file`, else from `VERSUS_TOKEN`, else none.
@@ -86,6 +105,25 @@ impl ExposureArgs {
             Err(_) => Ok(None),
         }
     }
+}
+
+/// Whether `ip` is a loopback address, IPv4-mapped IPv6 (`::ffff:127.0.0.1`) included.
+pub fn ip_is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+    }
+}
+
+/// Whether a multiaddr names a loopback IP address (a DNS name never counts).
+pub fn multiaddr_is_loopback(addr: &Multiaddr) -> bool {
+    addr.iter().any(|protocol| match protocol {
+        Protocol::Ip4(ip) => ip_is_loopback(IpAddr::V4(ip)),
+        Protocol::Ip6(ip) => ip_is_loopback(IpAddr::V6(ip)),
+        _ => false,
+    })
 }
 
 /// Exits the process with code 2 (bad usage, as clap does for a bad flag) when `error`
@@ -175,6 +213,24 @@ mod tests {
         let loopback = ExposureArgs::default();
         assert!(loopback.check(&[("--admin", addr("127.0.0.1:0"))]).is_ok());
         assert!(loopback.check(&[("--admin", addr("[::1]:0"))]).is_ok());
+        assert!(loopback
+            .check(&[("--admin", addr("[::ffff:127.0.0.1]:0"))])
+            .is_ok());
+        assert!(loopback
+            .check(&[("--admin", addr("[::ffff:10.0.0.1]:0"))])
+            .is_err());
+        let admin = addr("127.0.0.1:0");
+        let local: Multiaddr = "/ip4/127.0.0.1/tcp/0".parse().unwrap();
+        assert!(loopback.check_peer(&local, admin).is_ok());
+        for remote in [
+            "/ip4/0.0.0.0/tcp/0",
+            "/ip6/::/tcp/0",
+            "/dns4/localhost/tcp/1",
+        ] {
+            let remote: Multiaddr = remote.parse().unwrap();
+            let err = loopback.check_peer(&remote, admin).unwrap_err().to_string();
+            assert!(err.starts_with("--listen /"), "{err}");
+        }
         let err = loopback
             .check(&[
                 ("--listen", addr("127.0.0.1:0")),
