@@ -357,6 +357,12 @@ fn command_line_options() {
         "--latency",
         "--data-dir",
         "--max-object-size",
+        "--max-store-size",
+        "--body-timeout",
+        "--max-body-in-flight",
+        "--max-connections",
+        "--allow-remote",
+        "--token-file",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }

@@ -219,6 +219,13 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
     slowdown::init()?;
     let shaper = Shaper::new(&args.profile());
     let limits = Limits::new(&args.limits);
+    if args.limits.max_body_in_flight < args.max_object_size {
+        tracing::warn!(
+            "--max-body-in-flight {} is below --max-object-size {}: an upload that large will get 503",
+            args.limits.max_body_in_flight,
+            args.max_object_size
+        );
+    }
     let state = Arc::new(State {
         store,
         metrics: Arc::new(NodeMetrics::new(

@@ -167,6 +167,29 @@ mod tests {
         assert_eq!(&gather(None, &[b"xyz"])[..], b"xyz");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_split_gathers_to_the_same_bytes(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+            cuts in proptest::collection::vec(0usize..2000, 0..8),
+            declared_delta in proptest::option::of(-3i64..3),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut parts = Vec::new();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                parts.push(&bytes[from..cut]);
+                from = cut;
+            }
+            let parts: Vec<&[u8]> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+            let declared = declared_delta
+                .map(|d| (bytes.len() as i64 + d).max(0) as u64);
+            let gathered = gather(declared, &parts);
+            proptest::prop_assert_eq!(&gathered[..], &bytes[..]);
+        }
+    }
+
     #[test]
     fn a_declared_length_gives_an_exact_buffer() {
         let mut frames = Frames::new(Some(6));
