@@ -54,6 +54,7 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
 async fn a_slow_body_flood_is_cut_within_the_body_timeout_and_others_are_served() {
     let server = ServerProcess::start(&["--body-timeout", "2s"]);
     let addr = server.data();
+    let before = server.memory("VmRSS");
     let started = Instant::now();
     // 50 connections, each declaring 64 MiB and sending one byte every 10 s (at most
     // twice): the server must close each before its next byte is due.
@@ -83,11 +84,19 @@ async fn a_slow_body_flood_is_cut_within_the_body_timeout_and_others_are_served(
     for task in flood {
         cut += usize::from(task.await.expect("flood task"));
     }
+    let peak = server.memory("VmHWM");
     eprintln!(
-        "slow-body flood: {cut}/50 cut after {:?} (body timeout 2 s, next byte due at 10 s)",
-        started.elapsed()
+        "slow-body flood: {cut}/50 cut after {:?} (body timeout 2 s, next byte due at 10 s); RSS before {} MiB, peak {} MiB",
+        started.elapsed(),
+        before >> 20,
+        peak >> 20
     );
     assert_eq!(cut, 50, "every slow upload is closed before its next byte");
+    assert!(
+        peak < before + 64 * MIB as u64,
+        "50 declared 64 MiB uploads must not cost their declared size: peak RSS {} MiB",
+        peak >> 20
+    );
     let reply = Client::connect(addr).await.get("/objects").await;
     assert_eq!(
         reply.status,
