@@ -262,6 +262,23 @@ where
 mod tests {
     use super::*;
 
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        limits: LimitArgs,
+    }
+
+    #[test]
+    fn defaults_match_the_command_line() {
+        use clap::Parser as _;
+        let parsed = Cli::try_parse_from(["versus"]).unwrap().limits;
+        let default = LimitArgs::default();
+        assert_eq!(parsed.body_timeout, default.body_timeout);
+        assert_eq!(parsed.max_body_in_flight, default.max_body_in_flight);
+        assert_eq!(parsed.max_connections, default.max_connections);
+        assert!(Cli::try_parse_from(["versus", "--max-connections", "0"]).is_err());
+    }
+
     #[test]
     fn a_budget_refuses_past_its_capacity_and_frees_on_drop() {
         let budget = BodyBudget::new(100);
