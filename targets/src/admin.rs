@@ -10,6 +10,10 @@
 //! here; a client has [`HEADER_READ_TIMEOUT`] to send its request head (hyper answers an
 //! oversized head with 431 and malformed HTTP with 400); and a shutdown waits at most
 //! [`SHUTDOWN_GRACE`] for requests in flight, so a stalled client cannot hold a node up.
+//! [`serve_guarded`] adds the node's [`Guard`]: request bodies within its limits (idle
+//! body timeout, node-wide upload budget), a connection cap, and a bearer token when the
+//! node is exposed beyond loopback (everything but `GET /healthz` then answers 401 JSON
+//! without it).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
@@ -29,9 +34,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
 use tower_layer::Layer as _;
 
+use crate::exposure::Token;
+use crate::limits::{ConnectionLimit, LimitedBody, Limits};
 use crate::metrics::RenderMetrics;
 
 /// Content type of the Prometheus text exposition format.
@@ -108,12 +116,38 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     })
 }
 
-/// Serves `router` on `listener` (HTTP/1.1) until `shutdown` resolves, then lets the
-/// requests in flight finish for up to [`SHUTDOWN_GRACE`], closes what is left and returns.
+/// How an admin plane is guarded: the node's request limits, and the bearer token that
+/// every route but `GET /healthz` requires, if any (see [`crate::exposure`]).
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    /// Body timeout, upload budget and connection cap.
+    pub limits: Limits,
+    /// The token requests must carry as `Authorization: Bearer <token>`.
+    pub token: Option<Token>,
+}
+
+/// Serves `router` on `listener` with the default [`Guard`] (default limits, no token);
+/// see [`serve_guarded`].
 pub async fn serve<F>(listener: TcpListener, router: Router, shutdown: F) -> anyhow::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    serve_guarded(listener, router, Guard::default(), shutdown).await
+}
+
+/// Serves `router` on `listener` (HTTP/1.1) within `guard` until `shutdown` resolves,
+/// then lets the requests in flight finish for up to [`SHUTDOWN_GRACE`], closes what is
+/// left and returns.
+pub async fn serve_guarded<F>(
+    listener: TcpListener,
+    router: Router,
+    guard: Guard,
+    shutdown: F,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let router = guarded(router, &guard);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -121,16 +155,18 @@ where
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
+    let slots = ConnectionLimit::new(guard.limits.max_connections);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             biased;
             () = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            (stream, peer) = accept(&listener, "admin") => {
+            (slot, (stream, peer)) = accept_within(&listener, &slots, "admin") => {
                 let service = TowerToHyperService::new(router.clone());
                 let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 connections.spawn(async move {
+                    let _slot = slot;
                     if let Err(e) = conn.await {
                         tracing::debug!(%peer, "admin connection ended with an error: {e}");
                     }
@@ -141,6 +177,55 @@ where
     drop(listener);
     drain(graceful, connections, SHUTDOWN_GRACE, "admin").await;
     Ok(())
+}
+
+/// `router` with the guard's layers: request bodies within the limits, and the token
+/// checked (outermost, so an unauthorised request reads no body).
+fn guarded(router: Router, guard: &Guard) -> Router {
+    let limits = guard.limits.clone();
+    let router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
+        let limited = request.map(|body| Body::new(LimitedBody::new(body, &limits)));
+        next.run(limited)
+    }));
+    match guard.token.clone() {
+        None => router,
+        Some(token) => router.layer(middleware::from_fn(move |request: Request, next: Next| {
+            let token = token.clone();
+            async move { authorise(&token, request, next).await }
+        })),
+    }
+}
+
+/// Lets `request` through when it carries `token`, or is `GET /healthz`; 401 otherwise.
+async fn authorise(token: &Token, request: Request, next: Next) -> Response {
+    let open = request.method() == Method::GET && request.uri().path() == "/healthz";
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    if open || token.accepts(given) {
+        return next.run(request).await;
+    }
+    let mut response = error(
+        StatusCode::UNAUTHORIZED,
+        "this admin plane requires a bearer token: send Authorization: Bearer <token>, the token the node was given (--token-file or VERSUS_TOKEN)",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
+/// The next connection to `listener` once `slots` has room for it: at the cap, the
+/// accept loop waits and new clients wait in the listen backlog.
+pub async fn accept_within(
+    listener: &TcpListener,
+    slots: &ConnectionLimit,
+    plane: &str,
+) -> (Option<OwnedSemaphorePermit>, (TcpStream, SocketAddr)) {
+    let slot = slots.acquire().await;
+    (slot, accept(listener, plane).await)
 }
 
 /// The next connection to `listener`. An accept error (such as running out of file

@@ -6,6 +6,8 @@ use std::ffi::OsString;
 
 pub use libp2p::Multiaddr;
 
+use crate::exposure::ExposureArgs;
+use crate::limits::LimitArgs;
 use crate::peer::PeerArgs;
 use crate::server::ServerArgs;
 
@@ -24,6 +26,24 @@ impl Argv {
             self.flag(name, v);
         }
     }
+
+    fn path(&mut self, name: &str, value: Option<&std::path::Path>) {
+        if let Some(p) = value {
+            self.0.push(format!("--{name}").into());
+            self.0.push(p.as_os_str().to_owned());
+        }
+    }
+
+    /// The request limits and the exposure options both targets share.
+    fn limits_and_exposure(&mut self, limits: &LimitArgs, exposure: &ExposureArgs) {
+        self.flag("body-timeout", limits.body_timeout);
+        self.flag("max-body-in-flight", limits.max_body_in_flight);
+        self.flag("max-connections", limits.max_connections);
+        if exposure.allow_remote {
+            self.0.push("--allow-remote".into());
+        }
+        self.path("token-file", exposure.token_file.as_deref());
+    }
 }
 
 impl ServerArgs {
@@ -35,11 +55,10 @@ impl ServerArgs {
         a.optional("upload", self.upload);
         a.optional("download", self.download);
         a.optional("latency", self.latency);
-        if let Some(dir) = &self.data_dir {
-            a.0.push("--data-dir".into());
-            a.0.push(dir.clone().into_os_string());
-        }
+        a.path("data-dir", self.data_dir.as_deref());
         a.flag("max-object-size", self.max_object_size);
+        a.flag("max-store-size", self.max_store_size);
+        a.limits_and_exposure(&self.limits, &self.exposure);
         a.0
     }
 }
@@ -69,6 +88,7 @@ impl PeerArgs {
         a.optional("upload-slots", self.upload_slots);
         a.flag("idle-timeout", self.idle_timeout);
         a.flag("max-object-size", self.max_object_size);
+        a.limits_and_exposure(&self.limits, &self.exposure);
         a.0
     }
 }
@@ -105,6 +125,16 @@ mod tests {
             latency: Some(HumanDuration(Duration::from_micros(2500))),
             data_dir: Some("/tmp/some dir".into()),
             max_object_size: ByteSize(12345),
+            max_store_size: ByteSize(99 << 20),
+            limits: LimitArgs {
+                body_timeout: HumanDuration(Duration::from_secs(3)),
+                max_body_in_flight: ByteSize(7 << 20),
+                max_connections: 17,
+            },
+            exposure: ExposureArgs {
+                allow_remote: true,
+                token_file: Some("/tmp/token".into()),
+            },
         };
         let Cli::Server(back) = parse("server", args.to_argv()) else {
             panic!("not a server");
@@ -132,6 +162,8 @@ mod tests {
             upload_slots: Some(3),
             idle_timeout: HumanDuration(Duration::from_secs(11)),
             max_object_size: ByteSize(64 << 20),
+            limits: LimitArgs::default(),
+            exposure: ExposureArgs::default(),
         };
         let Cli::Peer(back) = parse("peer", args.to_argv()) else {
             panic!("not a peer");

@@ -5,6 +5,8 @@
 pub mod admin;
 pub mod argv;
 pub mod content;
+pub mod exposure;
+pub mod limits;
 pub mod metric_names;
 pub mod metrics;
 pub mod peer;

@@ -316,6 +316,8 @@ fn command_line_options() {
         (expected.listen, expected.admin)
     );
     assert_eq!(defaults.max_object_size, expected.max_object_size);
+    assert_eq!(defaults.max_store_size, expected.max_store_size);
+    assert!(!defaults.exposure.allow_remote && defaults.exposure.token_file.is_none());
 
     let args = Cli::try_parse_from([
         "versus",
@@ -357,6 +359,12 @@ fn command_line_options() {
         "--latency",
         "--data-dir",
         "--max-object-size",
+        "--max-store-size",
+        "--body-timeout",
+        "--max-body-in-flight",
+        "--max-connections",
+        "--allow-remote",
+        "--token-file",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }

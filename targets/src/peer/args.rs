@@ -67,6 +67,12 @@ pub struct PeerArgs {
     /// Largest object POST /objects accepts; bigger ones get 413 (e.g. "64MiB").
     #[arg(long, value_name = "SIZE", default_value = "1GiB")]
     pub max_object_size: ByteSize,
+    /// Request limits of the admin plane (body timeout, upload bytes in flight, connections).
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
+    /// Exposure beyond loopback (--allow-remote, --token-file).
+    #[command(flatten)]
+    pub exposure: crate::exposure::ExposureArgs,
 }
 
 impl Default for PeerArgs {
@@ -87,6 +93,8 @@ impl Default for PeerArgs {
             upload_slots: None,
             idle_timeout: HumanDuration(Duration::from_secs(60)),
             max_object_size: ByteSize(1 << 30),
+            limits: crate::limits::LimitArgs::default(),
+            exposure: crate::exposure::ExposureArgs::default(),
         }
     }
 }

@@ -130,6 +130,7 @@ impl Drop for RunningPeer {
 /// Starts a peer in this process (inside a Tokio runtime, current-thread is fine) and
 /// returns once it listens on both planes and has dialed its bootstrap peers.
 pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
+    let token = args.exposure.check_peer(&args.listen, args.admin)?;
     let keypair = Keypair::generate_ed25519();
     let peer_id = keypair.public().to_peer_id();
     let shaper = Shaper::new(&args.profile());
@@ -187,9 +188,18 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
         routes::router(state),
     );
     let mut admin_stopped = stopped;
-    let admin_task = tokio::spawn(admin::serve(admin_listener, router, async move {
-        let _ = admin_stopped.wait_for(|stop| *stop).await;
-    }));
+    let guard = admin::Guard {
+        limits: crate::limits::Limits::new(&args.limits),
+        token,
+    };
+    let admin_task = tokio::spawn(admin::serve_guarded(
+        admin_listener,
+        router,
+        guard,
+        async move {
+            let _ = admin_stopped.wait_for(|stop| *stop).await;
+        },
+    ));
     tracing::info!(
         %peer_id, %listen_addr, %admin_addr,
         bootstrap = args.bootstrap.len(),
@@ -216,7 +226,9 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
 /// `versus peer`: starts the peer, prints the ready line on stdout, serves until SIGTERM
 /// or SIGINT, then shuts down.
 pub async fn run(args: PeerArgs) -> anyhow::Result<()> {
-    let peer = start(args).await?;
+    let peer = start(args)
+        .await
+        .map_err(crate::exposure::exit_on_usage_error)?;
     let mut signals = Signals::install()?;
     peer.ready_line().print()?;
     let signal = signals.recv().await;

@@ -1,5 +1,6 @@
-//! The data-plane accept loop: one HTTP/1.1 connection task per client, each connection
-//! shaped by the node's [`Shaper`], and a graceful shutdown that lets requests in flight
+//! The data-plane accept loop: one HTTP/1.1 connection task per client, at most
+//! `--max-connections` at once, each connection shaped by the node's [`Shaper`], and a
+//! graceful shutdown that lets requests in flight
 //! finish for up to [`SHUTDOWN_GRACE`] before cutting what is left.
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::{routes, State};
 use crate::admin::{self, HEADER_READ_TIMEOUT};
+use crate::limits::ConnectionLimit;
 use crate::shaping::Shaper;
 
 /// How long requests in flight may take to finish once shutdown starts.
@@ -44,6 +46,7 @@ pub async fn serve(
         .pipeline_flush(true);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
+    let slots = ConnectionLimit::new(state.limits.max_connections);
     loop {
         tokio::select! {
             biased;
@@ -53,7 +56,7 @@ pub async fn serve(
                 }
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            (stream, peer) = admin::accept(&listener, "data-plane") => {
+            (slot, (stream, peer)) = admin::accept_within(&listener, &slots, "data-plane") => {
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!(%peer, "could not set TCP_NODELAY: {e}");
                 }
@@ -65,7 +68,7 @@ pub async fn serve(
                 let conn = builder.serve_connection(TokioIo::new(shaper.wrap(stream)), service);
                 let conn = graceful.watch(conn);
                 connections.spawn(async move {
-                    let _guard = guard;
+                    let _guard = (guard, slot);
                     if let Err(e) = conn.await {
                         tracing::debug!(%peer, "data-plane connection ended with an error: {e}");
                     }

@@ -11,6 +11,7 @@ mod listener;
 mod range;
 mod routes;
 pub mod slowdown;
+mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,7 +23,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin;
-use crate::metrics::{write_gauge, NodeMetrics, RenderMetrics};
+use crate::exposure::ExposureArgs;
+use crate::limits::{LimitArgs, Limits};
+use crate::metrics::{write_counter, write_gauge, NodeMetrics, RenderMetrics};
 use crate::ready::ReadyLine;
 use crate::shaping::{NetProfile, Shaper};
 use crate::signals::Signals;
@@ -31,6 +34,9 @@ use crate::units::{ByteRate, ByteSize, HumanDuration};
 
 pub use listener::SHUTDOWN_GRACE;
 pub use routes::ROUTES;
+
+/// Default of `--max-store-size`.
+pub const DEFAULT_MAX_STORE_SIZE: u64 = 4 << 30;
 
 /// Command-line options of `versus server`.
 #[derive(clap::Args, Debug, Clone)]
@@ -56,6 +62,16 @@ pub struct ServerArgs {
     /// Largest object PUT accepts; bigger uploads get 413 (e.g. "64MiB").
     #[arg(long, value_name = "SIZE", default_value = "1GiB")]
     pub max_object_size: ByteSize,
+    /// Bytes the store holds at most (in memory or in --data-dir); a PUT that would pass
+    /// it gets 503 while GETs go on (e.g. "512MiB").
+    #[arg(long, value_name = "SIZE", default_value = "4GiB")]
+    pub max_store_size: ByteSize,
+    /// Request limits (body timeout, upload bytes in flight, connections).
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Exposure beyond loopback.
+    #[command(flatten)]
+    pub exposure: ExposureArgs,
 }
 
 impl Default for ServerArgs {
@@ -70,6 +86,9 @@ impl Default for ServerArgs {
             latency: None,
             data_dir: None,
             max_object_size: ByteSize(1 << 30),
+            max_store_size: ByteSize(DEFAULT_MAX_STORE_SIZE),
+            limits: LimitArgs::default(),
+            exposure: ExposureArgs::default(),
         }
     }
 }
@@ -90,6 +109,7 @@ pub(crate) struct State {
     store: Store,
     metrics: Arc<NodeMetrics>,
     max_object_size: u64,
+    limits: Limits,
 }
 
 impl RenderMetrics for State {
@@ -108,6 +128,12 @@ impl RenderMetrics for State {
             "versus_object_bytes_stored",
             "Total size of the objects held, in bytes.",
             bytes,
+        );
+        write_counter(
+            out,
+            "versus_store_skipped_total",
+            "Objects in --data-dir that could not be loaded on start (left in place, not served).",
+            self.store.skipped(),
         );
     }
 }
@@ -177,6 +203,9 @@ impl Drop for RunningServer {
 /// Starts the server in this process (inside a Tokio runtime) and returns once both
 /// planes accept connections.
 pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
+    let token = args
+        .exposure
+        .check(&[("--listen", args.listen), ("--admin", args.admin)])?;
     let store = match &args.data_dir {
         Some(dir) => Store::open(dir).await.with_context(|| {
             format!(
@@ -185,9 +214,18 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
             )
         })?,
         None => Store::in_memory(),
-    };
+    }
+    .with_quota(args.max_store_size.bytes());
     slowdown::init()?;
     let shaper = Shaper::new(&args.profile());
+    let limits = Limits::new(&args.limits);
+    if args.limits.max_body_in_flight < args.max_object_size {
+        tracing::warn!(
+            "--max-body-in-flight {} is below --max-object-size {}: an upload that large will get 503",
+            args.limits.max_body_in_flight,
+            args.max_object_size
+        );
+    }
     let state = Arc::new(State {
         store,
         metrics: Arc::new(NodeMetrics::new(
@@ -195,6 +233,7 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
             routes::ROUTES,
         )),
         max_object_size: args.max_object_size.bytes(),
+        limits: limits.clone(),
     });
     let data = TcpListener::bind(args.listen).await.with_context(|| {
         format!("could not bind the data listener on {}; pass another --listen address, or port 0 to pick a free one", args.listen)
@@ -215,9 +254,15 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
         axum::Router::new(),
     );
     let mut admin_stopped = stopped;
-    let admin_task = tokio::spawn(admin::serve(admin_listener, admin_router, async move {
-        let _ = admin_stopped.wait_for(|stop| *stop).await;
-    }));
+    let guard = admin::Guard { limits, token };
+    let admin_task = tokio::spawn(admin::serve_guarded(
+        admin_listener,
+        admin_router,
+        guard,
+        async move {
+            let _ = admin_stopped.wait_for(|stop| *stop).await;
+        },
+    ));
     tracing::info!(
         %data_addr, %admin_addr,
         upload = ?args.upload.map(|r| r.to_string()),
@@ -245,9 +290,12 @@ fn local_addr(listener: &TcpListener, plane: &str) -> anyhow::Result<SocketAddr>
 }
 
 /// `versus server`: starts the server, prints the ready line on stdout, serves until
-/// SIGTERM or SIGINT, then shuts down gracefully.
+/// SIGTERM or SIGINT, then shuts down gracefully. A refused exposure is bad usage: the
+/// message is printed and the process exits 2, as for any other bad flag.
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
-    let server = start(args).await?;
+    let server = start(args)
+        .await
+        .map_err(crate::exposure::exit_on_usage_error)?;
     let mut signals = Signals::install()?;
     server.ready_line().print()?;
     let signal = signals.recv().await;

@@ -2,7 +2,7 @@
 //!
 //! | route | answers |
 //! |---|---|
-//! | `PUT /objects` (body = bytes) | 201 `{"id":"<hex>","size":N}`, 413 beyond `--max-object-size` |
+//! | `PUT /objects` (body = bytes) | 201 `{"id":"<hex>","size":N}`, 413 beyond `--max-object-size`, 503 when the store is full or too many upload bytes are in flight, 408 after `--body-timeout` without a byte |
 //! | `GET /objects/{id}` | 200, or 206 for one `Range: bytes=a-b`, 416 when unsatisfiable |
 //! | `HEAD /objects/{id}` | as GET, without the body |
 //! | `DELETE /objects/{id}` | 204, or 404 |
@@ -13,17 +13,17 @@ use std::convert::Infallible;
 use std::ops::Range;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 
 use super::body::{ChunkStream, ObjectBody};
 use super::range::{self, RangeRequest};
+use super::upload::{self, UploadError};
 use super::State;
 use crate::content::ObjectId;
-use crate::store::StoreError;
+use crate::store::{StoreError, StoredObject};
 
 /// Route names, as they appear in `versus_requests_total{route=…}`.
 pub const ROUTES: &[&str] = &["put", "get", "head", "delete", "other"];
@@ -33,12 +33,11 @@ const HEAD: usize = 2;
 const DELETE: usize = 3;
 const OTHER: usize = 4;
 
-/// Bytes preallocated for a request body, whatever its declared length.
-const MAX_PREALLOCATION: u64 = 16 << 20;
-
 const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const BYTES: HeaderValue = HeaderValue::from_static("bytes");
+const CLOSE: HeaderValue = HeaderValue::from_static("close");
+const RETRY_SECONDS: HeaderValue = HeaderValue::from_static("1");
 
 /// Answers one data-plane request and counts it.
 pub async fn handle(
@@ -121,9 +120,9 @@ async fn get(
     } else if range.is_empty() {
         ObjectBody::empty()
     } else {
-        match ChunkStream::start(object, Arc::clone(&state.metrics), range.clone()).await {
+        match stream_from_disk(state, id, object, range.clone()).await {
             Ok(stream) => ObjectBody::Chunks(Box::new(stream)),
-            Err(err) => return store_error(state, &err),
+            Err(response) => return *response,
         }
     };
     let mut response = Response::new(body);
@@ -143,6 +142,38 @@ async fn get(
     response
 }
 
+/// Starts streaming `range` of `object` from disk. When the first read fails because a
+/// DELETE (and maybe a new PUT) changed the object since it was looked up, the answer is
+/// the current state: 404, or one more try with the object now stored.
+async fn stream_from_disk(
+    state: &Arc<State>,
+    id: &ObjectId,
+    mut object: Arc<StoredObject>,
+    range: Range<u64>,
+) -> Result<ChunkStream, Box<Response<ObjectBody>>> {
+    let mut retried = false;
+    loop {
+        let started = ChunkStream::start(
+            Arc::clone(&object),
+            Arc::clone(&state.metrics),
+            range.clone(),
+        )
+        .await;
+        let err = match started {
+            Ok(stream) => return Ok(stream),
+            Err(err) => err,
+        };
+        match state.store.get(id) {
+            None => return Err(Box::new(not_found(id))),
+            Some(current) if !retried && !Arc::ptr_eq(&current, &object) => {
+                object = current;
+                retried = true;
+            }
+            Some(_) => return Err(Box::new(store_error(state, &err))),
+        }
+    }
+}
+
 fn content_range(range: &Range<u64>, size: u64) -> HeaderValue {
     let text = format!("bytes {}-{}/{size}", range.start, range.end - 1);
     HeaderValue::try_from(text).unwrap_or(BYTES)
@@ -150,56 +181,23 @@ fn content_range(range: &Range<u64>, size: u64) -> HeaderValue {
 
 async fn put(state: &Arc<State>, req: Request<Incoming>) -> Response<ObjectBody> {
     let max = state.max_object_size;
-    let too_large = || {
-        let message = format!(
-            "the object is larger than this server's --max-object-size of {}; upload a smaller object or restart the server with a larger limit",
-            crate::units::ByteSize(max)
-        );
-        error(StatusCode::PAYLOAD_TOO_LARGE, &message)
-    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max) {
-        return too_large();
+        return upload_error(&UploadError::TooLarge(max));
     }
-    let mut body = req.into_body();
-    // The common case, one frame, is kept as is; more frames are gathered in one buffer.
-    let mut first: Option<Bytes> = None;
-    let mut gathered: Option<BytesMut> = None;
-    let mut total = 0u64;
-    while let Some(frame) = body.frame().await {
-        let data = match frame {
-            Ok(frame) => match frame.into_data() {
-                Ok(data) => data,
-                Err(_) => continue, // trailers
-            },
-            Err(e) => {
-                let message = format!("the request body could not be read ({e}); send the object bytes as the PUT body");
-                return error(StatusCode::BAD_REQUEST, &message);
-            }
+    if let Err(full) = state.store.check_room(declared.unwrap_or(0)) {
+        return upload_error(&UploadError::Full(full));
+    }
+    let upload =
+        match upload::read(req.into_body(), declared, max, &state.limits, &state.store).await {
+            Ok(upload) => upload,
+            Err(err) => return upload_error(&err),
         };
-        total += data.len() as u64;
-        if total > max {
-            return too_large();
-        }
-        match (&mut first, &mut gathered) {
-            (None, None) => first = Some(data),
-            (Some(_), None) => {
-                let capacity = declared
-                    .unwrap_or(total)
-                    .clamp(total, MAX_PREALLOCATION.max(total));
-                let mut buf = BytesMut::with_capacity(capacity as usize);
-                buf.extend_from_slice(&first.take().unwrap_or_default());
-                buf.extend_from_slice(&data);
-                gathered = Some(buf);
-            }
-            (_, Some(buf)) => buf.extend_from_slice(&data),
-        }
-    }
-    let bytes = gathered.map(BytesMut::freeze).or(first).unwrap_or_default();
+    let (bytes, _held) = (upload.bytes, upload.reservation);
     match state.store.put(bytes).await {
         Ok(object) => {
             let id = object.id();
@@ -242,7 +240,29 @@ fn not_allowed(allowed: &'static str, path: &str) -> Response<ObjectBody> {
     response
 }
 
+/// The answer to a refused upload; the body was not read whole, so the connection closes.
+fn upload_error(err: &UploadError) -> Response<ObjectBody> {
+    let status = match err {
+        UploadError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        UploadError::Busy(_) | UploadError::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
+        UploadError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+        UploadError::Body(_) => StatusCode::BAD_REQUEST,
+    };
+    tracing::debug!("refused an upload: {err}");
+    let mut response = error(status, &err.to_string());
+    response.headers_mut().insert(header::CONNECTION, CLOSE);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, RETRY_SECONDS);
+    }
+    response
+}
+
 fn store_error(state: &State, err: &StoreError) -> Response<ObjectBody> {
+    if let StoreError::Full(full) = err {
+        return upload_error(&UploadError::Full(*full));
+    }
     if matches!(err, StoreError::Corrupt { .. }) {
         state.metrics.verification_failures.inc();
     }
