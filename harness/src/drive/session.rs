@@ -9,7 +9,8 @@ use std::future::Future;
 
 use bytes::Bytes;
 
-pub(crate) use crate::record::op::{OpKind, Outcome};
+pub use crate::record::op::{ErrorKind, OpKind, Outcome};
+use versus_targets::content::ObjectId;
 
 /// What a user asks a target to do.
 #[derive(Debug, Clone)]
@@ -24,11 +25,58 @@ pub struct Operation {
     pub path: Bytes,
     /// Body to send (PUT).
     pub body: Option<Bytes>,
-    /// When set, the response body must have this content id and size.
-    pub expect: Option<versus_targets::content::ObjectId>,
-    /// Payload bytes the operation delivers when the response body is not the payload
-    /// itself (a peer answers a fetch with statistics): counted instead of the body.
-    pub delivers: Option<u64>,
+    /// What a good answer is, and which bytes it delivered.
+    pub answer: Answer,
+}
+
+/// What a successful answer (2xx) must be, and what it delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The body is the payload and counts; with `verify`, it must be exactly the object
+    /// with that content id.
+    Payload {
+        /// The object the body must be, when checked.
+        verify: Option<ObjectId>,
+    },
+    /// The body is a peer's statistics of a fetch (`POST /fetch/{id}`): it must name
+    /// this object and its size, and the bytes it says the fetch moved count (none for
+    /// an object the peer already held).
+    FetchStats {
+        /// The object asked for.
+        id: ObjectId,
+        /// Its size.
+        size: u64,
+    },
+}
+
+impl Answer {
+    /// Whether the body must be kept to check it.
+    pub fn needs_body(&self) -> bool {
+        !matches!(self, Answer::Payload { verify: None })
+    }
+
+    /// Checks a successful answer's `body` (kept when [`Answer::needs_body`]);
+    /// `received` is the body's length. Returns the payload bytes delivered.
+    pub fn delivered(&self, body: Option<&[u8]>, received: u64) -> Result<u64, ErrorKind> {
+        match self {
+            Answer::Payload { verify: None } => Ok(received),
+            Answer::Payload { verify: Some(id) } => {
+                let body = body.ok_or(ErrorKind::Verify)?;
+                versus_targets::content::verify_object(id, body).map_err(|_| ErrorKind::Verify)?;
+                Ok(received)
+            }
+            Answer::FetchStats { id, size } => {
+                let stats: serde_json::Value = serde_json::from_slice(body.ok_or(ErrorKind::Body)?)
+                    .map_err(|_| ErrorKind::Body)?;
+                let named = stats["id"].as_str() == Some(id.to_string().as_str());
+                if !named || stats["size"].as_u64() != Some(*size) {
+                    return Err(ErrorKind::Verify);
+                }
+                let moved = stats["bytes"].as_u64().ok_or(ErrorKind::Body)?;
+                Ok(moved.min(*size))
+            }
+        }
+    }
 }
 
 /// One user's (or one pooled connection's) ability to carry out operations.

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use rand::rngs::SmallRng;
 
-use crate::drive::session::Operation;
+use crate::drive::session::{Answer, Operation};
 use crate::plan::objects::CatalogEntry;
 use crate::record::op::OpKind;
 
@@ -30,8 +30,7 @@ impl RepeatGet {
                 method: hyper::Method::GET,
                 path: Bytes::copy_from_slice(path.as_bytes()),
                 body: None,
-                expect: None,
-                delivers: None,
+                answer: Answer::Payload { verify: None },
             },
         }
     }
@@ -99,8 +98,12 @@ fn get(entry: &CatalogEntry, verify: bool) -> Operation {
         path: entry.path.clone(),
         body: None,
         // Only a body that is the object itself can be checked against its id.
-        expect: (verify && entry.delivers.is_none()).then_some(entry.id),
-        delivers: entry.delivers,
+        answer: match entry.delivers {
+            Some(size) => Answer::FetchStats { id: entry.id, size },
+            None => Answer::Payload {
+                verify: verify.then_some(entry.id),
+            },
+        },
     }
 }
 

@@ -13,7 +13,7 @@ use versus_targets::argv::Multiaddr;
 
 use crate::arch::Role;
 use crate::drive::http::{Endpoint, HttpConnector};
-use crate::drive::session::{Connector, Operation, Session};
+use crate::drive::session::{Answer, Connector, Operation, Session};
 use crate::error::Failure;
 use crate::launch::cluster::Cluster;
 use crate::launch::http_client::{publish, request};
@@ -234,8 +234,7 @@ async fn admin_overhead(admin: SocketAddr) -> Option<u64> {
         method: Method::GET,
         path: Bytes::from_static(b"/healthz"),
         body: None,
-        expect: None,
-        delivers: None,
+        answer: Answer::Payload { verify: None },
     };
     let mut samples = Vec::with_capacity(OVERHEAD_SAMPLES);
     for _ in 0..=OVERHEAD_SAMPLES {

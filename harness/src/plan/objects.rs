@@ -17,7 +17,8 @@ pub struct CatalogEntry {
     pub endpoint: usize,
     /// GET on a server; POST (`/fetch/{id}`) on a peer's admin plane.
     pub method: hyper::Method,
-    /// Set when the answer is not the object itself: the object's size.
+    /// Set when the answer is not the object itself but a peer's fetch statistics of it:
+    /// the object's size (what the statistics must name).
     pub delivers: Option<u64>,
 }
 

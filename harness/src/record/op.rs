@@ -53,6 +53,8 @@ pub enum ErrorKind {
     Http4xx,
     /// The server answered 5xx.
     Http5xx,
+    /// The server answered 1xx or 3xx: not the object asked for.
+    HttpOther,
     /// The response body was cut short or could not be read.
     Body,
     /// The bytes received do not match the content id.
@@ -61,12 +63,13 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in index order.
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Io,
         ErrorKind::Http4xx,
         ErrorKind::Http5xx,
+        ErrorKind::HttpOther,
         ErrorKind::Body,
         ErrorKind::Verify,
     ];
@@ -84,6 +87,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Http4xx => "http_4xx",
             ErrorKind::Http5xx => "http_5xx",
+            ErrorKind::HttpOther => "http_other",
             ErrorKind::Body => "body",
             ErrorKind::Verify => "verify",
         }
@@ -91,4 +95,4 @@ impl ErrorKind {
 }
 
 /// How an operation ended: the payload bytes moved, or why it failed.
-pub(crate) type Outcome = Result<u64, ErrorKind>;
+pub type Outcome = Result<u64, ErrorKind>;

@@ -4,6 +4,7 @@
 pub(crate) mod build;
 pub mod charts;
 pub(crate) mod faults_md;
+mod files;
 pub(crate) mod hlog;
 pub(crate) mod markdown;
 pub mod model;
@@ -26,26 +27,26 @@ pub struct RunLog {
     pub entries: Vec<HlogEntry>,
 }
 
-/// Writes report.json, report.md and one .hlog per run into `dir` (created if needed).
+/// Writes report.json, report.md, the charts and one .hlog per run into `dir` (created
+/// if needed). Every file is rendered first, then written to a temporary file, synced and
+/// renamed into place, report.json last: a kill or a full disk leaves the previous
+/// report.json whole, never a truncated one.
 pub fn write_all(
     dir: &Path,
     report: &Report,
     logs: &[RunLog],
     started: SystemTime,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the report directory {}", dir.display()))?;
-    let json = serde_json::to_string_pretty(report).context("cannot serialize the report")?;
-    write_file(&dir.join("report.json"), json.as_bytes())?;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut charts = Vec::new();
     for (name, svg) in charts::render_all(report) {
-        write_file(&dir.join(&name), svg.as_bytes())?;
+        files.push((name.clone(), svg.into_bytes()));
         charts.push(name);
     }
-    write_file(
-        &dir.join("report.md"),
-        markdown::render(report, &charts).as_bytes(),
-    )?;
+    files.push((
+        "report.md".into(),
+        markdown::render(report, &charts).into_bytes(),
+    ));
     for log in logs {
         let mut buf = Vec::new();
         let comment = format!(
@@ -55,19 +56,11 @@ pub fn write_all(
         );
         hlog::write(&mut buf, &log.entries, started, &comment)
             .with_context(|| format!("cannot encode the interval log of {}", log.arch))?;
-        write_file(&dir.join(format!("{}.hlog", log.arch)), &buf)?;
+        files.push((format!("{}.hlog", log.arch), buf));
     }
-    Ok(())
+    let json = serde_json::to_vec_pretty(report).context("cannot serialize the report")?;
+    files.push(("report.json".into(), json));
+    files::write_atomically(dir, &files)
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Reads a report.json back (for `versus compare`).
-pub fn read(path: &Path) -> anyhow::Result<Report> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a Versus report.json", path.display()))
-}
+pub use files::{read, ReportError};

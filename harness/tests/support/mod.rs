@@ -29,6 +29,10 @@ pub struct Behaviour {
     pub stall: Option<(Duration, Duration)>,
     /// Body size in bytes.
     pub body_len: usize,
+    /// Answer with this status instead of 200.
+    pub status: Option<u16>,
+    /// Answer with this body instead of `body_len` bytes.
+    pub body: Option<&'static str>,
 }
 
 /// A running test server. Dropping it stops it.
@@ -83,7 +87,10 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     addr_tx.send(listener.local_addr().unwrap()).unwrap();
     let first_request: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
-    let body = Bytes::from(vec![b'x'; behaviour.body_len]);
+    let body = match behaviour.body {
+        Some(text) => Bytes::from_static(text.as_bytes()),
+        None => Bytes::from(vec![b'x'; behaviour.body_len]),
+    };
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => continue },
@@ -112,7 +119,17 @@ async fn serve(
                             tokio::task::spawn_blocking(move || std::thread::sleep(delay)).await;
                     }
                     answered.fetch_add(1, Ordering::SeqCst);
-                    Ok::<_, Infallible>(Response::new(Full::new(body)))
+                    let mut response = Response::new(Full::new(body));
+                    if let Some(code) = behaviour.status {
+                        *response.status_mut() =
+                            hyper::StatusCode::from_u16(code).expect("a valid status code");
+                        if (300..400).contains(&code) {
+                            response
+                                .headers_mut()
+                                .insert(hyper::header::LOCATION, "/elsewhere".parse().unwrap());
+                        }
+                    }
+                    Ok::<_, Infallible>(response)
                 }
             });
             let _ = http1::Builder::new()
