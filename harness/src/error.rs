@@ -23,4 +23,7 @@ pub enum Failure {
     /// The run could not be carried out: a target failed to start, a port was taken… (exit 3).
     #[error("{0}")]
     CannotRun(String),
+    /// Ctrl-C (or SIGTERM) stopped the run before it measured anything more (exit 130).
+    #[error("interrupted while {0}")]
+    Interrupted(String),
 }

@@ -63,6 +63,11 @@ struct RunArgs {
     /// Switch to the open model at this arrival rate, such as 500/s (a bare number means per second).
     #[arg(long, value_name = "R")]
     rate: Option<String>,
+    /// Drive a --url (or `kind = "url"` scenario) that resolves beyond loopback; without
+    /// it only 127.0.0.0/8 and ::1 are driven, so a scenario alone cannot aim load at a
+    /// third party.
+    #[arg(long)]
+    allow_remote_target: bool,
     /// Run each architecture K times, interleaved, keeping every repetition (for `versus compare`).
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     repeat: u32,
@@ -164,6 +169,7 @@ impl RunArgs {
             out: self.output.out,
             progress: self.output.progress.into(),
             repeat: self.repeat,
+            allow_remote_target: self.allow_remote_target,
         })
     }
 }
@@ -274,6 +280,8 @@ async fn watch_signals(stop: CancellationToken) {
     eprintln!("interrupted: draining in-flight operations, then writing a partial report (Ctrl-C again to quit now)");
     stop.cancel();
     if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("interrupted again: stopping every node now and leaving");
+        versus::launch::registry::kill_and_remove_all();
         std::process::exit(EXIT_INTERRUPTED);
     }
     let _ = EXIT_OK;

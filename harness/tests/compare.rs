@@ -50,6 +50,9 @@ fn a_p99_one_and_a_half_times_worse_regresses() {
     let mut candidate = baseline.clone();
     let get = candidate.runs[0].ops.get_mut("get").unwrap();
     get.latency_us.p99 = get.latency_us.p99 * 3 / 2;
+    // A consistent report: nothing above the maximum.
+    get.latency_us.p999 = get.latency_us.p999.max(get.latency_us.p99);
+    get.latency_us.max = get.latency_us.max.max(get.latency_us.p999);
     let (code, md, json) = compare_both(&baseline, &candidate, &[]);
     assert_eq!(code, EXIT_FAILED_CHECK, "{md}");
     assert_eq!(json["verdict"], "regressed");
@@ -128,6 +131,7 @@ fn error_rate_is_compared_in_percentage_points() {
     let mut candidate = baseline.clone();
     let get = candidate.runs[0].ops.get_mut("get").unwrap();
     (get.count, get.errors_total) = (1000, 20); // 2% of operations failed
+    get.errors = [("http_5xx".to_string(), 20)].into();
     let (code, md, json) = compare_both(&baseline, &candidate, &[]);
     assert_eq!(code, EXIT_OK, "2 pp is within the default 5 pp: {md}");
     let rate = row(&json, "cs", "errors.rate");

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod argv;
 pub mod content;
 pub mod exposure;
+pub mod harness_watch;
 pub mod limits;
 pub mod metric_names;
 pub mod metrics;

@@ -1,5 +1,6 @@
 //! The termination signals a target node stops on (SIGTERM, SIGINT), installed before
-//! its ready line is printed so that none sent right after it is missed.
+//! its ready line is printed so that none sent right after it is missed, and the end of
+//! the harness that started it ([`crate::harness_watch`]).
 
 use anyhow::Context;
 
@@ -27,13 +28,15 @@ impl Signals {
         Ok(Signals {})
     }
 
-    /// Waits for a signal; returns its name.
+    /// Waits for a signal, or for the harness that started this node to end; returns
+    /// what happened.
     pub async fn recv(&mut self) -> &'static str {
         #[cfg(unix)]
         {
             tokio::select! {
                 _ = self.term.recv() => "SIGTERM",
                 _ = self.int.recv() => "SIGINT",
+                _ = crate::harness_watch::harness_gone() => "the end of the harness that started this node",
             }
         }
         #[cfg(not(unix))]

@@ -309,6 +309,7 @@ pub(crate) mod tests {
             runs,
             thresholds: Vec::new(),
             interrupted: false,
+            incomplete: None,
             side_by_side: Vec::new(),
             claims: Vec::new(),
         }

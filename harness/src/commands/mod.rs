@@ -43,6 +43,7 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
         match cause.downcast_ref::<Failure>() {
             Some(Failure::Usage(_)) => return EXIT_USAGE,
             Some(Failure::CannotRun(_)) => return EXIT_CANNOT_RUN,
+            Some(Failure::Interrupted(_)) => return crate::error::EXIT_INTERRUPTED,
             None => {}
         }
     }

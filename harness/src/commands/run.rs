@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub progress: ProgressMode,
     /// Repetitions per architecture (at least 1), run interleaved: cs p2p cs p2p …
     pub repeat: u32,
+    /// Drive a URL that resolves beyond loopback.
+    pub allow_remote_target: bool,
 }
 
 /// Reads the scenario the options point at, with overrides applied.
@@ -103,6 +105,18 @@ pub async fn run_arch(
     execute(&plan, ProcessLauncher, progress, stop).await
 }
 
+/// As [`run_arch`], with the command line's leave to drive a URL beyond loopback.
+async fn run_arch_reaching(
+    scenario: &Scenario,
+    arch: Arch,
+    opts: &RunOptions,
+    stop: &CancellationToken,
+) -> anyhow::Result<ArchRun> {
+    let mut plan = ArchPlan::build(scenario, arch).map_err(|e| Failure::Usage(e.to_string()))?;
+    plan.allow_remote_target = opts.allow_remote_target;
+    execute(&plan, ProcessLauncher, opts.progress, stop).await
+}
+
 /// Rejects `--arch p2p` on a url workload.
 pub fn check_arch(scenario: &Scenario, choice: Option<ArchChoice>) -> anyhow::Result<()> {
     if scenario.workload.kind == WorkloadKind::Url && choice == Some(ArchChoice::P2p) {
@@ -120,6 +134,7 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
     check_arch(&scenario, opts.arch)?;
     let started = SystemTime::now();
     let mut done = Vec::new();
+    let mut failure = None;
     let archs = architectures(&scenario, opts.arch);
     'runs: for (phase, phase_scenario) in scenario.phase_scenarios() {
         for repetition in 0..opts.repeat.max(1) {
@@ -133,25 +148,73 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
                 if opts.repeat > 1 {
                     eprintln!("repetition {}/{}: {arch}", repetition + 1, opts.repeat);
                 }
-                let mut run = run_arch(&phase_scenario, *arch, opts.progress, &stop).await?;
-                run.report.repetition = repetition;
-                run.report.phase = phase.clone();
-                done.push(run);
+                match run_arch_reaching(&phase_scenario, *arch, &opts, &stop).await {
+                    Ok(mut run) => {
+                        run.report.repetition = repetition;
+                        run.report.phase = phase.clone();
+                        done.push(run);
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        break 'runs;
+                    }
+                }
             }
         }
     }
-    publish(&scenario, done, started, stop.is_cancelled(), &opts.out)
+    let finished = Finished::new(done, started, &stop, failure);
+    publish(&scenario, finished, &opts.out)
+}
+
+/// The runs a command carried out, and how it ended.
+pub struct Finished {
+    /// The runs that completed, in order.
+    pub done: Vec<ArchRun>,
+    /// When the command started.
+    pub started: SystemTime,
+    /// Ctrl-C stopped it.
+    pub interrupted: bool,
+    /// A run failed: what came before it is still reported, then this is the result.
+    pub failure: Option<anyhow::Error>,
+}
+
+impl Finished {
+    /// How a command ended: an interruption is not a failure (its report is partial,
+    /// exit 130).
+    pub fn new(
+        done: Vec<ArchRun>,
+        started: SystemTime,
+        stop: &CancellationToken,
+        failure: Option<anyhow::Error>,
+    ) -> Self {
+        let interrupted = stop.is_cancelled()
+            || failure
+                .as_ref()
+                .is_some_and(|e| matches!(e.downcast_ref(), Some(Failure::Interrupted(_))));
+        let failure = failure.filter(|_| !interrupted);
+        Finished {
+            done,
+            started,
+            interrupted,
+            failure,
+        }
+    }
 }
 
 /// Assembles the report of `done` runs (thresholds, side by side, claims), prints the
 /// terminal table, writes the files into `out`, and returns the exit code.
-pub fn publish(
-    scenario: &Scenario,
-    done: Vec<ArchRun>,
-    started: SystemTime,
-    interrupted: bool,
-    out: &Path,
-) -> anyhow::Result<i32> {
+pub fn publish(scenario: &Scenario, finished: Finished, out: &Path) -> anyhow::Result<i32> {
+    let Finished {
+        done,
+        started,
+        interrupted,
+        failure,
+    } = finished;
+    if done.is_empty() {
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
     let (runs, mut logs): (Vec<_>, Vec<_>) = done.into_iter().map(|d| (d.report, d.log)).unzip();
     // Sweeps and repetitions have several runs per architecture: name their logs apart.
     let sizes = |arch: Arch| {
@@ -195,6 +258,7 @@ pub fn publish(
         thresholds: thresholds::evaluate(&scenario.thresholds.0, &runs),
         runs,
         interrupted,
+        incomplete: failure.as_ref().map(|e| format!("{e:#}")),
         side_by_side,
         claims: Vec::new(),
     };
@@ -204,6 +268,10 @@ pub fn publish(
     println!("{}", report::table::terminal(&report));
     report::write_all(out, &report, &logs, started)?;
     eprintln!("report written to {}", out.join("report.md").display());
+    if let Some(e) = failure {
+        eprintln!("the report holds the runs that finished before this failure");
+        return Err(e);
+    }
     Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if !report.thresholds_passed() {

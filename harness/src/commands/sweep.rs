@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::arch::Arch;
-use crate::commands::run::{architectures, check_arch, publish, run_arch, ArchChoice};
+use crate::commands::run::{architectures, check_arch, publish, run_arch, ArchChoice, Finished};
 use crate::drive::progress::ProgressMode;
 use crate::error::Failure;
 use crate::scenario::{self, Override};
@@ -61,6 +61,7 @@ pub async fn sweep(opts: SweepOptions, stop: CancellationToken) -> anyhow::Resul
     }
     let started = SystemTime::now();
     let mut done = Vec::new();
+    let mut failure = None;
     let total = opts.users.len() * archs.len() * servers.len();
     let mut step = 0;
     'sweep: for (i, &server_count) in servers.iter().enumerate() {
@@ -92,11 +93,18 @@ pub async fn sweep(opts: SweepOptions, stop: CancellationToken) -> anyhow::Resul
                     String::new()
                 };
                 eprintln!("sweep {step}/{total}: {arch} with {users} users{servers_note}");
-                done.push(run_arch(&scenario, *arch, opts.progress, &stop).await?);
+                match run_arch(&scenario, *arch, opts.progress, &stop).await {
+                    Ok(run) => done.push(run),
+                    Err(e) => {
+                        failure = Some(e);
+                        break 'sweep;
+                    }
+                }
             }
         }
     }
-    publish(&base, done, started, stop.is_cancelled(), &opts.out)
+    let finished = Finished::new(done, started, &stop, failure);
+    publish(&base, finished, &opts.out)
 }
 
 #[cfg(test)]

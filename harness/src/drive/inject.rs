@@ -101,7 +101,7 @@ impl Injector {
             }
             let t_s = start.elapsed().as_secs_f64();
             let nodes = nodes.unwrap_or_else(|| self.choose(cluster, &event));
-            let error = self.apply(cluster, event.action, &nodes).await;
+            let error = self.apply(cluster, event.action, &nodes, stop).await;
             if let (Some(d), Some(undo)) = (event.duration, undo_of(event.action)) {
                 let later = Planned {
                     at: event.at + d,
@@ -186,6 +186,7 @@ impl Injector {
         cluster: &mut Cluster<L>,
         action: FaultAction,
         nodes: &[usize],
+        stop: &CancellationToken,
     ) -> Option<String> {
         let mut error = None;
         if matches!(
@@ -207,10 +208,12 @@ impl Injector {
                         cluster.kill(index).await;
                     }
                     let started = match restart_args(cluster, index) {
-                        Ok(args) => cluster
-                            .start_again(index, args, self.ready_timeout)
-                            .await
-                            .map_err(|e| e.to_string()),
+                        Ok(args) => tokio::select! {
+                            started = cluster.start_again(index, args, self.ready_timeout) => {
+                                started.map_err(|e| e.to_string())
+                            }
+                            _ = stop.cancelled() => Err("interrupted while it started".to_string()),
+                        },
                         Err(e) => Err(e),
                     };
                     match started {

@@ -15,6 +15,19 @@ use crate::launch::launcher::Launcher;
 use crate::plan::ArchPlan;
 use crate::report::build::{run_report, ArchRun};
 
+/// `step`, unless Ctrl-C comes first: then it is dropped (whatever it had started is
+/// stopped with the cluster) and the run ends as interrupted while `doing`.
+async fn unless_stopped<T>(
+    stop: &CancellationToken,
+    doing: &str,
+    step: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::select! {
+        result = step => result,
+        _ = stop.cancelled() => Err(Failure::Interrupted(doing.to_string()).into()),
+    }
+}
+
 /// Carries out `plan` on nodes started by `launcher`.
 pub(crate) async fn execute<L: Launcher>(
     plan: &ArchPlan,
@@ -25,8 +38,18 @@ pub(crate) async fn execute<L: Launcher>(
     let scratch = setup::scratch_dirs(plan)?;
     let mut cluster = Cluster::new(launcher);
     let result = async {
-        setup::launch(&mut cluster, plan, scratch.as_ref()).await?;
-        let ready = setup::prepare(&cluster, plan).await?;
+        unless_stopped(
+            stop,
+            "starting the nodes",
+            setup::launch(&mut cluster, plan, scratch.as_ref()),
+        )
+        .await?;
+        let ready = unless_stopped(
+            stop,
+            "waiting for the swarm and publishing",
+            setup::prepare(&cluster, plan),
+        )
+        .await?;
         let measured = measure::run(&mut cluster, plan, ready, progress, stop).await?;
         Ok::<_, anyhow::Error>(run_report(plan, measured))
     }

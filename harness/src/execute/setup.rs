@@ -124,7 +124,7 @@ pub(super) async fn prepare<L: Launcher>(
             publish(addr, method, &bytes, &object.id).await?;
         }
     }
-    let endpoints = endpoints(cluster, &plan.endpoints)?;
+    let endpoints = endpoints(cluster, &plan.endpoints, plan.allow_remote_target)?;
     let admin_overhead_us = match (plan.swarm, endpoints.first()) {
         (true, Some(first)) => admin_overhead(first.addr).await,
         _ => None,
@@ -145,9 +145,18 @@ fn data_address(node: &impl Node) -> Result<SocketAddr, Failure> {
     })
 }
 
+/// `::ffff:127.x.y.z` is loopback too.
+fn is_mapped_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        std::net::IpAddr::V4(_) => false,
+    }
+}
+
 fn endpoints<L: Launcher>(
     cluster: &Cluster<L>,
     wanted: &Endpoints,
+    allow_remote: bool,
 ) -> Result<Vec<Endpoint>, Failure> {
     let endpoint = |addr: SocketAddr| Endpoint {
         addr,
@@ -170,6 +179,13 @@ fn endpoints<L: Launcher>(
             let addr = target
                 .resolve()
                 .map_err(|e| Failure::CannotRun(e.to_string()))?;
+            if !allow_remote && !addr.ip().is_loopback() && !is_mapped_loopback(addr.ip()) {
+                return Err(Failure::Usage(format!(
+                    "{} resolves to {}, which is not a loopback address; pass --allow-remote-target to drive a server you are allowed to load",
+                    target.authority,
+                    addr.ip()
+                )));
+            }
             Ok(vec![Endpoint {
                 addr,
                 authority: target.authority.clone(),

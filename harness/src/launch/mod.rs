@@ -5,4 +5,5 @@ pub(crate) mod cluster;
 pub mod http_client;
 pub(crate) mod launcher;
 pub mod process;
+pub mod registry;
 pub(crate) mod scratch;

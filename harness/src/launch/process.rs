@@ -13,7 +13,9 @@ use tokio::process::{Child, ChildStdout, Command};
 use versus_targets::ready::ReadyLine;
 
 use super::launcher::{Launcher, Node, Signal};
+use super::registry;
 use crate::plan::nodes::NodeSpec;
+use versus_targets::harness_watch::HARNESS_PID_ENV;
 
 /// Lines of a node's stderr kept for error messages.
 const STDERR_TAIL: usize = 20;
@@ -108,18 +110,28 @@ impl NodeProcess {
     pub async fn start(spec: NodeSpec, ready_timeout: Duration) -> Result<Self, LaunchError> {
         let exe = target_exe();
         let mut command = Command::new(&exe);
+        let harness = std::process::id();
         command
             .args(spec.args.to_argv())
+            .env(HARNESS_PID_ENV, harness.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0);
-        // SAFETY: prctl is async-signal-safe and touches only the child being created.
+        // SAFETY: prctl and getppid are async-signal-safe and touch only the child being
+        // created.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+                // The harness may have died between fork and prctl: then no signal
+                // would ever come, so do not start at all.
+                if libc::getppid() as u32 != harness {
+                    return Err(std::io::Error::other(
+                        "the harness exited while starting this node",
+                    ));
                 }
                 Ok(())
             });
@@ -130,6 +142,9 @@ impl NodeProcess {
             source,
         })?;
         let pid = child.id().unwrap_or(0);
+        // Until the node is handed over, anything that ends this start (an error, or the
+        // start being dropped on Ctrl-C) kills it with its group.
+        let starting = registry::Starting::new(pid);
         let stderr_lines = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL)));
         if let Some(stderr) = child.stderr.take() {
             tokio::spawn(keep_stderr(spec.name(), stderr, stderr_lines.clone()));
@@ -139,6 +154,7 @@ impl NodeProcess {
         match waited {
             Ok(Some((ready, rest))) => {
                 tokio::spawn(drain(rest));
+                starting.hand_over();
                 Ok(Self {
                     spec,
                     pid,
@@ -178,14 +194,11 @@ impl NodeProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Sends `signal` to it, if it runs.
+    /// Sends `signal` to its process group (it and anything a wrapper started), if it
+    /// runs.
     fn send(&mut self, signal: libc::c_int) {
-        if self.pid > 0 && self.is_running() {
-            // SAFETY: plain kill(2) on our own child's pid (never 0: that would be our
-            // own process group).
-            unsafe {
-                libc::kill(self.pid as libc::pid_t, signal);
-            }
+        if self.is_running() {
+            registry::signal_group(self.pid, signal);
         }
     }
 
@@ -197,10 +210,7 @@ impl NodeProcess {
     /// Asks it to stop (SIGTERM), then kills it after `grace`.
     async fn stop_within(mut self, grace: Duration) {
         if self.is_running() {
-            // SAFETY: plain kill(2) on our own child's pid.
-            unsafe {
-                libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
-            }
+            registry::signal_group(self.pid, libc::SIGTERM);
             if tokio::time::timeout(grace, self.child.wait())
                 .await
                 .is_err()
@@ -209,10 +219,13 @@ impl NodeProcess {
                     "{} did not stop within {grace:?} of SIGTERM; killing it",
                     self.spec.name()
                 );
-                let _ = self.child.start_kill();
+                registry::signal_group(self.pid, libc::SIGKILL);
             }
         }
         let _ = self.child.wait().await;
+        // Whatever a wrapper left in the group goes with it.
+        registry::signal_group(self.pid, libc::SIGKILL);
+        registry::stopped(self.pid);
     }
 }
 
@@ -252,6 +265,16 @@ async fn keep_stderr(
                 l.pop_front();
             }
             l.push_back(line);
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    /// A node dropped without [`Node::stop`] (an error path) is killed with its group.
+    fn drop(&mut self) {
+        if registry::is_live(self.pid) {
+            registry::signal_group(self.pid, libc::SIGKILL);
+            registry::stopped(self.pid);
         }
     }
 }

@@ -91,6 +91,9 @@ pub struct ArchPlan {
     pub swarm: bool,
     /// How long a node may take to print its ready line (or the swarm to join).
     pub ready_timeout: Duration,
+    /// A URL that resolves beyond loopback may be driven (`--allow-remote-target`);
+    /// never set by a scenario file, so a scenario alone cannot aim load elsewhere.
+    pub allow_remote_target: bool,
 }
 
 /// A scenario that cannot be planned.

@@ -102,5 +102,6 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         one_shot,
         swarm: false,
         ready_timeout,
+        allow_remote_target: false,
     }
 }

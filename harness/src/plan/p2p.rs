@@ -133,5 +133,6 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         data_dirs: false,
         swarm: true,
         ready_timeout,
+        allow_remote_target: false,
     }
 }

@@ -31,5 +31,6 @@ pub(super) fn plan(scenario: &Scenario) -> Result<ArchPlan, PlanError> {
         data_dirs: false,
         swarm: false,
         ready_timeout,
+        allow_remote_target: false,
     })
 }

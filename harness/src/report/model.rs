@@ -38,6 +38,9 @@ pub struct Report {
     /// True when the run was interrupted (Ctrl-C) and this report is partial.
     #[serde(default)]
     pub interrupted: bool,
+    /// Why the report is partial when a run failed: the runs before it are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
     /// Client-server and peer-to-peer side by side, per pair of runs with the same users.
     #[serde(default)]
     pub side_by_side: Vec<SideBySide>,
