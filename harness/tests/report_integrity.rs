@@ -171,3 +171,19 @@ fn nix_free_bytes(dir: &Path) -> u64 {
         .and_then(|l| l.trim().parse().ok())
         .expect("df prints the free bytes")
 }
+
+#[test]
+fn a_comparison_of_nothing_is_refused_unless_allowed() {
+    let dir = temp_dir();
+    let baseline = base_report();
+    let mut other = baseline.clone();
+    other.runs[0].arch = versus::arch::Arch::P2p;
+    let b = write_report(dir.path(), "cs.json", &baseline);
+    let c = write_report(dir.path(), "p2p.json", &other);
+    let (b, c) = (b.to_str().unwrap(), c.to_str().unwrap());
+    let refused = run_versus(&["compare", b, c], Duration::from_secs(30));
+    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--allow-empty"));
+    let allowed = run_versus(&["compare", b, c, "--allow-empty"], Duration::from_secs(30));
+    assert_eq!(allowed.status.code(), Some(0), "{}", describe(&allowed));
+}

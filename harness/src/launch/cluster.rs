@@ -268,12 +268,25 @@ async fn scrape(node: &impl Node, timeout: Duration) -> Option<Traffic> {
     )
     .await
     .ok()?;
-    let text = String::from_utf8_lossy(&body);
+    parse_traffic(&String::from_utf8_lossy(&body))
+}
+
+/// A node's traffic from its /metrics text: `None` when a byte counter every node has is
+/// missing, or any counter is negative or not a number (then the report says the
+/// node's traffic is missing rather than counting it as 0). Counters only peers have
+/// read as 0 on other nodes.
+fn parse_traffic(text: &str) -> Option<Traffic> {
+    let counter = |name: &str| sample(text, name).filter(|v| v.is_finite() && *v >= 0.0);
+    let optional = |name: &str| match sample(text, name) {
+        None => Some(0.0),
+        Some(v) if v.is_finite() && v >= 0.0 => Some(v),
+        Some(_) => None,
+    };
     Some(Traffic {
-        tx_bytes: sample(&text, metric_names::BYTES_SENT).unwrap_or(0.0) as u64,
-        rx_bytes: sample(&text, metric_names::BYTES_RECEIVED).unwrap_or(0.0) as u64,
-        chunks_rejected: sample(&text, metric_names::CHUNKS_REJECTED).unwrap_or(0.0) as u64,
-        upload_busy_s: sample(&text, metric_names::UPLOAD_BUSY_US).unwrap_or(0.0) / 1e6,
+        tx_bytes: counter(metric_names::BYTES_SENT)? as u64,
+        rx_bytes: counter(metric_names::BYTES_RECEIVED)? as u64,
+        chunks_rejected: optional(metric_names::CHUNKS_REJECTED)? as u64,
+        upload_busy_s: optional(metric_names::UPLOAD_BUSY_US)? / 1e6,
     })
 }
 
@@ -289,4 +302,22 @@ pub(crate) fn traffic_delta(
             (*role, a.since(&b))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_or_negative_counters_are_not_zero() {
+        let good = "versus_bytes_sent_total 10\nversus_bytes_received_total 20\n";
+        let t = parse_traffic(good).unwrap();
+        assert_eq!((t.tx_bytes, t.rx_bytes, t.chunks_rejected), (10, 20, 0));
+        assert!(parse_traffic("versus_bytes_sent_total 10\n").is_none());
+        assert!(
+            parse_traffic("versus_bytes_sent_total -1\nversus_bytes_received_total 2\n").is_none()
+        );
+        let bad_busy = format!("{good}versus_upload_busy_microseconds_total NaN\n");
+        assert!(parse_traffic(&bad_busy).is_none());
+    }
 }

@@ -60,6 +60,11 @@ pub struct CompareArgs {
     /// Write the comparison to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Accept a comparison in which no metric was measured in both reports (different
+    /// architectures, say); without it that is a usage error, since such a gate would
+    /// pass on nothing.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 impl CompareArgs {
@@ -75,6 +80,7 @@ impl CompareArgs {
             paired: false,
             format: CompareFormat::Md,
             out: None,
+            allow_empty: false,
         }
     }
 }
@@ -123,6 +129,14 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         },
         &options,
     );
+    if !args.allow_empty && comparison.metrics.iter().all(|r| r.estimate.is_none()) {
+        return Err(Failure::Usage(format!(
+            "nothing to compare: no metric was measured in both {} and {} (do they hold runs of the same architectures and users?); pass --allow-empty to accept an empty comparison",
+            args.baseline.display(),
+            args.candidate.display()
+        ))
+        .into());
+    }
     let text = match args.format {
         CompareFormat::Md => render::markdown(&comparison),
         CompareFormat::Json => render::json(&comparison)?,
