@@ -225,6 +225,7 @@ pub(crate) mod tests {
             admin_overhead_us: None,
             availability: None,
             cpu_cores_used: 0.0,
+            cpu_cores_peak: 0.0,
             resilience: None,
             faults: Vec::new(),
         }

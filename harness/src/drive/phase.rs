@@ -35,6 +35,8 @@ pub struct Driven {
     pub harness: HarnessLoad,
     /// True when the phase was stopped by Ctrl-C.
     pub interrupted: bool,
+    /// The busiest second of the harness and the targets together, in cores.
+    pub peak_cores: f64,
 }
 
 /// When a phase starts, what stops it, and how it shows progress.
@@ -144,5 +146,6 @@ pub async fn drive<C: Connector, W: Workload + ?Sized>(
         resources: sampler.roles(),
         harness: sampler.harness_load(workers as u32),
         interrupted: stop.is_cancelled(),
+        peak_cores: sampler.peak_cores(),
     })
 }

@@ -48,6 +48,8 @@ struct Tracked {
     cpu_ns_at_start: Option<u64>,
     /// CPU time at the latest sample (kept once the process is gone).
     cpu_ns_last: u64,
+    /// CPU time when the current window started (`None` for a process tracked since).
+    cpu_ns_window: Option<u64>,
     /// Whether the CPU time comes from the process's CPU-time clock (exact) rather than
     /// from `/proc/<pid>/stat` ticks (10 ms steps); fixed at the first sample so the two
     /// are never mixed.
@@ -61,7 +63,14 @@ pub struct ResourceSampler {
     roles: BTreeMap<Role, RoleResources>,
     harness_cpu_samples: Vec<f64>,
     arrivals: NewProcesses,
+    /// When the current window started.
+    window: Option<std::time::Instant>,
+    /// Highest CPU use of every tracked process together over one window, in cores.
+    peak_cores: f64,
 }
+
+/// A window shorter than this does not count towards the peak (too short to be a rate).
+const MIN_WINDOW: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl ResourceSampler {
     /// A sampler that watches the harness's own process.
@@ -72,6 +81,8 @@ impl ResourceSampler {
             roles: BTreeMap::new(),
             harness_cpu_samples: Vec::new(),
             arrivals: NewProcesses::default(),
+            window: None,
+            peak_cores: 0.0,
         };
         sampler.track(Role::Harness, std::process::id());
         sampler
@@ -84,6 +95,7 @@ impl ResourceSampler {
             pid: Pid::from_u32(pid),
             cpu_ns_at_start: None,
             cpu_ns_last: 0,
+            cpu_ns_window: None,
             exact_clock: None,
         });
         self.roles.entry(role).or_default().processes += 1;
@@ -142,6 +154,36 @@ impl ResourceSampler {
             let r = self.roles.entry(role).or_default();
             r.peak_rss_bytes = r.peak_rss_bytes.max(rss);
         }
+        self.close_window();
+    }
+
+    /// Ends the current window once it is long enough: its CPU use in cores may be the
+    /// new peak.
+    fn close_window(&mut self) {
+        let now = std::time::Instant::now();
+        if let Some(since) = self.window {
+            if now - since < MIN_WINDOW {
+                return;
+            }
+            let used: u64 = self
+                .tracked
+                .iter()
+                .filter_map(|t| Some(t.cpu_ns_last.saturating_sub(t.cpu_ns_window?)))
+                .sum();
+            let cores = used as f64 / 1e9 / (now - since).as_secs_f64();
+            self.peak_cores = self.peak_cores.max(cores);
+        }
+        for t in &mut self.tracked {
+            t.cpu_ns_window = Some(t.cpu_ns_last);
+        }
+        self.window = Some(now);
+    }
+
+    /// The highest CPU use of every tracked process together over one sampling window
+    /// (about a second), in cores: a run can be CPU-bound for seconds at a time while its
+    /// average looks harmless.
+    pub fn peak_cores(&self) -> f64 {
+        self.peak_cores
     }
 
     /// Usage per role so far (CPU-seconds since each process was first sampled).
@@ -232,6 +274,34 @@ mod tests {
             }
         }
         std::hint::black_box(x);
+    }
+
+    #[test]
+    fn the_peak_is_the_busiest_window_not_the_average() {
+        let mut s = ResourceSampler::new();
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        s.sample();
+        // One busy window of about 0.6 s of CPU between two idle ones.
+        let started = std::time::Instant::now();
+        burn(std::time::Duration::from_millis(600));
+        let busy = started.elapsed();
+        s.sample();
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        s.sample();
+        let wall = 0.6 + busy.as_secs_f64() + 1.2;
+        let average = s.roles()[&Role::Harness].cpu_s / wall;
+        // The burning thread ran at most one core; on a busy machine it may have had less.
+        let busy_cores = 0.6 / busy.as_secs_f64();
+        assert!(
+            s.peak_cores() >= 0.8 * busy_cores,
+            "peak {} busy {busy_cores}",
+            s.peak_cores()
+        );
+        assert!(
+            s.peak_cores() > 1.5 * average,
+            "peak {} average {average}",
+            s.peak_cores()
+        );
     }
 
     #[test]

@@ -106,6 +106,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         admin_overhead_us,
         availability: None,
         cpu_cores_used,
+        cpu_cores_peak: driven.peak_cores,
         faults: Vec::new(),
         resilience: None,
     };

@@ -91,11 +91,20 @@ pub fn read(path: &Path) -> Result<Report, ReportError> {
         path: name.clone(),
         source,
     })?;
-    let report: Report = serde_json::from_str(&text).map_err(|e| ReportError::Shape {
-        path: name.clone(),
+    parse(&name, &text)
+}
+
+/// Parses and checks the text of a report.json; `name` says where it came from in
+/// errors.
+pub fn parse(name: &str, text: &str) -> Result<Report, ReportError> {
+    let report: Report = serde_json::from_str(text).map_err(|e| ReportError::Shape {
+        path: name.to_string(),
         reason: e.to_string(),
     })?;
-    check(&report).map_err(|reason| ReportError::Inconsistent { path: name, reason })?;
+    check(&report).map_err(|reason| ReportError::Inconsistent {
+        path: name.to_string(),
+        reason,
+    })?;
     Ok(report)
 }
 

@@ -8,9 +8,6 @@ use super::table::{
 };
 use crate::format::{format_bytes, format_duration_us};
 
-/// Share of the machine's cores above which a run is called CPU-bound.
-const CPU_BOUND: f64 = 0.85;
-
 fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
     let _ = writeln!(
@@ -277,15 +274,14 @@ fn harness_lines(out: &mut String, run: &RunReport, cores: u32) {
             ", not CPU-saturated.".to_string()
         }
     );
-    let busy = run.cpu_cores_used / f64::from(cores.max(1));
-    if busy >= CPU_BOUND {
+    if run.is_cpu_bound(cores) {
         let _ = writeln!(
             out,
-            "- **CPU-bound**: the harness and the targets used {:.2} of the machine's {cores} cores on average ({:.0} %). \
-             Times reflect this machine's CPU more than the network profile; a bigger machine, \
+            "- **CPU-bound**: the harness and the targets used {:.2} of the machine's {cores} cores in their busiest second \
+             ({:.2} on average). Times reflect this machine's CPU more than the network profile; a bigger machine, \
              or a slower profile, measures the architecture instead.",
+            run.cpu_cores_peak.max(run.cpu_cores_used),
             run.cpu_cores_used,
-            busy * 100.0
         );
     }
 }

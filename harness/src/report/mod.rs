@@ -63,4 +63,4 @@ pub fn write_all(
     files::write_atomically(dir, &files)
 }
 
-pub use files::{read, ReportError};
+pub use files::{parse, read, ReportError};

@@ -139,6 +139,11 @@ pub struct RunReport {
     /// machine, times then reflect CPU, not the network profile.
     #[serde(default)]
     pub cpu_cores_used: f64,
+    /// Cores the harness and the targets used together in their busiest second (about a
+    /// one-second sampling window): a run is CPU-bound when this nears the machine's
+    /// cores, even if its average does not.
+    #[serde(default)]
+    pub cpu_cores_peak: f64,
     /// Peer-to-peer: median round trip of the peers' admin plane (`/healthz`, µs): the
     /// overhead the harness adds to each P2P operation by driving it over HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -250,7 +255,16 @@ pub struct ThresholdResult {
     pub passed: bool,
 }
 
+/// Share of the machine's cores above which a run is called CPU-bound.
+pub const CPU_BOUND: f64 = 0.85;
+
 impl RunReport {
+    /// True when the harness and the targets together neared the machine's `cores` in
+    /// their busiest second (or on average, for reports without the peak).
+    pub fn is_cpu_bound(&self, cores: u32) -> bool {
+        self.cpu_cores_peak.max(self.cpu_cores_used) >= CPU_BOUND * f64::from(cores.max(1))
+    }
+
     /// Operations that finished, and of those failed, over every operation.
     pub fn finished_and_failed(&self) -> (u64, u64) {
         self.ops.values().fold((0, 0), |(c, e), o| {
@@ -331,4 +345,27 @@ pub struct Claim {
     pub evidence: String,
     /// Users, network profile and workload under which the evidence holds.
     pub conditions: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(average: f64, peak: f64) -> RunReport {
+        serde_json::from_value(serde_json::json!({
+            "arch": "p2p", "target": "t", "model": "closed", "users": 8, "duration_s": 10.0,
+            "ops": {}, "harness": {"threads": 1, "peak_cpu_cores": 0.5, "saturated_seconds": 0,
+            "cpu_saturated": false}, "cpu_cores_used": average, "cpu_cores_peak": peak
+        }))
+        .expect("a run")
+    }
+
+    #[test]
+    fn a_run_is_cpu_bound_by_its_busiest_second_not_its_average() {
+        // 76 % of 2 cores on average, but saturated for some seconds.
+        assert!(run(1.52, 1.95).is_cpu_bound(2));
+        assert!(!run(1.52, 1.6).is_cpu_bound(2));
+        // Reports from before the peak was recorded fall back to the average.
+        assert!(run(1.8, 0.0).is_cpu_bound(2));
+    }
 }
