@@ -71,20 +71,12 @@ fn scratch_dirs(tmp: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn kill_harness(child: &mut Child) {
-    // SAFETY: SIGKILL to the harness we started.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGKILL);
-    }
-    let _ = child.wait();
-}
-
-#[test]
-fn sigkill_while_the_swarm_starts_leaves_no_node() {
-    let dir = temp_dir();
+/// A harness starting a 12-peer swarm under a wrapper, once at least six of its
+/// processes run (or 30 s passed: then `started` is false).
+fn start_swarm(dir: &Path) -> (String, Child, bool) {
     let mark = marker();
-    let wrap = wrapper(dir.path(), None);
-    let out = dir.path().join("out");
+    let wrap = wrapper(dir, None);
+    let out = dir.join("out");
     let args = [
         "run",
         FLASH_CROWD,
@@ -97,15 +89,35 @@ fn sigkill_while_the_swarm_starts_leaves_no_node() {
         "--out",
         out.to_str().unwrap(),
     ];
-    let mut harness = start(&mark, &args, &wrap, dir.path());
+    let harness = start(&mark, &args, &wrap, dir);
     let started = wait_for(Duration::from_secs(30), || processes_with(&mark).len() >= 6);
+    (mark, harness, started)
+}
+
+/// Every process carrying `mark` ends within `limit`.
+fn assert_all_gone(mark: &str, limit: Duration) {
+    assert!(
+        wait_for(limit, || processes_with(mark).is_empty()),
+        "processes left behind: {:?}",
+        processes_with(mark)
+    );
+}
+
+fn kill_harness(child: &mut Child) {
+    // SAFETY: SIGKILL to the harness we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+}
+
+#[test]
+fn sigkill_while_the_swarm_starts_leaves_no_node() {
+    let dir = temp_dir();
+    let (mark, mut harness, started) = start_swarm(dir.path());
     kill_harness(&mut harness);
     assert!(started, "the swarm never started");
-    assert!(
-        wait_for(Duration::from_secs(10), || processes_with(&mark).is_empty()),
-        "processes left behind: {:?}",
-        processes_with(&mark)
-    );
+    assert_all_gone(&mark, Duration::from_secs(10));
 }
 
 #[test]
@@ -137,11 +149,7 @@ fn sigkill_while_publishing_leaves_no_node_and_the_next_start_removes_the_scratc
     });
     kill_harness(&mut harness);
     assert!(publishing, "the server never started");
-    assert!(
-        wait_for(Duration::from_secs(10), || processes_with(&mark).is_empty()),
-        "processes left behind: {:?}",
-        processes_with(&mark)
-    );
+    assert_all_gone(&mark, Duration::from_secs(10));
     assert!(
         !scratch_dirs(dir.path()).is_empty(),
         "SIGKILL leaves the scratch directory"
@@ -176,23 +184,7 @@ fn sigkill_while_publishing_leaves_no_node_and_the_next_start_removes_the_scratc
 #[test]
 fn two_ctrl_cs_while_the_swarm_starts_stop_every_node() {
     let dir = temp_dir();
-    let mark = marker();
-    let wrap = wrapper(dir.path(), None);
-    let out = dir.path().join("out");
-    let args = [
-        "run",
-        FLASH_CROWD,
-        "--arch",
-        "p2p",
-        "--users",
-        "12",
-        "--progress",
-        "none",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let harness = start(&mark, &args, &wrap, dir.path());
-    let started = wait_for(Duration::from_secs(30), || processes_with(&mark).len() >= 6);
+    let (mark, harness, started) = start_swarm(dir.path());
     for _ in 0..2 {
         // SAFETY: SIGINT to the harness we started.
         unsafe {
@@ -203,11 +195,7 @@ fn two_ctrl_cs_while_the_swarm_starts_stop_every_node() {
     let done = wait_bounded(harness, Duration::from_secs(30));
     assert!(started, "the swarm never started");
     assert_eq!(done.status.code(), Some(130), "{}", describe(&done));
-    assert!(
-        wait_for(Duration::from_secs(5), || processes_with(&mark).is_empty()),
-        "processes left behind: {:?}",
-        processes_with(&mark)
-    );
+    assert_all_gone(&mark, Duration::from_secs(5));
 }
 
 #[test]

@@ -75,15 +75,19 @@ impl StoredObject {
         }
     }
 
-    /// Chunk `index`, verified against the manifest.
-    pub async fn read_chunk(self: &Arc<Self>, index: usize) -> Result<Bytes, StoreError> {
-        let range = self
-            .manifest
+    /// Where chunk `index` lies in the object, or why it does not exist.
+    fn chunk_range(&self, index: usize) -> Result<std::ops::Range<u64>, ContentError> {
+        self.manifest
             .chunk_range(index)
             .ok_or(ContentError::ChunkOutOfRange {
                 index,
                 count: self.manifest.chunk_count(),
-            })?;
+            })
+    }
+
+    /// Chunk `index`, verified against the manifest.
+    pub async fn read_chunk(self: &Arc<Self>, index: usize) -> Result<Bytes, StoreError> {
+        let range = self.chunk_range(index)?;
         match &self.source {
             Source::Memory(bytes) => Ok(bytes.slice(range.start as usize..range.end as usize)),
             Source::Chunks(chunks) => chunks.get(index).cloned().ok_or(
@@ -106,13 +110,7 @@ impl StoredObject {
         let Source::Disk(path) = &self.source else {
             return Err(StoreError::Task("not a disk object".into()));
         };
-        let range = self
-            .manifest
-            .chunk_range(index)
-            .ok_or(ContentError::ChunkOutOfRange {
-                index,
-                count: self.manifest.chunk_count(),
-            })?;
+        let range = self.chunk_range(index)?;
         let io_err = |error| StoreError::Io {
             action: "read",
             path: path.clone(),
