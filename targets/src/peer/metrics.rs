@@ -37,10 +37,13 @@ pub const ROUTE_STATUS: usize = 6;
 pub struct PeerMetrics {
     /// What every node counts.
     pub node: NodeMetrics,
-    /// Chunks received that failed verification and were thrown away.
+    /// Blocks received that failed verification and were thrown away (the metric keeps
+    /// its historical name, `versus_chunks_rejected_total`).
     pub chunks_rejected: Counter,
-    /// Verified chunks received and kept.
+    /// Verified blocks received and kept.
     pub chunks_fetched: Counter,
+    /// Queued block requests dropped because the requester cancelled them.
+    pub cancelled: Counter,
     /// Fetches that completed.
     pub fetches_ok: Counter,
     /// Fetches that failed.
@@ -62,6 +65,7 @@ impl PeerMetrics {
             node: NodeMetrics::new(bytes, ROUTES),
             chunks_rejected: Counter::default(),
             chunks_fetched: Counter::default(),
+            cancelled: Counter::default(),
             fetches_ok: Counter::default(),
             fetches_failed: Counter::default(),
             dht_requests_served: Counter::default(),
@@ -117,14 +121,20 @@ impl RenderMetrics for PeerMetrics {
         write_counter(
             out,
             "versus_chunks_rejected_total",
-            "Chunks received from other peers that failed verification and were discarded.",
+            "Blocks received from other peers that failed verification and were discarded.",
             self.chunks_rejected.get(),
         );
         write_counter(
             out,
             "versus_chunks_fetched_total",
-            "Verified chunks received from other peers and kept.",
+            "Verified blocks received from other peers and kept.",
             self.chunks_fetched.get(),
+        );
+        write_counter(
+            out,
+            "versus_requests_cancelled_total",
+            "Queued block requests dropped because the requester got the block elsewhere.",
+            self.cancelled.get(),
         );
         write_counter(
             out,
@@ -153,7 +163,7 @@ impl RenderMetrics for PeerMetrics {
         write_counter(
             out,
             "versus_upload_busy_microseconds_total",
-            "Time during which at least one chunk answer was being sent (upload slots in use).",
+            "Time during which at least one block answer was being sent (upload slots in use).",
             self.upload_busy.micros(),
         );
         let store = self.holdings.store();

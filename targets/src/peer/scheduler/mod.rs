@@ -1,4 +1,5 @@
-//! The swarming download's chunk scheduler: which chunk to ask of which peer next.
+//! The swarming download's block scheduler: which block to ask of which peer next.
+//! ("Chunk" below means the unit scheduled: a 16 KiB block of the object.)
 //!
 //! Pure bookkeeping, no I/O, so it is unit-tested directly. Policy:
 //! - **Rarest first**: a peer with a free request slot gets the missing chunk that the
@@ -11,7 +12,9 @@
 //! - **Endgame**: once every missing chunk is already requested and at most
 //!   [`ENDGAME_MISSING`] are missing, an idle peer may duplicate a request (at most
 //!   [`MAX_DUPLICATES`] copies per chunk), so one slow or stalled peer cannot hold up the
-//!   end of a download. Earlier duplicates would only waste the swarm's upload.
+//!   end of a download. Earlier duplicates would only waste the swarm's upload. When a
+//!   chunk arrives, [`Scheduler::cancel_others`] gives the peers still holding a request
+//!   for it, so the download cancels those (the losers of the race).
 //! - **Avoidance**: a peer that served a corrupt chunk is banned for the rest of the
 //!   download; one that failed [`MAX_FAILURES`] requests in a row is banned as well; one
 //!   that answered "busy" gets no new request (nor a holdings question) until its back-off
@@ -31,7 +34,7 @@ use pace::Pace;
 /// Copies of one chunk request that may be in flight at once (endgame only).
 pub const MAX_DUPLICATES: u8 = 2;
 /// Missing chunks at most for the endgame to begin.
-pub const ENDGAME_MISSING: usize = 4;
+pub const ENDGAME_MISSING: usize = 16;
 /// Consecutive failed requests (timeouts, closed connections) after which a peer is dropped.
 pub const MAX_FAILURES: u32 = 2;
 /// A peer that answered "busy" gets no new request for this long (plus jitter).
@@ -323,10 +326,28 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
     }
 
     /// The request for chunk `index` to `peer` failed (timeout, closed connection, …).
-    /// Returns true if the peer is now banned.
+    /// Returns true if the peer is now banned. A request no longer in flight (cancelled)
+    /// does not count.
     pub fn failed(&mut self, peer: &P, index: usize) -> bool {
-        self.finish_request(peer, index);
+        if self.finish_request(peer, index).is_none() {
+            return false;
+        }
         self.count_failure(peer)
+    }
+
+    /// Chunk `index` is stored: forgets every request for it still in flight and returns
+    /// the peers they went to, so they can be cancelled.
+    pub fn cancel_others(&mut self, index: usize) -> Vec<P> {
+        let holders: Vec<P> = self
+            .order
+            .iter()
+            .filter(|p| self.peers.get(*p).is_some_and(|s| s.has_in_flight(index)))
+            .cloned()
+            .collect();
+        for peer in &holders {
+            self.finish_request(peer, index);
+        }
+        holders
     }
 
     /// A request to `peer` that was not for a chunk failed; returns true if it is now banned.
