@@ -34,7 +34,7 @@ use pace::Pace;
 /// Copies of one chunk request that may be in flight at once (endgame only).
 pub const MAX_DUPLICATES: u8 = 2;
 /// Missing chunks at most for the endgame to begin.
-pub const ENDGAME_MISSING: usize = 16;
+pub const ENDGAME_MISSING: usize = 4;
 /// Consecutive failed requests (timeouts, closed connections) after which a peer is dropped.
 pub const MAX_FAILURES: u32 = 2;
 /// A peer that answered "busy" gets no new request for this long (plus jitter).
