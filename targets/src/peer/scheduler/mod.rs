@@ -253,20 +253,18 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
             (self.next_random() as usize) % self.chunks
         };
         let state = self.peers.get(peer)?;
-        if state.banned || state.in_flight.len() >= state.pace.limit(self.max_per_peer) {
+        let limit = state.pace.limit(self.max_per_peer);
+        if state.banned || state.in_flight.len() >= limit {
             return None;
         }
-        let candidates = (0..self.chunks)
-            .map(|k| (offset + k) % self.chunks)
-            .filter(|&i| state.have.contains(i) && !self.done.contains(i));
-        let mut fresh: Option<usize> = None;
-        for i in candidates.clone() {
-            if self.requested[i] == 0
-                && fresh.is_none_or(|best| self.availability[i] < self.availability[best])
-            {
-                fresh = Some(i);
-            }
-        }
+        let candidates = useful(&state.have, &self.done);
+        // Rarest first; ties go to the first after a random offset.
+        let rotated = |i: usize| (i + self.chunks - offset) % self.chunks;
+        let fresh = candidates
+            .iter()
+            .copied()
+            .filter(|&i| self.requested[i] == 0)
+            .min_by_key(|&i| (self.availability[i], rotated(i)));
         if fresh.is_some() {
             return fresh;
         }
@@ -279,6 +277,7 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         }
         // Endgame: duplicate the least duplicated request this peer is not already serving.
         candidates
+            .into_iter()
             .filter(|i| self.requested[*i] < MAX_DUPLICATES && !state.has_in_flight(*i))
             .min_by_key(|i| self.requested[*i])
     }
@@ -406,6 +405,20 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         self.rng = x;
         x
     }
+}
+
+/// Chunks in `have` and not in `done`, in index order (a word-wise scan of the bitmaps).
+fn useful(have: &ChunkSet, done: &ChunkSet) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (byte, (h, d)) in have.bits().iter().zip(done.bits()).enumerate() {
+        let mut bits = h & !d;
+        while bits != 0 {
+            let bit = bits.trailing_zeros() as usize;
+            out.push(byte * 8 + bit);
+            bits &= bits - 1;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
