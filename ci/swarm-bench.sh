@@ -25,7 +25,12 @@
 #   SWARM_BENCH_BIG       sizes at or above this use the 1,000-peer parameters of issue 14,
 #                         F = 4 MiB and u_i = 32 KiB/s (default 1000)
 #   SWARM_BENCH_SET       extra --set KEY=VALUE arguments for every run
-#   SWARM_BENCH_OUT       where reports and logs go (default versus-report/swarm-bench)
+#   SWARM_BENCH_RSS_MIB   memory one peer process is assumed to need (default 40): a size
+#                         whose N × this exceeds MemAvailable is skipped, with a line that
+#                         says so (today every peer is its own process: 1,000 peers need
+#                         about 30 GB, more than this 24 GiB machine has)
+#   SWARM_BENCH_OUT       where reports and logs go (default versus-report/swarm-bench);
+#                         the table is also written to $SWARM_BENCH_OUT/summary.md
 #
 # Everything runs on loopback; `versus run` stops every node it started. Each run is
 # bounded by the scenario's duration (300 s). Exit codes: 0 done, 2 bad settings,
@@ -57,13 +62,19 @@ for kv in "${extra[@]}"; do
 done
 mkdir -p "$out"
 
-echo "# swarm-bench $(date -u +%FT%TZ) on $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# swarm-bench $(date -u +%FT%TZ) on $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/header.md"
 for n in $ns; do
     runs="${SWARM_BENCH_RUNS:-5}"
     params=()
     if ((n >= big)); then
         runs="${SWARM_BENCH_RUNS_BIG:-1}"
         params=(--set workload.object_size=4MiB --set network.peer_upload=32KiB/s)
+    fi
+    avail_mib=$(($(awk '/^MemAvailable:/ {print $2}' /proc/meminfo) / 1024))
+    need_mib=$((n * ${SWARM_BENCH_RSS_MIB:-40}))
+    if ((need_mib > avail_mib)); then
+        echo "# N=$n skipped: one process per peer needs about $need_mib MiB, $avail_mib MiB available" | tee -a "$out/header.md"
+        continue
     fi
     for ((r = 0; r < runs; r++)); do
         order=("${bin_list[@]}")
@@ -89,4 +100,8 @@ for n in $ns; do
         done
     done
 done
-exec python3 ci/swarm_bench_summary.py "$out" $ns
+{
+    cat "$out/header.md"
+    echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    python3 ci/swarm_bench_summary.py "$out" $ns
+} | tee "$out/summary.md"

@@ -46,6 +46,27 @@ def metrics(addr):
         return resp.read().decode()
 
 
+COUNTERS = ("versus_dht_queries_total", "versus_dht_requests_served_total",
+            "versus_bytes_sent_total", "versus_object_bytes_served_total",
+            "versus_requests_cancelled_total", "versus_connections_total")
+REQUESTS = re.compile(r'versus_requests_total\{route="([^"]+)",status="(\d+)"\} (\d+)')
+
+
+def counters_of(nodes):
+    """Sums, over `nodes`, of the counters above and of requests served by route and status."""
+    sums = {}
+    for node in nodes:
+        text = metrics(node["admin"])
+        for m in REQUESTS.finditer(text):
+            key = f"requests {m.group(1)} {m.group(2)}"
+            sums[key] = sums.get(key, 0) + int(m.group(3))
+        for name in COUNTERS:
+            m = re.search(rf"^{name} (\d+)", text, re.M)
+            if m:
+                sums[name] = sums.get(name, 0) + int(m.group(1))
+    return sums
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="target/release/versus")
@@ -66,6 +87,7 @@ def main():
         time.sleep(3)
         data = os.urandom(a.size)
         oid = post(ready["admin"], "/objects", data)["id"]
+        before = counters_of([ready] + peers)
         t0 = time.time()
         with concurrent.futures.ThreadPoolExecutor(a.n) as pool:
             stats = list(pool.map(lambda r: post(r["admin"], f"/fetch/{oid}"), peers))
@@ -80,21 +102,10 @@ def main():
               f"{sorted(s['duration_ms'] for s in stats)}")
         print(f"blocks per copy {blocks}; from the seed {from_seed} "
               f"({from_seed / blocks:.2f} copies); totals {totals}")
-        requests, counters = {}, {}
-        for r in [ready] + peers:
-            text = metrics(r["admin"])
-            for m in re.finditer(r'versus_requests_total\{route="([^"]+)",status="(\d+)"\} (\d+)', text):
-                key = f"{m.group(1)} {m.group(2)}"
-                requests[key] = requests.get(key, 0) + int(m.group(3))
-            for name in ("versus_dht_queries_total", "versus_dht_requests_served_total",
-                         "versus_bytes_sent_total", "versus_object_bytes_served_total",
-                         "versus_requests_cancelled_total", "versus_connections_total"):
-                m = re.search(rf"^{name} (\d+)", text, re.M)
-                if m:
-                    counters[name] = counters.get(name, 0) + int(m.group(1))
-        print("requests served, all nodes:", json.dumps(requests, sort_keys=True))
+        after = counters_of([ready] + peers)
+        counters = {k: v - before.get(k, 0) for k, v in after.items()}
         delivered = a.n * a.size
-        print("counters, all nodes:", json.dumps(counters, sort_keys=True))
+        print("during the fetches, all nodes:", json.dumps(counters, sort_keys=True))
         sent = counters.get("versus_bytes_sent_total", 0)
         payload = counters.get("versus_object_bytes_served_total", 0)
         print(f"wire bytes {sent / delivered - 1:+.2%} of N*F; object bytes served "

@@ -167,9 +167,14 @@ impl Holdings {
         self.partial().len()
     }
 
-    /// Records that `id` was published here: this peer is its origin.
+    /// Records that `id` was published here: this peer is its origin. Its block hashes
+    /// are made now, not when the first manifest request arrives (in the swarm task, as a
+    /// flash crowd begins).
     pub fn mark_published(&self, id: ObjectId) {
         lock(&self.published).insert(id);
+        if let Some(object) = self.store.get(&id) {
+            let _ = self.complete_outboard(&object);
+        }
     }
 
     /// Whether `id` was published here.
