@@ -62,7 +62,7 @@ for kv in "${extra[@]}"; do
 done
 mkdir -p "$out"
 
-echo "# swarm-bench $(date -u +%FT%TZ) on $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/header.md"
+echo "# swarm-bench $(date -u +%FT%TZ) on $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/header.md" >&2
 for n in $ns; do
     runs="${SWARM_BENCH_RUNS:-5}"
     params=()
@@ -73,7 +73,7 @@ for n in $ns; do
     avail_mib=$(($(awk '/^MemAvailable:/ {print $2}' /proc/meminfo) / 1024))
     need_mib=$((n * ${SWARM_BENCH_RSS_MIB:-40}))
     if ((need_mib > avail_mib)); then
-        echo "# N=$n skipped: one process per peer needs about $need_mib MiB, $avail_mib MiB available" | tee -a "$out/header.md"
+        echo "# N=$n skipped: one process per peer needs about $need_mib MiB, $avail_mib MiB available" | tee -a "$out/header.md" >&2
         continue
     fi
     for ((r = 0; r < runs; r++)); do
