@@ -52,17 +52,27 @@ pub struct PeerMetrics {
     pub dht_requests_served: Counter,
     /// DHT queries started by this peer (provider lookups and announcements).
     pub dht_queries: Counter,
-    /// How long at least one chunk answer was being sent (upload slots in use): with the
-    /// run's length, how busy the upload was kept.
+    /// How long at least one block answer was being handed to libp2p (upload slots in
+    /// use). With 16 KiB blocks that takes microseconds, so the busy time reported for a
+    /// capped upload is [`PeerMetrics::upload_busy_micros`] instead.
     pub upload_busy: BusyTime,
+    /// Bytes on the wire, to tell how busy a capped upload was.
+    bytes: Arc<ByteCounters>,
+    /// The upload cap in bytes per second, if any.
+    upload_rate: Option<u64>,
     holdings: Arc<Holdings>,
 }
 
 impl PeerMetrics {
-    /// Counters over the shaper's byte counters; object gauges read from `holdings`.
-    pub fn new(bytes: Arc<ByteCounters>, holdings: Arc<Holdings>) -> Self {
+    /// Counters over the shaper's byte counters; object gauges read from `holdings`;
+    /// `upload_rate` is the upload cap in bytes per second, if any.
+    pub fn new(
+        bytes: Arc<ByteCounters>,
+        holdings: Arc<Holdings>,
+        upload_rate: Option<u64>,
+    ) -> Self {
         PeerMetrics {
-            node: NodeMetrics::new(bytes, ROUTES),
+            node: NodeMetrics::new(Arc::clone(&bytes), ROUTES),
             chunks_rejected: Counter::default(),
             chunks_fetched: Counter::default(),
             cancelled: Counter::default(),
@@ -71,7 +81,24 @@ impl PeerMetrics {
             dht_requests_served: Counter::default(),
             dht_queries: Counter::default(),
             upload_busy: BusyTime::default(),
+            bytes,
+            upload_rate,
             holdings,
+        }
+    }
+}
+
+impl PeerMetrics {
+    /// Microseconds the upload was busy: with a cap, the time the bytes sent so far take
+    /// at the cap (the link's busy time, whatever queues sit above it); without one, the
+    /// time upload slots were in use.
+    pub fn upload_busy_micros(&self) -> u64 {
+        match self.upload_rate {
+            Some(rate) => {
+                let micros = u128::from(self.bytes.written()) * 1_000_000 / u128::from(rate.max(1));
+                u64::try_from(micros).unwrap_or(u64::MAX)
+            }
+            None => self.upload_busy.micros(),
         }
     }
 }
@@ -163,8 +190,8 @@ impl RenderMetrics for PeerMetrics {
         write_counter(
             out,
             "versus_upload_busy_microseconds_total",
-            "Time during which at least one block answer was being sent (upload slots in use).",
-            self.upload_busy.micros(),
+            "Time the upload link was busy: bytes sent divided by the upload cap (without a cap: time upload slots were in use).",
+            self.upload_busy_micros(),
         );
         let store = self.holdings.store();
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);

@@ -138,6 +138,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
     let metrics = Arc::new(PeerMetrics::new(
         Arc::clone(shaper.counters()),
         Arc::clone(&holdings),
+        args.upload.map(|r| r.bytes_per_sec()),
     ));
     let swarm = behaviour::build_swarm(
         &keypair,
