@@ -16,8 +16,8 @@ use versus_targets::peer::have::{ChunkSet, Have};
 
 /// Most chunks a generated holdings set ranges over (keeps each run fast).
 const MAX_SET: usize = 4096;
-/// Largest generated payload.
-const MAX_PAYLOAD: usize = 64 << 10;
+/// Largest generated payload (a block, the largest payload the protocol takes).
+const MAX_PAYLOAD: usize = 16 << 10;
 
 fn have(u: &mut Unstructured) -> Result<Have> {
     if u.arbitrary()? {
@@ -39,22 +39,24 @@ fn payload(u: &mut Unstructured) -> Result<Bytes> {
 
 fn ask(u: &mut Unstructured) -> Result<Ask> {
     let id = ObjectId(u.arbitrary()?);
-    let request = match u.int_in_range(0..=2)? {
+    let request = match u.int_in_range(0..=3)? {
         0 => Request::Manifest(id),
         1 => Request::Have(id),
-        _ => Request::Chunk(id, u.arbitrary()?),
+        2 => Request::Block(id, u.arbitrary()?),
+        _ => Request::Cancel(id, u.arbitrary()?),
     };
     let have = if u.arbitrary()? { Some(have(u)?) } else { None };
     Ok(Ask { request, have })
 }
 
 fn response(u: &mut Unstructured) -> Result<Response> {
-    Ok(match u.int_in_range(0..=5)? {
-        0 => Response::Manifest(payload(u)?, have(u)?),
+    Ok(match u.int_in_range(0..=6)? {
+        0 => Response::Manifest(payload(u)?, payload(u)?, have(u)?),
         1 => Response::Have(have(u)?),
-        2 => Response::Chunk(payload(u)?, have(u)?),
+        2 => Response::Block(payload(u)?, have(u)?),
         3 => Response::Missing(have(u)?),
         4 => Response::NotFound,
+        5 => Response::Cancelled,
         _ => Response::Busy(have(u)?),
     })
 }

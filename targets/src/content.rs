@@ -9,12 +9,18 @@
 //! Canonical manifest encoding (all integers little-endian):
 //! `b"VSM1"` | size: u64 | chunk_size: u32 | chunk count: u64 | 32-byte hash per chunk.
 //! An empty object has no chunks.
+//!
+//! Peers exchange smaller units, 16 KiB [blocks](blocks), each verified on its own against
+//! the same id through BLAKE3's tree (see [`BlockHashes`]).
 
 use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+mod blocks;
+pub use blocks::{BlockHashes, BLOCK_SIZE};
 
 /// Size of every chunk but the last, in bytes (256 KiB). Part of the id: never change it.
 pub const CHUNK_SIZE: u32 = 256 * 1024;
@@ -66,6 +72,42 @@ pub enum ContentError {
         expected: ObjectId,
         /// The id of the bytes at hand.
         actual: ObjectId,
+    },
+    /// A block index past the end of the object.
+    #[error("block index {index} is out of range: the object has {count} blocks")]
+    BlockOutOfRange {
+        /// Requested index.
+        index: usize,
+        /// Number of blocks.
+        count: usize,
+    },
+    /// A block of the wrong length.
+    #[error("block {index} has {actual} bytes but the manifest says {expected}")]
+    BlockLength {
+        /// Block index.
+        index: usize,
+        /// Length implied by the manifest.
+        expected: u64,
+        /// Length received.
+        actual: u64,
+    },
+    /// A block whose BLAKE3 chaining value differs from the object's block hashes.
+    #[error("block {index} does not match its BLAKE3 hash: the bytes are corrupt")]
+    BlockHash {
+        /// Block index.
+        index: usize,
+    },
+    /// Block hashes that do not merge into the manifest's hash of a chunk.
+    #[error("the block hashes of chunk {chunk} do not match the manifest: they are corrupt")]
+    BlockHashes {
+        /// Chunk index.
+        chunk: usize,
+    },
+    /// A manifest whose chunks cannot be cut into blocks.
+    #[error("chunks of {chunk_size} bytes cannot be cut into blocks of {BLOCK_SIZE}")]
+    Unblockable {
+        /// The manifest's chunk size.
+        chunk_size: u32,
     },
     /// A manifest encoding that cannot be decoded.
     #[error("malformed manifest: {0}")]

@@ -49,10 +49,11 @@ async fn eight_peers_fetch_an_object_published_at_one() {
         assert_eq!(stats["size"], 4 * MIB);
         assert_eq!(stats["bytes"], 4 * MIB);
         assert_eq!(stats["chunks"], 16);
+        assert_eq!(stats["blocks"], 256);
         assert_eq!(stats["rejected_chunks"], 0);
         let by_peer = stats["chunks_by_peer"].as_object().expect("chunks_by_peer");
         let total: u64 = by_peer.values().filter_map(|n| n.as_u64()).sum();
-        assert_eq!(total, 16, "{stats}");
+        assert_eq!(total, 256, "every block counted once: {stats}");
         assert!(!by_peer.contains_key(&peer.peer_id.to_string()));
         assert!(stats["provider_lookup_ms"].is_u64(), "{stats}");
         assert_holds(peer, &id, &bytes).await;
@@ -92,7 +93,7 @@ async fn eight_peers_fetch_an_object_published_at_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn corrupt_chunks_are_rejected_and_downloads_still_complete() {
+async fn a_block_with_one_flipped_byte_is_rejected_and_fetched_elsewhere() {
     let seed = TestPeer::spawn(PeerArgs::default());
     let liar = TestPeer::joining(
         &seed,
@@ -103,7 +104,8 @@ async fn corrupt_chunks_are_rejected_and_downloads_still_complete() {
     );
     let bytes = sample(3 * MIB, 2);
     let id = seed.publish(bytes.clone()).await;
-    // The liar downloads honestly (it only lies when serving) and becomes a provider.
+    // The liar downloads honestly (it only lies when serving, flipping one byte of every
+    // block it sends) and becomes a provider.
     let (status, stats) = liar.fetch(&id).await;
     assert_eq!(status, StatusCode::OK, "{stats}");
 
@@ -120,7 +122,7 @@ async fn corrupt_chunks_are_rejected_and_downloads_still_complete() {
                 .as_object()
                 .expect("chunks_by_peer")
                 .contains_key(&liar.peer_id.to_string()),
-            "no chunk from the liar is kept: {stats}"
+            "no block from the liar is kept: {stats}"
         );
         assert_holds(peer, &id, &bytes).await;
         let text = peer.metrics().await;
@@ -277,11 +279,11 @@ async fn a_flash_crowd_beats_the_seed_upload_bound() {
         .filter_map(|(_, s)| s["chunks_by_peer"][seed.peer_id.to_string()].as_u64())
         .sum();
     eprintln!(
-        "flash crowd: 7 x 2 MiB at 1 MiB/s per peer in {makespan:.2} s (bound 2 s, seed alone 14 s); {from_seed} of 56 chunks from the seed"
+        "flash crowd: 7 x 2 MiB at 1 MiB/s per peer in {makespan:.2} s (bound 2 s, seed alone 14 s); {from_seed} of 896 blocks from the seed"
     );
     assert!(
         makespan < 10.0,
         "swarming must beat the seed alone (14 s): {makespan:.2} s"
     );
-    assert!(from_seed < 56, "peers traded chunks among themselves");
+    assert!(from_seed < 896, "peers traded blocks among themselves");
 }

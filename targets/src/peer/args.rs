@@ -12,10 +12,10 @@ use crate::units::{ByteRate, ByteSize, HumanDuration};
 /// A deliberate fault, for tests and fault scenarios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Misbehave {
-    /// Serve chunks with flipped bytes (manifests stay correct, so downloaders find out
+    /// Serve blocks with one flipped byte each (manifests stay correct, so downloaders find out
     /// only by verifying).
     Corrupt,
-    /// Accept chunk requests and never answer them.
+    /// Accept block requests and never answer them.
     Stall,
 }
 
@@ -41,7 +41,7 @@ pub struct PeerArgs {
     /// One-way latency added to everything this peer sends (e.g. "25ms").
     #[arg(long, value_name = "DUR")]
     pub latency: Option<HumanDuration>,
-    /// Misbehave on purpose when serving chunks: "corrupt" or "stall".
+    /// Misbehave on purpose when serving blocks: "corrupt" or "stall".
     #[arg(long, value_name = "KIND")]
     pub misbehave: Option<Misbehave>,
     /// Give up on a fetch that has not completed after this long (answered 504).
@@ -50,13 +50,13 @@ pub struct PeerArgs {
     /// Give up on a fetch when no provider is found within this long (answered 404).
     #[arg(long, value_name = "DUR", default_value = "15s")]
     pub lookup_timeout: HumanDuration,
-    /// Give up on one chunk-protocol request after this long and ask elsewhere.
+    /// Give up on one block-protocol request after this long and ask elsewhere.
     #[arg(long, value_name = "DUR", default_value = "30s")]
     pub request_timeout: HumanDuration,
-    /// Chunk requests in flight to one provider at most, per download.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Block requests (16 KiB each) in flight to one provider at most, per download.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_requests_per_peer: u16,
-    /// Chunks this peer sends at once, at most (upload slots); more requests queue
+    /// Blocks this peer sends at once, at most (upload slots); more requests queue
     /// briefly, then get "busy" so the requester asks another peer. Default: one slot per
     /// 2 MiB/s of --upload (2 to 8), 4 without a cap.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -89,7 +89,7 @@ impl Default for PeerArgs {
             fetch_timeout: HumanDuration(Duration::from_secs(120)),
             lookup_timeout: HumanDuration(Duration::from_secs(15)),
             request_timeout: HumanDuration(Duration::from_secs(30)),
-            max_requests_per_peer: 4,
+            max_requests_per_peer: 8,
             upload_slots: None,
             idle_timeout: HumanDuration(Duration::from_secs(60)),
             max_object_size: ByteSize(1 << 30),

@@ -1,24 +1,27 @@
-//! The chunk-exchange protocol, `/versus/chunks/1`, on libp2p request-response: one
+//! The block-exchange protocol, `/versus/chunks/3`, on libp2p request-response: one
 //! request and one answer per stream.
 //!
 //! Wire format (integers little-endian):
 //!
-//! Request ([`Ask`]): `kind: u8` | `object id: 32 bytes` | `chunk index: u32` (chunk
-//! requests only) | the asker's own holdings of the object (`2` = none, or the holdings
-//! form below); kind 1 = manifest, 2 = have (which chunks do you hold), 3 = chunk. Telling
-//! what the asker holds costs a few bytes and lets a fellow downloader ask back at once,
-//! so holdings spread along every request instead of waiting for a periodic question.
+//! Request ([`Ask`]): `kind: u8` | `object id: 32 bytes` | `block index: u32` (block and
+//! cancel requests only) | the asker's own holdings of the object (`2` = none, or the
+//! holdings form below); kind 1 = manifest, 2 = have (which blocks do you hold), 3 =
+//! block, 4 = cancel (drop my queued request for that block). Telling what the asker holds
+//! costs a few bytes and lets a fellow downloader ask back at once, so holdings spread
+//! along every request instead of waiting for a periodic question.
 //!
-//! Response: `kind: u8` then, for every kind but 5, the sender's holdings (`0` = the whole
-//! object, or `1` | `chunk count: u32` | `ceil(count / 8)` bitmap bytes) and, for kinds 1
-//! and 3, `length: u32` | payload. Kind 1 = manifest (payload: its canonical encoding),
-//! 2 = have, 3 = chunk (payload: the chunk bytes), 4 = missing (the sender is still
-//! downloading and lacks that chunk), 5 = not found (the sender knows nothing of the
-//! object), 6 = busy (every upload slot is taken: ask someone else, or again later).
+//! Response: `kind: u8` then, for every kind but 5 and 7, the sender's holdings (`0` =
+//! the whole object, or `1` | `block count: u32` | `ceil(count / 8)` bitmap bytes) and,
+//! for kinds 1 and 3, `length: u32` | payload. Kind 1 = manifest (payload: its canonical
+//! encoding, then a second `length: u32` | payload: the object's block hashes), 2 = have,
+//! 3 = block (payload: the block's bytes), 4 = missing (the sender is still downloading
+//! and lacks that block), 5 = not found (the sender knows nothing of the object), 6 = busy
+//! (every upload slot is taken: ask someone else, or again later), 7 = cancelled (the
+//! asker cancelled this request before it was served).
 //!
 //! Every length is checked against a limit before anything is allocated, and nothing read
-//! here is trusted: the downloader verifies manifests against the id and chunks against
-//! the manifest.
+//! here is trusted: the downloader verifies manifests against the id, block hashes
+//! against the manifest, and blocks against the block hashes.
 
 use std::io;
 
@@ -27,32 +30,40 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 
 use super::have::{ChunkSet, Have};
-use crate::content::{ObjectId, CHUNK_SIZE};
+use crate::content::{ObjectId, BLOCK_SIZE};
 
 /// The protocol name.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/chunks/2");
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/chunks/3");
 
-/// Largest manifest accepted: 8 MiB of hashes describe a 64 GiB object.
-pub const MAX_MANIFEST_LEN: usize = 8 << 20;
-/// Largest chunk count a holdings bitmap may announce (matches [`MAX_MANIFEST_LEN`]).
-pub const MAX_CHUNKS: usize = MAX_MANIFEST_LEN / 32;
+/// Largest block count of an object exchanged (16 GiB in 16 KiB blocks); also the
+/// largest a holdings bitmap may announce.
+pub const MAX_BLOCKS: usize = 1 << 20;
+/// Largest manifest accepted: the chunk hashes of a [`MAX_BLOCKS`] object, and more.
+pub const MAX_MANIFEST_LEN: usize = 1 << 20;
+/// Largest block-hash list accepted (32 bytes per block of a [`MAX_BLOCKS`] object).
+pub const MAX_BLOCK_HASHES_LEN: usize = MAX_BLOCKS * 32;
 
 /// What one peer asks another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
-    /// The manifest of an object (and which chunks the other side holds).
+    /// The manifest and block hashes of an object (and which blocks the other side holds).
     Manifest(ObjectId),
-    /// Which chunks of an object the other side holds.
+    /// Which blocks of an object the other side holds.
     Have(ObjectId),
-    /// One chunk.
-    Chunk(ObjectId, u32),
+    /// One block.
+    Block(ObjectId, u32),
+    /// Drop the asker's queued request for this block (it arrived from elsewhere).
+    Cancel(ObjectId, u32),
 }
 
 impl Request {
     /// The object the request is about.
     pub fn object(&self) -> ObjectId {
         match self {
-            Request::Manifest(id) | Request::Have(id) | Request::Chunk(id, _) => *id,
+            Request::Manifest(id)
+            | Request::Have(id)
+            | Request::Block(id, _)
+            | Request::Cancel(id, _) => *id,
         }
     }
 }
@@ -69,30 +80,34 @@ pub struct Ask {
 /// The answer to a [`Request`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
-    /// The canonical manifest encoding, and what the sender holds.
-    Manifest(Bytes, Have),
+    /// The canonical manifest encoding, the block hashes, and what the sender holds.
+    Manifest(Bytes, Bytes, Have),
     /// What the sender holds.
     Have(Have),
-    /// The chunk's bytes (unverified until the receiver checks them), and what the sender holds.
-    Chunk(Bytes, Have),
-    /// The sender lacks this chunk; what it holds.
+    /// The block's bytes (unverified until the receiver checks them), and what the sender holds.
+    Block(Bytes, Have),
+    /// The sender lacks this block; what it holds.
     Missing(Have),
     /// The sender holds nothing of this object.
     NotFound,
     /// The sender's upload slots are all taken; what it holds.
     Busy(Have),
+    /// The asker cancelled this request before it was served.
+    Cancelled,
 }
 
 const REQ_MANIFEST: u8 = 1;
 const REQ_HAVE: u8 = 2;
-const REQ_CHUNK: u8 = 3;
+const REQ_BLOCK: u8 = 3;
+const REQ_CANCEL: u8 = 4;
 
 const RES_MANIFEST: u8 = 1;
 const RES_HAVE: u8 = 2;
-const RES_CHUNK: u8 = 3;
+const RES_BLOCK: u8 = 3;
 const RES_MISSING: u8 = 4;
 const RES_NOT_FOUND: u8 = 5;
 const RES_BUSY: u8 = 6;
+const RES_CANCELLED: u8 = 7;
 
 const HAVE_ALL: u8 = 0;
 const HAVE_SOME: u8 = 1;
@@ -111,7 +126,8 @@ pub fn encode_request(ask: &Ask) -> Vec<u8> {
     let (kind, id, index) = match &ask.request {
         Request::Manifest(id) => (REQ_MANIFEST, id, None),
         Request::Have(id) => (REQ_HAVE, id, None),
-        Request::Chunk(id, index) => (REQ_CHUNK, id, Some(*index)),
+        Request::Block(id, index) => (REQ_BLOCK, id, Some(*index)),
+        Request::Cancel(id, index) => (REQ_CANCEL, id, Some(*index)),
     };
     out.push(kind);
     out.extend_from_slice(id.as_bytes());
@@ -145,7 +161,8 @@ pub async fn read_request<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Ask> {
     let request = match kind {
         REQ_MANIFEST => Request::Manifest(id),
         REQ_HAVE => Request::Have(id),
-        REQ_CHUNK => Request::Chunk(id, read_u32(io).await?),
+        REQ_BLOCK => Request::Block(id, read_u32(io).await?),
+        REQ_CANCEL => Request::Cancel(id, read_u32(io).await?),
         other => return Err(invalid(format!("unknown request kind {other}"))),
     };
     let have = match read_u8(io).await? {
@@ -164,20 +181,25 @@ pub fn encode_response(res: &Response) -> Vec<u8> {
     out
 }
 
-/// Encodes a response up to its payload (which follows on the wire as it is).
+/// Encodes a response up to its last payload (which follows on the wire as it is).
 fn encode_response_header(res: &Response) -> (Vec<u8>, Option<&Bytes>) {
     let (kind, have, payload) = match res {
-        Response::Manifest(bytes, have) => (RES_MANIFEST, Some(have), Some(bytes)),
+        Response::Manifest(_, hashes, have) => (RES_MANIFEST, Some(have), Some(hashes)),
         Response::Have(have) => (RES_HAVE, Some(have), None),
-        Response::Chunk(bytes, have) => (RES_CHUNK, Some(have), Some(bytes)),
+        Response::Block(bytes, have) => (RES_BLOCK, Some(have), Some(bytes)),
         Response::Missing(have) => (RES_MISSING, Some(have), None),
         Response::NotFound => (RES_NOT_FOUND, None, None),
         Response::Busy(have) => (RES_BUSY, Some(have), None),
+        Response::Cancelled => (RES_CANCELLED, None, None),
     };
     let mut out = Vec::with_capacity(16);
     out.push(kind);
     if let Some(have) = have {
         encode_have(&mut out, have);
+    }
+    if let Response::Manifest(manifest, _, _) = res {
+        out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
+        out.extend_from_slice(manifest);
     }
     if let Some(payload) = payload {
         out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
@@ -188,17 +210,21 @@ fn encode_response_header(res: &Response) -> (Vec<u8>, Option<&Bytes>) {
 /// Reads a response.
 pub async fn read_response<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Response> {
     let kind = read_u8(io).await?;
-    if kind == RES_NOT_FOUND {
-        return Ok(Response::NotFound);
-    }
-    if !(RES_MANIFEST..=RES_BUSY).contains(&kind) {
-        return Err(invalid(format!("unknown response kind {kind}")));
+    match kind {
+        RES_NOT_FOUND => return Ok(Response::NotFound),
+        RES_CANCELLED => return Ok(Response::Cancelled),
+        RES_MANIFEST..=RES_BUSY => {}
+        _ => return Err(invalid(format!("unknown response kind {kind}"))),
     }
     let have = read_have(io).await?;
     Ok(match kind {
-        RES_MANIFEST => Response::Manifest(read_payload(io, MAX_MANIFEST_LEN).await?, have),
+        RES_MANIFEST => {
+            let manifest = read_payload(io, MAX_MANIFEST_LEN).await?;
+            let hashes = read_payload(io, MAX_BLOCK_HASHES_LEN).await?;
+            Response::Manifest(manifest, hashes, have)
+        }
         RES_HAVE => Response::Have(have),
-        RES_CHUNK => Response::Chunk(read_payload(io, CHUNK_SIZE as usize).await?, have),
+        RES_BLOCK => Response::Block(read_payload(io, BLOCK_SIZE as usize).await?, have),
         RES_BUSY => Response::Busy(have),
         _ => Response::Missing(have),
     })
@@ -214,26 +240,26 @@ async fn read_have_after<T: AsyncRead + Unpin>(io: &mut T, tag: u8) -> io::Resul
         HAVE_ALL => Ok(Have::All),
         HAVE_SOME => {
             let len = read_u32(io).await? as usize;
-            if len > MAX_CHUNKS {
+            if len > MAX_BLOCKS {
                 return Err(invalid(format!(
-                    "holdings of {len} chunks, more than the limit of {MAX_CHUNKS}"
+                    "holdings of {len} blocks, more than the limit of {MAX_BLOCKS}"
                 )));
             }
             let mut bits = vec![0u8; len.div_ceil(8)];
             io.read_exact(&mut bits).await?;
             ChunkSet::from_bits(len, bits)
                 .map(Have::Some)
-                .ok_or_else(|| invalid(format!("holdings bitmap sets bits past chunk {len}")))
+                .ok_or_else(|| invalid(format!("holdings bitmap sets bits past block {len}")))
         }
         other => Err(invalid(format!("unknown holdings kind {other}"))),
     }
 }
 
-/// Payload bytes allocated before any arrive: a whole chunk, the common case, in one
-/// allocation. A longer payload (the manifest of a large object) grows its buffer as its
-/// bytes arrive, at most doubling what has been received, so a length prefix alone never
-/// makes a peer allocate megabytes that are never sent.
-const PREALLOCATE: usize = CHUNK_SIZE as usize;
+/// Payload bytes allocated before any arrive: a whole block, the common case, in one
+/// allocation. A longer payload (the block hashes of a large object) grows its buffer as
+/// its bytes arrive, at most doubling what has been received, so a length prefix alone
+/// never makes a peer allocate megabytes that are never sent.
+const PREALLOCATE: usize = BLOCK_SIZE as usize;
 
 async fn read_payload<T: AsyncRead + Unpin>(io: &mut T, limit: usize) -> io::Result<Bytes> {
     let len = read_u32(io).await? as usize;
@@ -305,7 +331,7 @@ impl libp2p::request_response::Codec for ChunkCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        // The header, then the payload straight from its buffer: no copy of a chunk.
+        // The header, then the payload straight from its buffer: no copy of a block.
         let (header, payload) = encode_response_header(&res);
         io.write_all(&header).await?;
         if let Some(payload) = payload {
@@ -341,7 +367,8 @@ mod tests {
         for request in [
             Request::Manifest(id(1)),
             Request::Have(id(2)),
-            Request::Chunk(id(3), 77),
+            Request::Block(id(3), 77),
+            Request::Cancel(id(4), 9),
         ] {
             for have in [None, Some(Have::All), Some(Have::Some(some.clone()))] {
                 let ask = Ask { request, have };
@@ -349,7 +376,7 @@ mod tests {
             }
         }
         let ask = Ask {
-            request: Request::Chunk(id(3), 1),
+            request: Request::Block(id(3), 1),
             have: None,
         };
         assert_eq!(encode_request(&ask).len(), 38);
@@ -361,13 +388,18 @@ mod tests {
         some.insert(3);
         some.insert(10);
         let responses = [
-            Response::Manifest(Bytes::from_static(b"VSM1..."), Have::All),
+            Response::Manifest(
+                Bytes::from_static(b"VSM1..."),
+                Bytes::from(vec![3u8; 64]),
+                Have::All,
+            ),
             Response::Have(Have::Some(some.clone())),
-            Response::Chunk(Bytes::from(vec![9u8; 1000]), Have::Some(some.clone())),
-            Response::Chunk(Bytes::new(), Have::All),
+            Response::Block(Bytes::from(vec![9u8; 1000]), Have::Some(some.clone())),
+            Response::Block(Bytes::new(), Have::All),
             Response::Missing(Have::Some(ChunkSet::empty(0))),
             Response::NotFound,
             Response::Busy(Have::All),
+            Response::Cancelled,
         ];
         for res in &responses {
             assert_eq!(&round_trip_response(res), res);
@@ -379,18 +411,22 @@ mod tests {
         let err = |bytes: &[u8]| block_on(read_response(&mut &bytes[..])).unwrap_err();
         assert!(err(&[9]).to_string().contains("unknown response kind 9"));
         assert!(err(&[RES_HAVE, 7]).to_string().contains("holdings kind 7"));
-        let mut huge = vec![RES_CHUNK, HAVE_ALL];
-        huge.extend_from_slice(&(CHUNK_SIZE + 1).to_le_bytes());
+        let mut huge = vec![RES_BLOCK, HAVE_ALL];
+        huge.extend_from_slice(&(BLOCK_SIZE + 1).to_le_bytes());
         assert!(err(&huge).to_string().contains("more than the limit"));
         let mut many = vec![RES_HAVE, HAVE_SOME];
         many.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(err(&many).to_string().contains("more than the limit"));
-        // Truncated: a chunk announced longer than the bytes that follow.
-        let mut short = encode_response(&Response::Chunk(Bytes::from(vec![1u8; 10]), Have::All));
+        // Truncated: a block announced longer than the bytes that follow.
+        let mut short = encode_response(&Response::Block(Bytes::from(vec![1u8; 10]), Have::All));
         short.truncate(short.len() - 1);
         assert_eq!(err(&short).kind(), io::ErrorKind::UnexpectedEof);
-        // A manifest longer than the preallocation, cut short past it.
-        let manifest = Response::Manifest(Bytes::from(vec![7u8; 3 * PREALLOCATE + 5]), Have::All);
+        // Block hashes longer than the preallocation, cut short past it.
+        let manifest = Response::Manifest(
+            Bytes::from_static(b"VSM1"),
+            Bytes::from(vec![7u8; 3 * PREALLOCATE + 5]),
+            Have::All,
+        );
         assert_eq!(round_trip_response(&manifest), manifest);
         let long = encode_response(&manifest);
         assert_eq!(
@@ -399,7 +435,7 @@ mod tests {
         );
         let bad_req = [42u8; 33];
         assert!(block_on(read_request(&mut &bad_req[..])).is_err());
-        assert!(block_on(read_request(&mut &[REQ_CHUNK][..])).is_err());
+        assert!(block_on(read_request(&mut &[REQ_BLOCK][..])).is_err());
         let mut bad_have = vec![REQ_HAVE];
         bad_have.extend_from_slice(&[0u8; 32]);
         bad_have.push(9);
@@ -418,10 +454,10 @@ mod tests {
             }
 
             #[test]
-            fn chunk_responses_round_trip(len in 0usize..300, data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            fn block_responses_round_trip(len in 0usize..300, data in proptest::collection::vec(any::<u8>(), 0..512)) {
                 let mut set = ChunkSet::empty(len);
                 for i in (0..len).step_by(3) { set.insert(i); }
-                let res = Response::Chunk(Bytes::from(data), Have::Some(set));
+                let res = Response::Block(Bytes::from(data), Have::Some(set));
                 prop_assert_eq!(round_trip_response(&res), res);
             }
         }

@@ -37,10 +37,13 @@ pub const ROUTE_STATUS: usize = 6;
 pub struct PeerMetrics {
     /// What every node counts.
     pub node: NodeMetrics,
-    /// Chunks received that failed verification and were thrown away.
+    /// Blocks received that failed verification and were thrown away (the metric keeps
+    /// its historical name, `versus_chunks_rejected_total`).
     pub chunks_rejected: Counter,
-    /// Verified chunks received and kept.
+    /// Verified blocks received and kept.
     pub chunks_fetched: Counter,
+    /// Queued block requests dropped because the requester cancelled them.
+    pub cancelled: Counter,
     /// Fetches that completed.
     pub fetches_ok: Counter,
     /// Fetches that failed.
@@ -49,25 +52,53 @@ pub struct PeerMetrics {
     pub dht_requests_served: Counter,
     /// DHT queries started by this peer (provider lookups and announcements).
     pub dht_queries: Counter,
-    /// How long at least one chunk answer was being sent (upload slots in use): with the
-    /// run's length, how busy the upload was kept.
+    /// How long at least one block answer was being handed to libp2p (upload slots in
+    /// use). With 16 KiB blocks that takes microseconds, so the busy time reported for a
+    /// capped upload is [`PeerMetrics::upload_busy_micros`] instead.
     pub upload_busy: BusyTime,
+    /// Bytes on the wire, to tell how busy a capped upload was.
+    bytes: Arc<ByteCounters>,
+    /// The upload cap in bytes per second, if any.
+    upload_rate: Option<u64>,
     holdings: Arc<Holdings>,
 }
 
 impl PeerMetrics {
-    /// Counters over the shaper's byte counters; object gauges read from `holdings`.
-    pub fn new(bytes: Arc<ByteCounters>, holdings: Arc<Holdings>) -> Self {
+    /// Counters over the shaper's byte counters; object gauges read from `holdings`;
+    /// `upload_rate` is the upload cap in bytes per second, if any.
+    pub fn new(
+        bytes: Arc<ByteCounters>,
+        holdings: Arc<Holdings>,
+        upload_rate: Option<u64>,
+    ) -> Self {
         PeerMetrics {
-            node: NodeMetrics::new(bytes, ROUTES),
+            node: NodeMetrics::new(Arc::clone(&bytes), ROUTES),
             chunks_rejected: Counter::default(),
             chunks_fetched: Counter::default(),
+            cancelled: Counter::default(),
             fetches_ok: Counter::default(),
             fetches_failed: Counter::default(),
             dht_requests_served: Counter::default(),
             dht_queries: Counter::default(),
             upload_busy: BusyTime::default(),
+            bytes,
+            upload_rate,
             holdings,
+        }
+    }
+}
+
+impl PeerMetrics {
+    /// Microseconds the upload was busy: with a cap, the time the bytes sent so far take
+    /// at the cap (the link's busy time, whatever queues sit above it); without one, the
+    /// time upload slots were in use.
+    pub fn upload_busy_micros(&self) -> u64 {
+        match self.upload_rate {
+            Some(rate) => {
+                let micros = u128::from(self.bytes.written()) * 1_000_000 / u128::from(rate.max(1));
+                u64::try_from(micros).unwrap_or(u64::MAX)
+            }
+            None => self.upload_busy.micros(),
         }
     }
 }
@@ -117,14 +148,20 @@ impl RenderMetrics for PeerMetrics {
         write_counter(
             out,
             crate::metric_names::CHUNKS_REJECTED,
-            "Chunks received from other peers that failed verification and were discarded.",
+            "Blocks received from other peers that failed verification and were discarded.",
             self.chunks_rejected.get(),
         );
         write_counter(
             out,
             "versus_chunks_fetched_total",
-            "Verified chunks received from other peers and kept.",
+            "Verified blocks received from other peers and kept.",
             self.chunks_fetched.get(),
+        );
+        write_counter(
+            out,
+            "versus_requests_cancelled_total",
+            "Queued block requests dropped because the requester got the block elsewhere.",
+            self.cancelled.get(),
         );
         write_counter(
             out,
@@ -153,8 +190,8 @@ impl RenderMetrics for PeerMetrics {
         write_counter(
             out,
             crate::metric_names::UPLOAD_BUSY_US,
-            "Time during which at least one chunk answer was being sent (upload slots in use).",
-            self.upload_busy.micros(),
+            "Time the upload link was busy: bytes sent divided by the upload cap (without a cap: time upload slots were in use).",
+            self.upload_busy_micros(),
         );
         let store = self.holdings.store();
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);

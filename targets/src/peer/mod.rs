@@ -2,11 +2,12 @@
 //!
 //! The data plane is libp2p over TCP + Noise + Yamux, shaped by the node's network
 //! profile on the raw TCP bytes (`transport`). Kademlia holds provider records, identify
-//! spreads listen addresses, and the chunk protocol ([`codec`]) moves manifests and
-//! 256 KiB chunks. A fetch ([`fetch`]) swarms: it pulls chunks from several providers at
-//! once, verifies each against the manifest, and serves and announces what it has while
-//! it is still downloading. The admin plane ([`routes`], on `--admin`, never shaped)
-//! publishes, fetches and reports.
+//! spreads listen addresses, and the chunk protocol ([`codec`]) moves manifests, block
+//! hashes and 16 KiB blocks. A fetch ([`fetch`]) swarms: it pulls blocks from several
+//! providers at once, verifies each against the object's block hashes (BLAKE3 verified
+//! streaming, checked against the id), and serves every block as soon as it holds it,
+//! before the chunk around it is complete (cut-through). The admin plane ([`routes`], on
+//! `--admin`, never shaped) publishes, fetches and reports.
 //!
 //! [`run`] is the command: start, print the ready line, serve until SIGTERM or SIGINT.
 //! [`start`] is the same node in-process, for tests; it works on a current-thread runtime.
@@ -138,6 +139,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
     let metrics = Arc::new(PeerMetrics::new(
         Arc::clone(shaper.counters()),
         Arc::clone(&holdings),
+        args.upload.map(|r| r.bytes_per_sec()),
     ));
     let swarm = behaviour::build_swarm(
         &keypair,

@@ -24,28 +24,33 @@ pub struct FetchStats {
     pub provider_lookup_ms: Option<u64>,
     /// Number of chunks of the object.
     pub chunks: usize,
-    /// Verified chunks kept, by the peer id that served them.
+    /// Number of blocks of the object (the unit exchanged and verified).
+    pub blocks: usize,
+    /// Verified blocks kept, by the peer id that served them (the field keeps its
+    /// historical name).
     pub chunks_by_peer: BTreeMap<String, u64>,
-    /// Chunks that failed verification and were discarded.
+    /// Blocks that failed verification and were discarded.
     pub rejected_chunks: u64,
     /// Providers known by the end of the download.
     pub providers: usize,
-    /// Time until the first verified chunk was stored, in milliseconds (null if none was needed).
+    /// Time until the first verified block was stored, in milliseconds (null if none was needed).
     pub first_chunk_ms: Option<u64>,
-    /// Chunks received that were already held (endgame duplicates), thrown away.
+    /// Blocks received that were already held (endgame duplicates), thrown away.
     pub duplicate_chunks: u64,
-    /// Chunk requests answered "busy" (every upload slot of the provider taken).
+    /// Block requests answered "busy" (every upload slot of the provider taken).
     pub busy_answers: u64,
+    /// Requests cancelled because their block arrived from another peer first.
+    pub cancelled: u64,
 }
 
 /// How far a failed download got.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Progress {
-    /// Chunks held.
+    /// Blocks held.
     pub chunks_done: usize,
-    /// Chunks in the object (null if the manifest never arrived).
+    /// Blocks in the object (null if the manifest never arrived).
     pub chunks_total: Option<usize>,
-    /// Chunks that failed verification.
+    /// Blocks that failed verification.
     pub rejected_chunks: u64,
     /// Providers found.
     pub providers: usize,

@@ -1,22 +1,23 @@
-//! Answering the chunk protocol, with upload slots.
+//! Answering the block protocol, with upload slots.
 //!
-//! Manifest and holdings requests are answered at once. Chunk answers go out through a
-//! few **upload slots**: at most `slots` chunks are being sent at any time, taken from the
+//! Manifest and holdings requests are answered at once. Block answers go out through a
+//! few **upload slots**: at most `slots` blocks are being sent at any time, taken from the
 //! requesting peers in turn (round robin), and only a short queue waits behind them; a
 //! request beyond that is answered `Busy` at once, so the requester asks someone else
-//! instead of waiting. Sending a few chunks at full speed rather than every requested chunk
-//! at a trickle gets complete chunks into the swarm early, where peers can trade them
-//! (BitTorrent's reason for upload slots). A slot frees when libp2p reports the answer
-//! written (or failed), or after the request timeout at the latest.
+//! instead of waiting. Sending a few blocks at full speed rather than every requested block
+//! at a trickle gets blocks into the swarm early, where peers can trade them (BitTorrent's
+//! reason for upload slots). A slot frees when libp2p reports the answer written (or
+//! failed), or after the request timeout at the latest. A requester that got a block
+//! elsewhere cancels its queued request for it, so the queue never sends it twice.
 //!
 //! Both are sized by the upload cap ([`SlotSettings::for_upload`]): a fast uploader (a
 //! seed) gets more slots and a queue holding about [`QUEUE_WAIT`] of sending, so it never
-//! turns requesters away while its link could still carry their chunks. Of a peer's
-//! queued requests the chunk this node has sent least often goes first, so a seed spreads
-//! distinct chunks over the swarm (the idea of BitTorrent's super-seeding).
+//! turns requesters away while its link could still carry their blocks. Of a peer's
+//! queued requests the block this node has sent least often goes first, so a seed spreads
+//! distinct blocks over the swarm (the idea of BitTorrent's super-seeding).
 //!
-//! The deliberate faults live here too: `corrupt` flips bytes in the chunks it sends,
-//! `stall` keeps chunk requests and never answers them.
+//! The deliberate faults live here too: `corrupt` flips bytes in the blocks it sends,
+//! `stall` keeps block requests and never answers them.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -29,13 +30,13 @@ use tokio::time::Instant;
 
 use super::args::Misbehave;
 use super::codec::{Ask, Request, Response};
-use super::holdings::{ChunkLookup, Holdings};
+use super::holdings::{BlockLookup, Holdings};
 use super::metrics::{PeerMetrics, ROUTE_CHUNK, ROUTE_HAVE, ROUTE_MANIFEST};
-use crate::content::{ObjectId, CHUNK_SIZE};
+use crate::content::{ObjectId, BLOCK_SIZE};
 
 /// Requests a stalling peer keeps unanswered at most (the oldest are dropped beyond).
 const MAX_STALLED: usize = 4096;
-/// Sending time the chunk queue holds at most, at the upload cap.
+/// Sending time the block queue holds at most, at the upload cap.
 pub const QUEUE_WAIT: Duration = Duration::from_millis(1000);
 /// Upload rate one automatic upload slot stands for.
 const RATE_PER_SLOT: u64 = 2 << 20;
@@ -43,7 +44,7 @@ const RATE_PER_SLOT: u64 = 2 << 20;
 const MAX_AUTO_SLOTS: usize = 8;
 /// Upload slots without an upload cap (when not set explicitly).
 const UNCAPPED_SLOTS: usize = 4;
-/// Chunks whose send count is remembered, at most (one counter per chunk).
+/// Blocks whose send count is remembered, at most (one counter per block).
 const MAX_SEND_COUNTS: usize = 1 << 16;
 
 /// An answer to hand to libp2p.
@@ -59,9 +60,9 @@ struct Queued {
 /// Upload-slot settings.
 #[derive(Debug, Clone, Copy)]
 pub struct SlotSettings {
-    /// Chunks sent at once, at most.
+    /// Blocks sent at once, at most.
     pub slots: usize,
-    /// Chunk requests waiting for a slot, at most; more are answered `Busy`.
+    /// Block requests waiting for a slot, at most; more are answered `Busy`.
     pub queue: usize,
     /// A slot whose completion was never reported is reclaimed after this long.
     pub reclaim_after: Duration,
@@ -70,7 +71,7 @@ pub struct SlotSettings {
 impl SlotSettings {
     /// Slots and queue for an upload cap of `upload` bytes per second (`None`: uncapped):
     /// `slots` if given, else one per 2 MiB/s (2 to 8); a queue of [`QUEUE_WAIT`] worth of
-    /// chunks at that rate, at least two per slot.
+    /// blocks at that rate, at least two per slot.
     pub fn for_upload(upload: Option<u64>, slots: Option<usize>, reclaim_after: Duration) -> Self {
         let slots = slots.unwrap_or_else(|| match upload {
             Some(rate) => usize::try_from(rate.div_ceil(RATE_PER_SLOT))
@@ -81,7 +82,7 @@ impl SlotSettings {
         let slots = slots.max(1);
         let queue_by_rate = upload.map_or(0, |rate| {
             let bytes = u128::from(rate) * QUEUE_WAIT.as_millis() / 1000;
-            usize::try_from(bytes / u128::from(CHUNK_SIZE)).unwrap_or(usize::MAX)
+            usize::try_from(bytes / u128::from(BLOCK_SIZE)).unwrap_or(usize::MAX)
         });
         SlotSettings {
             slots,
@@ -91,7 +92,7 @@ impl SlotSettings {
     }
 }
 
-/// The serving side of the chunk protocol.
+/// The serving side of the block protocol.
 pub struct Uploader {
     holdings: Arc<Holdings>,
     metrics: Arc<PeerMetrics>,
@@ -102,7 +103,7 @@ pub struct Uploader {
     turn: VecDeque<PeerId>,
     queued: usize,
     stalled: VecDeque<ResponseChannel<Response>>,
-    /// How often each chunk was sent, to send the least sent first.
+    /// How often each block was sent, to send the least sent first.
     sent: HashMap<(ObjectId, u32), u32>,
 }
 
@@ -147,7 +148,9 @@ impl Uploader {
                 ROUTE_MANIFEST,
                 self.holdings
                     .manifest(&object)
-                    .map_or(Response::NotFound, |(m, have)| Response::Manifest(m, have)),
+                    .map_or(Response::NotFound, |(m, h, have)| {
+                        Response::Manifest(m, h, have)
+                    }),
             ),
             Request::Have(_) => (
                 ROUTE_HAVE,
@@ -155,8 +158,11 @@ impl Uploader {
                     .have(&object)
                     .map_or(Response::NotFound, Response::Have),
             ),
-            Request::Chunk(_, index) => {
-                return self.on_chunk_request(peer, request_id, object, index, channel)
+            Request::Block(_, index) => {
+                return self.on_block_request(peer, request_id, object, index, channel)
+            }
+            Request::Cancel(_, index) => {
+                return self.on_cancel(peer, request_id, object, index, channel)
             }
         };
         let status = if matches!(response, Response::NotFound) {
@@ -168,7 +174,38 @@ impl Uploader {
         vec![(request_id, channel, response)]
     }
 
-    fn on_chunk_request(
+    /// Drops `peer`'s queued request for block `index` (answering it `Cancelled`), and
+    /// answers the cancel itself with this node's holdings.
+    fn on_cancel(
+        &mut self,
+        peer: PeerId,
+        request_id: InboundRequestId,
+        object: ObjectId,
+        index: u32,
+        channel: ResponseChannel<Response>,
+    ) -> Vec<Answer> {
+        let mut answers = Vec::new();
+        if let Some(queue) = self.queues.get_mut(&peer) {
+            if let Some(pos) = queue
+                .iter()
+                .position(|q| q.object == object && q.index == index)
+            {
+                if let Some(dropped) = queue.remove(pos) {
+                    self.queued = self.queued.saturating_sub(1);
+                    self.metrics.cancelled.inc();
+                    answers.push((dropped.request_id, dropped.channel, Response::Cancelled));
+                }
+            }
+        }
+        let have = self
+            .holdings
+            .have(&object)
+            .map_or(Response::NotFound, Response::Have);
+        answers.push((request_id, channel, have));
+        answers
+    }
+
+    fn on_block_request(
         &mut self,
         peer: PeerId,
         request_id: InboundRequestId,
@@ -177,7 +214,7 @@ impl Uploader {
         channel: ResponseChannel<Response>,
     ) -> Vec<Answer> {
         if self.misbehave == Some(Misbehave::Stall) {
-            tracing::debug!(%peer, %object, index, "stalling a chunk request on purpose (--misbehave stall)");
+            tracing::debug!(%peer, %object, index, "stalling a block request on purpose (--misbehave stall)");
             if self.stalled.len() >= MAX_STALLED {
                 self.stalled.pop_front();
             }
@@ -253,8 +290,8 @@ impl Uploader {
             if !next.channel.is_open() {
                 continue; // the requester gave up while it waited
             }
-            let response = self.chunk_response(&next.object, next.index);
-            if matches!(response, Response::Chunk(..)) {
+            let response = self.block_response(&next.object, next.index);
+            if matches!(response, Response::Block(..)) {
                 if self.sent.len() < MAX_SEND_COUNTS {
                     *self.sent.entry((next.object, next.index)).or_default() += 1;
                 } else if let Some(n) = self.sent.get_mut(&(next.object, next.index)) {
@@ -271,9 +308,9 @@ impl Uploader {
         answers
     }
 
-    fn chunk_response(&self, object: &ObjectId, index: u32) -> Response {
-        match self.holdings.chunk(object, index as usize) {
-            ChunkLookup::Found(bytes, have) => {
+    fn block_response(&self, object: &ObjectId, index: u32) -> Response {
+        match self.holdings.block(object, index as usize) {
+            BlockLookup::Found(bytes, have) => {
                 self.metrics.node.chunks_served.inc();
                 self.metrics
                     .node
@@ -284,22 +321,21 @@ impl Uploader {
                 } else {
                     bytes
                 };
-                Response::Chunk(bytes, have)
+                Response::Block(bytes, have)
             }
-            ChunkLookup::Missing(have) => Response::Missing(have),
-            ChunkLookup::Unknown => Response::NotFound,
+            BlockLookup::Missing(have) => Response::Missing(have),
+            BlockLookup::Unknown => Response::NotFound,
         }
     }
 }
 
-/// A copy of `bytes` with every 4096th byte flipped (`--misbehave corrupt`).
+/// A copy of `bytes` with one byte flipped, in the middle (`--misbehave corrupt`): the
+/// smallest corruption, which block verification must still catch.
 fn corrupt(bytes: &Bytes) -> Bytes {
     let mut copy = bytes.to_vec();
-    for b in copy.iter_mut().step_by(4096) {
-        *b ^= 0xff;
-    }
-    if copy.is_empty() {
-        copy.push(0);
+    match copy.get_mut(bytes.len() / 2) {
+        Some(b) => *b ^= 0x01,
+        None => copy.push(0),
     }
     Bytes::from(copy)
 }

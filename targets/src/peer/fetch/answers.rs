@@ -1,6 +1,7 @@
-//! What a download does with each answer it gets: a manifest (checked against the id,
-//! then the scheduler is set up), holdings, or a chunk (verified before it is kept; a
-//! corrupt one gets its sender banned).
+//! What a download does with each answer it gets: a manifest and block hashes (checked
+//! against the id, then the scheduler is set up), holdings, or a block (verified before
+//! it is kept; a corrupt one gets its sender banned; the other requests for it are
+//! cancelled).
 
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use super::super::have::Have;
 use super::super::holdings::InsertError;
 use super::super::scheduler::Scheduler;
 use super::{Download, FetchError, Outcome};
-use crate::content::Manifest;
+use crate::content::{BlockHashes, Manifest};
 
 impl Download<'_> {
     pub(super) fn on_outcome(&mut self, outcome: Outcome) -> Result<(), FetchError> {
@@ -26,8 +27,8 @@ impl Download<'_> {
             Request::Manifest(_) => {
                 self.manifest_in_flight = self.manifest_in_flight.saturating_sub(1);
                 match result {
-                    Ok(Response::Manifest(encoded, have)) => {
-                        self.on_manifest(peer, &encoded, &have)
+                    Ok(Response::Manifest(encoded, hashes, have)) => {
+                        self.on_manifest(peer, &encoded, &hashes, &have)
                     }
                     Ok(Response::NotFound) => self.rule_out(peer),
                     Ok(_) => {
@@ -48,12 +49,17 @@ impl Download<'_> {
                     Err(why) => self.peer_failed(peer, &why),
                 }
             }
-            Request::Chunk(_, index) => self.on_chunk(peer, index as usize, result)?,
+            Request::Block(_, index) => self.on_block(peer, index as usize, result)?,
+            Request::Cancel(..) => {
+                if let Ok(Response::Have(have)) = result {
+                    self.set_have(peer, &have);
+                }
+            }
         }
         Ok(())
     }
 
-    fn on_manifest(&mut self, peer: PeerId, encoded: &[u8], have: &Have) {
+    fn on_manifest(&mut self, peer: PeerId, encoded: &[u8], hashes: &[u8], have: &Have) {
         if self.manifest.is_some() {
             self.set_have(peer, have);
             return;
@@ -71,12 +77,20 @@ impl Download<'_> {
                 return;
             }
         };
-        self.ctx.holdings.begin(&manifest);
+        let hashes = match BlockHashes::decode(&manifest, hashes) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(%peer, id = %self.id, "a provider sent bad block hashes ({e}); ignoring that provider");
+                self.rule_out(peer);
+                return;
+            }
+        };
+        self.ctx.holdings.begin(&manifest, &hashes);
         let mut seed = std::collections::hash_map::RandomState::new().build_hasher();
         seed.write(&self.ctx.local.to_bytes());
         seed.write(self.id.as_bytes());
         let mut sched = Scheduler::new(
-            manifest.chunk_count(),
+            manifest.block_count(),
             self.ctx.settings.max_per_peer,
             seed.finish(),
         );
@@ -102,7 +116,7 @@ impl Download<'_> {
         self.next_refresh = Instant::now();
     }
 
-    fn on_chunk(
+    fn on_block(
         &mut self,
         peer: PeerId,
         index: usize,
@@ -112,12 +126,13 @@ impl Download<'_> {
             return Ok(());
         };
         match result {
-            Ok(Response::Chunk(bytes, have)) => {
+            Ok(Response::Block(bytes, have)) => {
                 sched.set_have(&peer, &have);
                 let len = bytes.len() as u64;
-                match self.ctx.holdings.insert_chunk(&self.id, index, bytes) {
+                match self.ctx.holdings.insert_block(&self.id, index, bytes) {
                     Ok(inserted) => {
                         sched.completed(&peer, index, std::time::Instant::now());
+                        let losers = sched.cancel_others(index);
                         if !inserted.new {
                             self.duplicates += 1;
                         } else {
@@ -125,11 +140,12 @@ impl Download<'_> {
                                 self.first_chunk = Some(self.started.elapsed());
                             }
                             self.bytes += len;
-                            tracing::trace!(ms = self.started.elapsed().as_millis() as u64, %peer, index, "chunk stored");
+                            tracing::trace!(ms = self.started.elapsed().as_millis() as u64, %peer, index, "block stored");
                             *self.chunks_by_peer.entry(peer).or_default() += 1;
                             self.ctx.metrics.chunks_fetched.inc();
                             self.announce();
                         }
+                        self.cancel(losers, index);
                     }
                     Err(InsertError::Corrupt(e)) => {
                         self.rejected += 1;
@@ -137,7 +153,7 @@ impl Download<'_> {
                         self.corrupt_peers.insert(peer);
                         sched.rejected(&peer, index);
                         self.ruled_out.insert(peer);
-                        tracing::warn!(%peer, id = %self.id, index, "rejected a chunk ({e}); no longer asking that peer");
+                        tracing::warn!(%peer, id = %self.id, index, "rejected a block ({e}); no longer asking that peer");
                     }
                     Err(e @ InsertError::NotStarted(_)) => return Err(self.internal(e.to_string())),
                 }
@@ -157,14 +173,24 @@ impl Download<'_> {
                 sched.ban(&peer);
                 self.ruled_out.insert(peer);
             }
+            // This node cancelled it: the scheduler forgot the request already.
+            Ok(Response::Cancelled) => {}
             Ok(_) => {
                 sched.failed(&peer, index);
             }
             Err(why) => {
-                tracing::debug!(%peer, id = %self.id, index, "chunk request failed: {why}");
+                tracing::debug!(%peer, id = %self.id, index, "block request failed: {why}");
                 sched.failed(&peer, index);
             }
         }
         Ok(())
+    }
+
+    /// Cancels the requests for block `index` still out at `peers` (it arrived already).
+    fn cancel(&mut self, peers: Vec<PeerId>, index: usize) {
+        for peer in peers {
+            self.cancelled += 1;
+            self.send(peer, Request::Cancel(self.id, index as u32));
+        }
     }
 }

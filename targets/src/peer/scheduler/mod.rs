@@ -1,4 +1,5 @@
-//! The swarming download's chunk scheduler: which chunk to ask of which peer next.
+//! The swarming download's block scheduler: which block to ask of which peer next.
+//! ("Chunk" below means the unit scheduled: a 16 KiB block of the object.)
 //!
 //! Pure bookkeeping, no I/O, so it is unit-tested directly. Policy:
 //! - **Rarest first**: a peer with a free request slot gets the missing chunk that the
@@ -11,7 +12,9 @@
 //! - **Endgame**: once every missing chunk is already requested and at most
 //!   [`ENDGAME_MISSING`] are missing, an idle peer may duplicate a request (at most
 //!   [`MAX_DUPLICATES`] copies per chunk), so one slow or stalled peer cannot hold up the
-//!   end of a download. Earlier duplicates would only waste the swarm's upload.
+//!   end of a download. Earlier duplicates would only waste the swarm's upload. When a
+//!   chunk arrives, [`Scheduler::cancel_others`] gives the peers still holding a request
+//!   for it, so the download cancels those (the losers of the race).
 //! - **Avoidance**: a peer that served a corrupt chunk is banned for the rest of the
 //!   download; one that failed [`MAX_FAILURES`] requests in a row is banned as well; one
 //!   that answered "busy" gets no new request (nor a holdings question) until its back-off
@@ -250,20 +253,18 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
             (self.next_random() as usize) % self.chunks
         };
         let state = self.peers.get(peer)?;
-        if state.banned || state.in_flight.len() >= state.pace.limit(self.max_per_peer) {
+        let limit = state.pace.limit(self.max_per_peer);
+        if state.banned || state.in_flight.len() >= limit {
             return None;
         }
-        let candidates = (0..self.chunks)
-            .map(|k| (offset + k) % self.chunks)
-            .filter(|&i| state.have.contains(i) && !self.done.contains(i));
-        let mut fresh: Option<usize> = None;
-        for i in candidates.clone() {
-            if self.requested[i] == 0
-                && fresh.is_none_or(|best| self.availability[i] < self.availability[best])
-            {
-                fresh = Some(i);
-            }
-        }
+        let candidates = useful(&state.have, &self.done);
+        // Rarest first; ties go to the first after a random offset.
+        let rotated = |i: usize| (i + self.chunks - offset) % self.chunks;
+        let fresh = candidates
+            .iter()
+            .copied()
+            .filter(|&i| self.requested[i] == 0)
+            .min_by_key(|&i| (self.availability[i], rotated(i)));
         if fresh.is_some() {
             return fresh;
         }
@@ -276,6 +277,7 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         }
         // Endgame: duplicate the least duplicated request this peer is not already serving.
         candidates
+            .into_iter()
             .filter(|i| self.requested[*i] < MAX_DUPLICATES && !state.has_in_flight(*i))
             .min_by_key(|i| self.requested[*i])
     }
@@ -323,10 +325,28 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
     }
 
     /// The request for chunk `index` to `peer` failed (timeout, closed connection, …).
-    /// Returns true if the peer is now banned.
+    /// Returns true if the peer is now banned. A request no longer in flight (cancelled)
+    /// does not count.
     pub fn failed(&mut self, peer: &P, index: usize) -> bool {
-        self.finish_request(peer, index);
+        if self.finish_request(peer, index).is_none() {
+            return false;
+        }
         self.count_failure(peer)
+    }
+
+    /// Chunk `index` is stored: forgets every request for it still in flight and returns
+    /// the peers they went to, so they can be cancelled.
+    pub fn cancel_others(&mut self, index: usize) -> Vec<P> {
+        let holders: Vec<P> = self
+            .order
+            .iter()
+            .filter(|p| self.peers.get(*p).is_some_and(|s| s.has_in_flight(index)))
+            .cloned()
+            .collect();
+        for peer in &holders {
+            self.finish_request(peer, index);
+        }
+        holders
     }
 
     /// A request to `peer` that was not for a chunk failed; returns true if it is now banned.
@@ -385,6 +405,20 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         self.rng = x;
         x
     }
+}
+
+/// Chunks in `have` and not in `done`, in index order (a word-wise scan of the bitmaps).
+fn useful(have: &ChunkSet, done: &ChunkSet) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (byte, (h, d)) in have.bits().iter().zip(done.bits()).enumerate() {
+        let mut bits = h & !d;
+        while bits != 0 {
+            let bit = bits.trailing_zeros() as usize;
+            out.push(byte * 8 + bit);
+            bits &= bits - 1;
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -155,6 +155,28 @@ fn endgame_duplicates_stalled_requests() {
 }
 
 #[test]
+fn the_losers_of_an_endgame_race_are_cancelled_without_blame() {
+    let mut s = Scheduler::new(2, 4, 1);
+    s.set_have(&1u32, &Have::All);
+    assert_eq!(s.next_requests(Instant::now()).len(), 2);
+    s.set_have(&2u32, &Have::All);
+    let dup = s.next_requests(Instant::now());
+    let (winner, index) = dup[0];
+    assert!(s.completed(&winner, index, Instant::now()));
+    assert_eq!(
+        s.cancel_others(index),
+        vec![1],
+        "peer 1 still had it queued"
+    );
+    assert!(s.cancel_others(index).is_empty());
+    // The cancelled request failing later is not held against peer 1.
+    for _ in 0..MAX_FAILURES {
+        assert!(!s.failed(&1, index));
+    }
+    assert!(s.is_usable(&1));
+}
+
+#[test]
 fn partial_peers_are_refreshed_and_holdings_only_grow() {
     let mut s = Scheduler::new(3, 2, 1);
     s.set_have(&1u32, &some(3, &[0]));

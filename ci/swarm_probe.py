@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""A flash crowd by hand, for looking inside the swarm: starts a seed and N peers of one
+`versus` binary on loopback, publishes one object at the seed, has every peer fetch it at
+once, then prints the makespan and the sums of every peer's fetch statistics (blocks by
+source, duplicates, busy answers, cancels) and of their /metrics request counters.
+
+    ci/swarm_probe.py [--bin target/release/versus] [--n 16] [--size 8MiB-in-bytes]
+                      [--seed-upload 4MiB/s] [--peer-upload 512KiB/s]
+
+Every process it starts is killed on exit (bounded: 300 s for the whole probe).
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+LIMIT_S = 300
+
+
+def start(binary, upload, bootstrap=None):
+    args = [binary, "peer", "--upload", upload]
+    if bootstrap:
+        args += ["--bootstrap", bootstrap]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, start_new_session=True)
+    line = proc.stdout.readline()
+    ready = json.loads(line)
+    return proc, ready
+
+
+def post(addr, path, body=b"", timeout=LIMIT_S):
+    req = urllib.request.Request(f"http://{addr}{path}", data=body, method="POST")
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+def metrics(addr):
+    with urllib.request.urlopen(f"http://{addr}/metrics", timeout=10) as resp:
+        return resp.read().decode()
+
+
+COUNTERS = ("versus_dht_queries_total", "versus_dht_requests_served_total",
+            "versus_bytes_sent_total", "versus_object_bytes_served_total",
+            "versus_requests_cancelled_total", "versus_connections_total")
+REQUESTS = re.compile(r'versus_requests_total\{route="([^"]+)",status="(\d+)"\} (\d+)')
+
+
+def counters_of(nodes):
+    """Sums, over `nodes`, of the counters above and of requests served by route and status."""
+    sums = {}
+    for node in nodes:
+        text = metrics(node["admin"])
+        for m in REQUESTS.finditer(text):
+            key = f"requests {m.group(1)} {m.group(2)}"
+            sums[key] = sums.get(key, 0) + int(m.group(3))
+        for name in COUNTERS:
+            m = re.search(rf"^{name} (\d+)", text, re.M)
+            if m:
+                sums[name] = sums.get(name, 0) + int(m.group(1))
+    return sums
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="target/release/versus")
+    ap.add_argument("--n", type=int, default=16)
+    ap.add_argument("--size", type=int, default=8 << 20)
+    ap.add_argument("--seed-upload", default="4MiB/s")
+    ap.add_argument("--peer-upload", default="512KiB/s")
+    a = ap.parse_args()
+    procs = []
+    try:
+        seed, ready = start(a.bin, a.seed_upload)
+        procs.append(seed)
+        peers = []
+        for _ in range(a.n):
+            p, r = start(a.bin, a.peer_upload, ready["data"])
+            procs.append(p)
+            peers.append(r)
+        time.sleep(3)
+        data = os.urandom(a.size)
+        oid = post(ready["admin"], "/objects", data)["id"]
+        before = counters_of([ready] + peers)
+        t0 = time.time()
+        with concurrent.futures.ThreadPoolExecutor(a.n) as pool:
+            stats = list(pool.map(lambda r: post(r["admin"], f"/fetch/{oid}"), peers))
+        makespan = time.time() - t0
+        totals = {}
+        for s in stats:
+            for k in ("duplicate_chunks", "busy_answers", "cancelled", "rejected_chunks"):
+                totals[k] = totals.get(k, 0) + s.get(k, 0)
+        from_seed = sum(s["chunks_by_peer"].get(ready["peer_id"], 0) for s in stats)
+        blocks = stats[0].get("blocks") or stats[0]["chunks"]
+        print(f"makespan {makespan:.2f} s; durations "
+              f"{sorted(s['duration_ms'] for s in stats)}")
+        print(f"blocks per copy {blocks}; from the seed {from_seed} "
+              f"({from_seed / blocks:.2f} copies); totals {totals}")
+        after = counters_of([ready] + peers)
+        counters = {k: v - before.get(k, 0) for k, v in after.items()}
+        delivered = a.n * a.size
+        print("during the fetches, all nodes:", json.dumps(counters, sort_keys=True))
+        sent = counters.get("versus_bytes_sent_total", 0)
+        payload = counters.get("versus_object_bytes_served_total", 0)
+        print(f"wire bytes {sent / delivered - 1:+.2%} of N*F; object bytes served "
+              f"{payload / delivered - 1:+.2%} of N*F")
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGALRM, lambda *_: sys.exit("probe took too long"))
+    signal.alarm(LIMIT_S)
+    main()
