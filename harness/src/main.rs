@@ -38,6 +38,12 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Print the JSON Schema of report.json (reports/report.schema.json).
+    Schema {
+        /// Write the schema to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Run the client-server reference target: an HTTP object store.
     Server(versus_targets::server::ServerArgs),
     /// Run the peer-to-peer reference target: a libp2p swarm node.
@@ -216,6 +222,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Compare(args) => versus::commands::compare::run(&args),
         Command::Export(args) => versus::commands::export::run(&args),
         Command::Merge(args) => versus::commands::merge::run(&args),
+        Command::Schema { out } => versus::commands::schema::run(out.as_deref()),
         Command::Server(args) => {
             runtime()?.block_on(versus_targets::server::run(args))?;
             Ok(EXIT_OK)

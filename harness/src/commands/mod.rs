@@ -5,6 +5,7 @@ pub mod compare;
 pub mod export;
 pub mod merge;
 pub mod run;
+pub mod schema;
 pub mod sweep;
 
 use crate::error::{Failure, EXIT_CANNOT_RUN, EXIT_USAGE};

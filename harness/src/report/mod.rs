@@ -1,5 +1,6 @@
 //! Reports: the canonical [`model::Report`] and everything rendered from it —
-//! report.json, report.md, the terminal table and the .hlog interval logs.
+//! report.json, report.md, the terminal table, the .hlog interval logs and the JSON
+//! Schema of report.json.
 
 pub(crate) mod build;
 pub mod charts;
@@ -8,6 +9,7 @@ pub(crate) mod hlog;
 pub(crate) mod markdown;
 pub mod model;
 pub(crate) mod resilience;
+pub mod schema;
 pub(crate) mod table;
 
 use std::path::Path;
