@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
+use versus::commands::ci::CiArgs;
 use versus::commands::exit_code;
 use versus::commands::run::{ArchChoice, RunOptions};
 use versus::commands::sweep::{parse_counts, SweepOptions};
@@ -108,6 +109,8 @@ struct OutputArgs {
     /// Progress display: a bar on a terminal and plain lines otherwise (auto), plain lines, or none.
     #[arg(long, value_enum, default_value = "auto")]
     progress: ProgressArg,
+    #[command(flatten)]
+    ci: CiArgs,
 }
 
 impl SweepArgs {
@@ -124,6 +127,7 @@ impl SweepArgs {
             overrides,
             out: self.output.out,
             progress: self.output.progress.into(),
+            ci: self.output.ci,
         })
     }
 }
@@ -170,6 +174,7 @@ impl RunArgs {
             out: self.output.out,
             progress: self.output.progress.into(),
             repeat: self.repeat,
+            ci: self.output.ci,
         })
     }
 }

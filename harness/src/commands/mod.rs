@@ -1,6 +1,7 @@
 //! Stage 9, the commands: thin layers over the pipeline, one module each, and the exit
 //! code of an error.
 
+pub mod ci;
 pub mod compare;
 pub mod export;
 pub mod merge;

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::analyse::{claims, side_by_side, thresholds};
 use crate::arch::Arch;
+use crate::commands::ci::CiArgs;
 use crate::drive::progress::ProgressMode;
 use crate::error::{Failure, EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use crate::execute::execute;
@@ -48,6 +49,19 @@ pub struct RunOptions {
     pub progress: ProgressMode,
     /// Repetitions per architecture (at least 1), run interleaved: cs p2p cs p2p …
     pub repeat: u32,
+    /// JUnit XML and the job summary.
+    pub ci: CiArgs,
+}
+
+/// Where a finished run's outputs go.
+#[derive(Debug, Clone, Copy)]
+pub struct Outputs<'a> {
+    /// The command, as the CI outputs name it: `run` or `sweep`.
+    pub command: &'static str,
+    /// The report directory (`--out`).
+    pub dir: &'a Path,
+    /// JUnit XML and the job summary.
+    pub ci: &'a CiArgs,
 }
 
 /// Reads the scenario the options point at, with overrides applied.
@@ -140,18 +154,25 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
             }
         }
     }
-    publish(&scenario, done, started, stop.is_cancelled(), &opts.out)
+    let outputs = Outputs {
+        command: "run",
+        dir: &opts.out,
+        ci: &opts.ci,
+    };
+    publish(&scenario, done, started, stop.is_cancelled(), outputs)
 }
 
 /// Assembles the report of `done` runs (thresholds, side by side, claims), prints the
-/// terminal table, writes the files into `out`, and returns the exit code.
+/// terminal table, writes the files into `outputs.dir` (and the CI outputs asked for),
+/// and returns the exit code.
 pub fn publish(
     scenario: &Scenario,
     done: Vec<ArchRun>,
     started: SystemTime,
     interrupted: bool,
-    out: &Path,
+    outputs: Outputs<'_>,
 ) -> anyhow::Result<i32> {
+    let out = outputs.dir;
     let (runs, mut logs): (Vec<_>, Vec<_>) = done.into_iter().map(|d| (d.report, d.log)).unzip();
     // Sweeps and repetitions have several runs per architecture: name their logs apart.
     let sizes = |arch: Arch| {
@@ -204,6 +225,7 @@ pub fn publish(
     println!("{}", report::table::terminal(&report));
     report::write_all(out, &report, &logs, started)?;
     eprintln!("report written to {}", out.join("report.md").display());
+    outputs.ci.report_outputs(outputs.command, &report, out)?;
     Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if !report.thresholds_passed() {

@@ -8,7 +8,8 @@ use std::time::SystemTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::arch::Arch;
-use crate::commands::run::{architectures, check_arch, publish, run_arch, ArchChoice};
+use crate::commands::ci::CiArgs;
+use crate::commands::run::{architectures, check_arch, publish, run_arch, ArchChoice, Outputs};
 use crate::drive::progress::ProgressMode;
 use crate::error::Failure;
 use crate::scenario::{self, Override};
@@ -30,6 +31,8 @@ pub struct SweepOptions {
     pub out: PathBuf,
     /// How to show progress.
     pub progress: ProgressMode,
+    /// JUnit XML and the job summary.
+    pub ci: CiArgs,
 }
 
 /// Parses a comma-separated list of counts such as `4,8,16` (each 1..=100000).
@@ -96,7 +99,12 @@ pub async fn sweep(opts: SweepOptions, stop: CancellationToken) -> anyhow::Resul
             }
         }
     }
-    publish(&base, done, started, stop.is_cancelled(), &opts.out)
+    let outputs = Outputs {
+        command: "sweep",
+        dir: &opts.out,
+        ci: &opts.ci,
+    };
+    publish(&base, done, started, stop.is_cancelled(), outputs)
 }
 
 #[cfg(test)]

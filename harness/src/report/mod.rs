@@ -6,6 +6,7 @@ pub(crate) mod build;
 pub mod charts;
 pub(crate) mod faults_md;
 pub(crate) mod hlog;
+pub mod junit;
 pub(crate) mod markdown;
 pub mod model;
 pub(crate) mod resilience;

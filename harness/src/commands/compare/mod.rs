@@ -15,6 +15,7 @@
 //! [`comparison`] (matching runs and building the result) and [`render`] (markdown, JSON).
 
 pub mod comparison;
+pub mod junit;
 pub mod render;
 pub mod tolerances;
 
@@ -24,6 +25,7 @@ pub use crate::analyse::verdict::Verdict;
 pub use comparison::{compare, Comparison, Input, Options, Row};
 pub use tolerances::Tolerances;
 
+use crate::commands::ci::CiArgs;
 use crate::error::Failure;
 use crate::report::model::Report;
 
@@ -60,6 +62,9 @@ pub struct CompareArgs {
     /// Write the comparison to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// JUnit XML and the job summary.
+    #[command(flatten)]
+    pub ci: CiArgs,
 }
 
 impl CompareArgs {
@@ -75,6 +80,7 @@ impl CompareArgs {
             paired: false,
             format: CompareFormat::Md,
             out: None,
+            ci: CiArgs::default(),
         }
     }
 }
@@ -128,6 +134,8 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         CompareFormat::Json => render::json(&comparison)?,
     };
     super::write_output(args.out.as_deref(), &text, "comparison")?;
+    args.ci
+        .write_junit("versus compare", &junit::cases(&comparison))?;
     Ok(comparison.exit_code)
 }
 

@@ -1,0 +1,183 @@
+//! What CI systems read, from one short real run (`versus run --url` against a test
+//! server on loopback, with one threshold that holds and one that fails) and a
+//! comparison derived from it: the JUnit XML, read back by a real consumer (PyPI's
+//! `junitparser`; skipped with a message when python3 or junitparser is missing).
+
+mod compare_support;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use support::{describe, run_versus, write_file, Behaviour, TestServer};
+
+/// The shared run: its directory and how the command ended.
+struct Run {
+    dir: PathBuf,
+    output: Output,
+}
+
+fn run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let server = TestServer::start(Behaviour {
+            delay: Duration::from_millis(2),
+            body_len: 256,
+            ..Behaviour::default()
+        });
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ci_outputs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the test directory");
+        let scenario = write_file(
+            &dir,
+            "ci.toml",
+            &format!(
+                "name = \"ci-check\"\n[workload]\nkind = \"url\"\nurl = \"{}\"\n[load]\nusers = 2\nduration = \"1s\"\nthreads = 1\n\
+                 [thresholds]\nerrors.rate = \"< 50%\"\nget.rps = \">= 100000000\"\n",
+                server.url("/x")
+            ),
+        );
+        let output = run_versus(
+            &[
+                "run",
+                path_str(&scenario),
+                "--out",
+                path_str(&dir.join("out")),
+                "--junit",
+                path_str(&dir.join("run.junit.xml")),
+                "--progress",
+                "none",
+            ],
+            Duration::from_secs(60),
+        );
+        Run { dir, output }
+    })
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 test path")
+}
+
+const JUNIT_READER: &str = r#"
+import json, sys
+from junitparser import JUnitXml, Failure, Skipped
+cases = []
+for suite in JUnitXml.fromfile(sys.argv[1]):
+    for case in suite:
+        results = case.result
+        kind = "passed"
+        message = ""
+        for r in results:
+            kind = "failure" if isinstance(r, Failure) else "skipped" if isinstance(r, Skipped) else type(r).__name__
+            message = r.message or ""
+        cases.append({"suite": suite.name, "classname": case.classname, "name": case.name, "result": kind, "message": message})
+print(json.dumps(cases))
+"#;
+
+/// The test cases of a JUnit file as `junitparser` reads them, or `None` (with a message)
+/// when python3 or junitparser is not installed here.
+fn junitparser(path: &Path) -> Option<Vec<serde_json::Value>> {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import junitparser"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "SKIPPED: python3 with junitparser is not installed (`python3 -m pip install junitparser`; .ci/run installs it)"
+        );
+        return None;
+    }
+    let out = std::process::Command::new("python3")
+        .args(["-c", JUNIT_READER, path_str(path)])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "junitparser could not read {}: {}",
+        path.display(),
+        describe(&out)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("the reader prints JSON"))
+}
+
+#[test]
+fn failing_threshold_exits_1() {
+    let run = run();
+    assert_eq!(
+        run.output.status.code(),
+        Some(1),
+        "{}",
+        describe(&run.output)
+    );
+}
+
+#[test]
+fn run_junit_has_one_case_per_threshold_and_the_failure() {
+    let run = run();
+    let path = run.dir.join("run.junit.xml");
+    assert!(
+        path.exists(),
+        "--junit wrote nothing: {}",
+        describe(&run.output)
+    );
+    let Some(cases) = junitparser(&path) else {
+        return;
+    };
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    let failed: Vec<_> = cases.iter().filter(|c| c["result"] == "failure").collect();
+    assert_eq!(failed.len(), 1, "{cases:?}");
+    let message = failed[0]["message"].as_str().unwrap();
+    assert!(message.contains("get.rps >= 100000000"), "{message}");
+    assert!(message.contains("measured"), "{message}");
+    assert_eq!(failed[0]["classname"], "versus.ci-check.cs");
+    assert!(
+        cases
+            .iter()
+            .any(|c| c["result"] == "passed"
+                && c["name"].as_str().unwrap().starts_with("errors.rate"))
+    );
+}
+
+#[test]
+fn compare_junit_shows_a_regression_as_a_failure() {
+    let run = run();
+    let baseline =
+        versus::report::read(&run.dir.join("out/report.json")).expect("the run's report");
+    let mut candidate = baseline.clone();
+    for op in candidate.runs[0].ops.values_mut() {
+        compare_support::scale_latency(op, 3.0);
+    }
+    let dir = run.dir.join("compare");
+    std::fs::create_dir_all(&dir).expect("create the compare directory");
+    let b = compare_support::write_report(&dir, "baseline.json", &baseline);
+    let c = compare_support::write_report(&dir, "candidate.json", &candidate);
+    let junit = dir.join("compare.junit.xml");
+    let out = run_versus(
+        &[
+            "compare",
+            path_str(&b),
+            path_str(&c),
+            "--junit",
+            path_str(&junit),
+            "--metric",
+            "get.p50",
+            "--metric",
+            "get.p99",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let Some(cases) = junitparser(&junit) else {
+        return;
+    };
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    for case in &cases {
+        assert_eq!(case["result"], "failure", "{cases:?}");
+        let message = case["message"].as_str().unwrap();
+        assert!(
+            message.contains("regressed") && message.contains("threshold"),
+            "{message}"
+        );
+    }
+}
