@@ -1,7 +1,8 @@
 //! What CI systems read, from one short real run (`versus run --url` against a test
 //! server on loopback, with one threshold that holds and one that fails) and a
 //! comparison derived from it: the JUnit XML, read back by a real consumer (PyPI's
-//! `junitparser`; skipped with a message when python3 or junitparser is missing).
+//! `junitparser`; skipped with a message when python3 or junitparser is missing), and
+//! the job summary appended to `$GITHUB_STEP_SUMMARY` (or `--summary FILE`).
 
 mod compare_support;
 mod support;
@@ -11,7 +12,7 @@ use std::process::Output;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use support::{describe, run_versus, write_file, Behaviour, TestServer};
+use support::{describe, marker, run_marked, run_versus, write_file, Behaviour, TestServer};
 
 /// The shared run: its directory and how the command ended.
 struct Run {
@@ -39,7 +40,10 @@ fn run() -> &'static Run {
                 server.url("/x")
             ),
         );
-        let output = run_versus(
+        let summary = dir.join("step-summary.md");
+        std::fs::write(&summary, "previous step\n").expect("write the summary file");
+        let output = run_marked(
+            &marker(),
             &[
                 "run",
                 path_str(&scenario),
@@ -50,6 +54,7 @@ fn run() -> &'static Run {
                 "--progress",
                 "none",
             ],
+            &[("GITHUB_STEP_SUMMARY", path_str(&summary))],
             Duration::from_secs(60),
         );
         Run { dir, output }
@@ -153,6 +158,7 @@ fn compare_junit_shows_a_regression_as_a_failure() {
     let b = compare_support::write_report(&dir, "baseline.json", &baseline);
     let c = compare_support::write_report(&dir, "candidate.json", &candidate);
     let junit = dir.join("compare.junit.xml");
+    let summary = dir.join("compare-summary.md");
     let out = run_versus(
         &[
             "compare",
@@ -160,6 +166,8 @@ fn compare_junit_shows_a_regression_as_a_failure() {
             path_str(&c),
             "--junit",
             path_str(&junit),
+            "--summary",
+            path_str(&summary),
             "--metric",
             "get.p50",
             "--metric",
@@ -168,6 +176,9 @@ fn compare_junit_shows_a_regression_as_a_failure() {
         Duration::from_secs(30),
     );
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let text = std::fs::read_to_string(&summary).expect("--summary written");
+    assert!(text.contains("**Verdict: regressed**"), "{text}");
+    assert!(text.contains("| cs | `get.p99` |"), "{text}");
     let Some(cases) = junitparser(&junit) else {
         return;
     };
@@ -180,4 +191,53 @@ fn compare_junit_shows_a_regression_as_a_failure() {
             "{message}"
         );
     }
+}
+
+#[test]
+fn run_appends_the_job_summary_to_github_step_summary() {
+    let run = run();
+    let text = std::fs::read_to_string(run.dir.join("step-summary.md")).expect("summary file");
+    assert!(
+        text.starts_with("previous step\n### Versus run: ci-check\n"),
+        "the summary is appended after what earlier steps wrote: {text}"
+    );
+    assert!(text.contains("**thresholds FAILED**"), "{text}");
+    assert!(
+        text.contains("| get.rps >= 100000000 | cs (2 users) |") && text.contains("| FAIL |"),
+        "{text}"
+    );
+    assert!(text.contains("| cs | 2 | get |"), "the key table: {text}");
+    assert!(
+        text.contains("`latency-spectrum.svg`"),
+        "charts named as artifacts: {text}"
+    );
+    assert!(
+        !text.contains("<svg"),
+        "the summary refers to charts, it does not embed them"
+    );
+    assert!(
+        text.len() < 4000,
+        "the summary stays compact: {} bytes",
+        text.len()
+    );
+}
+
+#[test]
+fn a_fresh_report_validates_against_the_committed_schema() {
+    let run = run();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("reports/report.schema.json")).expect("the schema"),
+    )
+    .expect("the schema is JSON");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.dir.join("out/report.json")).expect("report.json"),
+    )
+    .expect("report.json is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }

@@ -223,9 +223,11 @@ pub fn publish(
         report.claims = claims::evaluate(&report);
     }
     println!("{}", report::table::terminal(&report));
-    report::write_all(out, &report, &logs, started)?;
+    let charts = report::write_all(out, &report, &logs, started)?;
     eprintln!("report written to {}", out.join("report.md").display());
-    outputs.ci.report_outputs(outputs.command, &report, out)?;
+    outputs
+        .ci
+        .report_outputs(outputs.command, &report, out, &charts)?;
     Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if !report.thresholds_passed() {

@@ -11,7 +11,8 @@ use crate::format::{format_bytes, format_duration_us};
 /// Share of the machine's cores above which a run is called CPU-bound.
 const CPU_BOUND: f64 = 0.85;
 
-fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
+/// A markdown table of `rows` under `headers` (cells with `|` escaped), then a blank line.
+pub(crate) fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
     let _ = writeln!(
         out,
@@ -48,13 +49,7 @@ pub(crate) fn render(report: &Report, charts: &[String]) -> String {
             "> **Interrupted**: the run was stopped early; these results are partial.\n\n",
         );
     }
-    let verdict = if report.thresholds.is_empty() {
-        "no thresholds set"
-    } else if report.thresholds_passed() {
-        "all thresholds passed"
-    } else {
-        "**thresholds FAILED**"
-    };
+    let verdict = verdict_words(report);
     let _ = writeln!(
         out,
         "Started {} · versus {} ({}) · {} · {} cores · {} · {}\n",
@@ -102,6 +97,17 @@ pub(crate) fn render(report: &Report, charts: &[String]) -> String {
         out.push_str("- `*.svg`: the charts above.\n");
     }
     out
+}
+
+/// The thresholds' verdict in words: `all thresholds passed`, `**thresholds FAILED**`.
+pub(crate) fn verdict_words(report: &Report) -> &'static str {
+    if report.thresholds.is_empty() {
+        "no thresholds set"
+    } else if report.thresholds_passed() {
+        "all thresholds passed"
+    } else {
+        "**thresholds FAILED**"
+    }
 }
 
 /// A sweep's scaling table: one row per run, by architecture, servers and users.

@@ -11,6 +11,7 @@ pub(crate) mod markdown;
 pub mod model;
 pub(crate) mod resilience;
 pub mod schema;
+pub mod summary;
 pub(crate) mod table;
 
 use std::path::Path;
@@ -29,13 +30,14 @@ pub struct RunLog {
     pub entries: Vec<HlogEntry>,
 }
 
-/// Writes report.json, report.md and one .hlog per run into `dir` (created if needed).
+/// Writes report.json, report.md, the charts and one .hlog per run into `dir` (created if
+/// needed); returns the charts' file names.
 pub fn write_all(
     dir: &Path,
     report: &Report,
     logs: &[RunLog],
     started: SystemTime,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the report directory {}", dir.display()))?;
     let json = serde_json::to_string_pretty(report).context("cannot serialize the report")?;
@@ -60,7 +62,7 @@ pub fn write_all(
             .with_context(|| format!("cannot encode the interval log of {}", log.arch))?;
         write_file(&dir.join(format!("{}.hlog", log.arch)), &buf)?;
     }
-    Ok(())
+    Ok(charts)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

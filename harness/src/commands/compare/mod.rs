@@ -129,13 +129,15 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         },
         &options,
     );
+    let markdown = render::markdown(&comparison);
     let text = match args.format {
-        CompareFormat::Md => render::markdown(&comparison),
+        CompareFormat::Md => markdown.clone(),
         CompareFormat::Json => render::json(&comparison)?,
     };
     super::write_output(args.out.as_deref(), &text, "comparison")?;
     args.ci
         .write_junit("versus compare", &junit::cases(&comparison))?;
+    args.ci.append_summary(&format!("{markdown}\n"))?;
     Ok(comparison.exit_code)
 }
 
