@@ -2,8 +2,12 @@
 //! server on loopback, with one threshold that holds and one that fails) and a
 //! comparison derived from it: the JUnit XML, read back by a real consumer (PyPI's
 //! `junitparser`; skipped with a message when python3 or junitparser is missing), and
-//! the job summary appended to `$GITHUB_STEP_SUMMARY` (or `--summary FILE`).
+//! the job summary appended to `$GITHUB_STEP_SUMMARY` (or `--summary FILE`), and
+//! report.html opened in headless Chromium (skipped with a message when it is missing):
+//! no console message, a screenshot that is not blank and shows the charts' colour, and
+//! tables that sort on a click.
 
+mod browser_support;
 mod compare_support;
 mod support;
 
@@ -28,7 +32,7 @@ fn run() -> &'static Run {
             body_len: 256,
             ..Behaviour::default()
         });
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ci_outputs-{}", std::process::id()));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ci_outputs");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the test directory");
         let scenario = write_file(
@@ -240,4 +244,96 @@ fn a_fresh_report_validates_against_the_committed_schema() {
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let run = run();
+    let page = run.dir.join("out/report.html");
+    let html = std::fs::read_to_string(&page).expect("report.html written beside report.md");
+    assert_eq!(html.matches("<svg").count(), 3, "every chart inline");
+    let Some(browser) = browser_support::chromium() else {
+        return;
+    };
+    let shot = run.dir.join("report.png");
+    let visit = browser_support::visit(
+        &browser,
+        &page,
+        &format!("--screenshot={}", shot.display()),
+        &run.dir,
+    );
+    assert!(
+        visit.console.is_empty(),
+        "console messages: {:?}",
+        visit.console
+    );
+    let image = browser_support::decode_png(&std::fs::read(&shot).expect("a screenshot"));
+    assert_eq!((image.width, image.height), (1200, 1600));
+    let mut colours: Vec<[u8; 3]> = image.rgb.clone();
+    colours.sort_unstable();
+    colours.dedup();
+    let white = image
+        .rgb
+        .iter()
+        .filter(|p| p.iter().all(|&c| c > 245))
+        .count();
+    assert!(
+        colours.len() > 50,
+        "a blank screenshot: {} colours",
+        colours.len()
+    );
+    assert!(
+        white < image.rgb.len() * 98 / 100,
+        "the screenshot is nearly all white"
+    );
+    // The client-server series colour (#0072b2): the charts are drawn, not just text.
+    let cs_blue = image
+        .rgb
+        .iter()
+        .filter(|p| p[0] < 40 && (90..140).contains(&p[1]) && (150..210).contains(&p[2]))
+        .count();
+    assert!(
+        cs_blue > 300,
+        "no chart line visible ({cs_blue} pixels of the cs colour)"
+    );
+}
+
+#[test]
+fn html_tables_sort_on_a_click() {
+    let run = run();
+    let html = std::fs::read_to_string(run.dir.join("out/report.html")).expect("report.html");
+    let Some(browser) = browser_support::chromium() else {
+        return;
+    };
+    // Click the thresholds table's first header twice: descending by condition.
+    let click = "<script>var h = Array.prototype.find.call(document.querySelectorAll('th'), \
+                 function (t) { return t.textContent === 'threshold'; }); h.click(); h.click();</script>";
+    let page = run.dir.join("out/sorted.html");
+    std::fs::write(&page, html.replace("</body>", &format!("{click}</body>"))).expect("write");
+    let visit = browser_support::visit(&browser, &page, "--dump-dom", &run.dir);
+    assert!(
+        visit.console.is_empty(),
+        "console messages: {:?}",
+        visit.console
+    );
+    assert!(
+        visit.stdout.contains("data-sortable-tables=\""),
+        "the script ran"
+    );
+    assert!(
+        visit.stdout.contains("aria-sort=\"descending\""),
+        "{}",
+        visit.stdout
+    );
+    let (get, errors) = (
+        visit
+            .stdout
+            .find("<td>get.rps &gt;= 100000000</td>")
+            .expect("the get.rps row"),
+        visit
+            .stdout
+            .find("<td>errors.rate &lt; 50%</td>")
+            .expect("the errors.rate row"),
+    );
+    assert!(get < errors, "descending: get.rps before errors.rate");
 }

@@ -93,6 +93,9 @@ pub(crate) fn render(report: &Report, charts: &[String]) -> String {
     out.push_str(
         "- `<arch>.hlog`: one histogram per second per operation (HdrHistogram interval log).\n",
     );
+    out.push_str(
+        "- `report.html`: this report as one self-contained web page (charts inline, tables sortable).\n",
+    );
     if !charts.is_empty() {
         out.push_str("- `*.svg`: the charts above.\n");
     }

@@ -1,11 +1,12 @@
 //! Reports: the canonical [`model::Report`] and everything rendered from it —
-//! report.json, report.md, the terminal table, the .hlog interval logs and the JSON
+//! report.json, report.md, report.html, the terminal table, the .hlog interval logs and the JSON
 //! Schema of report.json.
 
 pub(crate) mod build;
 pub mod charts;
 pub(crate) mod faults_md;
 pub(crate) mod hlog;
+pub(crate) mod html;
 pub mod junit;
 pub(crate) mod markdown;
 pub mod model;
@@ -30,7 +31,7 @@ pub struct RunLog {
     pub entries: Vec<HlogEntry>,
 }
 
-/// Writes report.json, report.md, the charts and one .hlog per run into `dir` (created if
+/// Writes report.json, report.md, report.html, the charts and one .hlog per run into `dir` (created if
 /// needed); returns the charts' file names.
 pub fn write_all(
     dir: &Path,
@@ -42,14 +43,17 @@ pub fn write_all(
         .with_context(|| format!("cannot create the report directory {}", dir.display()))?;
     let json = serde_json::to_string_pretty(report).context("cannot serialize the report")?;
     write_file(&dir.join("report.json"), json.as_bytes())?;
+    let rendered = charts::render_all(report);
     let mut charts = Vec::new();
-    for (name, svg) in charts::render_all(report) {
-        write_file(&dir.join(&name), svg.as_bytes())?;
-        charts.push(name);
+    for (name, svg) in &rendered {
+        write_file(&dir.join(name), svg.as_bytes())?;
+        charts.push(name.clone());
     }
+    let md = markdown::render(report, &charts);
+    write_file(&dir.join("report.md"), md.as_bytes())?;
     write_file(
-        &dir.join("report.md"),
-        markdown::render(report, &charts).as_bytes(),
+        &dir.join("report.html"),
+        html::render(report, &md, &rendered).as_bytes(),
     )?;
     for log in logs {
         let mut buf = Vec::new();
