@@ -5,8 +5,9 @@
 # die and say; WORKTREES and CHILD start empty.
 # shellcheck shell=bash
 
+# cleanup [STATUS]: the EXIT trap; exits with STATUS (default: the status it was called with).
 cleanup() {
-    local status=$?
+    local status=${1:-$?}
     if [[ -n $CHILD ]] && kill -0 "$CHILD" 2>/dev/null; then
         kill -TERM "$CHILD" 2>/dev/null || true
         wait "$CHILD" 2>/dev/null || true

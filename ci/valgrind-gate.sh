@@ -38,6 +38,10 @@
 #   VERSUS_VG_OUT=valgrind-gate-out   where the results go
 #   VERSUS_GATE_TARGET=<repo>/target/perf-gate   the persistent CARGO_TARGET_DIR (shared
 #                              with ci/perf-gate.sh)
+#   VERSUS_VG_BASE_BIN=        a prebuilt `versus` for the base (BASE_REV is then only its
+#                              name in the output); VERSUS_VG_HEAD_BIN the same for the
+#                              head. With both, nothing is built and the head's binary
+#                              drives the load.
 #   VERSUS_VG_KEEP=0           1 keeps the temporary directory
 #
 # Needs git, cargo, valgrind, curl and jq. Everything runs on loopback.
@@ -81,17 +85,38 @@ STARTED=$SECONDS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/valgrind-gate.XXXXXX")
 WORKTREES=()
 CHILD=
+SERVER=
 # shellcheck source=ci/gate-lib.sh
 source "$REPO/ci/gate-lib.sh"
-trap cleanup EXIT
+stop_server() {
+    if [[ -n $SERVER ]] && kill -0 "$SERVER" 2>/dev/null; then
+        kill -TERM "$SERVER" 2>/dev/null || true
+        wait "$SERVER" 2>/dev/null || true
+    fi
+    SERVER=
+}
+trap 'exit_status=$?; stop_server; cleanup "$exit_status"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-resolve "$BASE_REV" BASE_KEY
-resolve "$HEAD_REV" HEAD_KEY
-build "$BASE_KEY" BASE_BIN
-build "$HEAD_KEY" HEAD_BIN
-build WORKTREE TOOL
+# side REV PREBUILT VAR: sets VAR to the prebuilt binary, or builds REV.
+side() {
+    local key
+    if [[ -n $2 ]]; then
+        [[ -x $2 ]] || EXIT_CODE=2 die "no executable $2"
+        printf -v "$3" '%s' "$(realpath "$2")"
+    else
+        resolve "$1" key
+        build "$key" "$3"
+    fi
+}
+side "$BASE_REV" "${VERSUS_VG_BASE_BIN:-}" BASE_BIN
+side "$HEAD_REV" "${VERSUS_VG_HEAD_BIN:-}" HEAD_BIN
+if [[ -n ${VERSUS_VG_BASE_BIN:-} && -n ${VERSUS_VG_HEAD_BIN:-} ]]; then
+    TOOL=$HEAD_BIN
+else
+    build WORKTREE TOOL
+fi
 BUILD_SECONDS=$((SECONDS - STARTED))
 
 # instructions BIN ENV N DIR: sets COUNT to the server's instruction total for N
@@ -104,7 +129,7 @@ instructions() {
         --cachegrind-out-file="$dir/cachegrind.out" \
         "$bin" server --listen 127.0.0.1:0 --admin 127.0.0.1:0 >"$dir/ready" 2>"$dir/server.log" &
     pid=$!
-    CHILD=$pid
+    SERVER=$pid
     for _ in $(seq 600); do
         grep -q '"ready"' "$dir/ready" 2>/dev/null && break
         kill -0 "$pid" 2>/dev/null || { cat "$dir/server.log" >&2; die "the server under valgrind exited before it was ready"; }
@@ -115,16 +140,14 @@ instructions() {
     id=$(curl -sf -X PUT --data-binary @"$dir/object" "http://$addr/objects" | jq -r .id) ||
         die "cannot publish the object at $addr"
     if ((n > 0)); then
-        timeout 600 "$TOOL" run --url "http://$addr/objects/$id" --users 1 \
+        run_child "$TOOL" run --url "http://$addr/objects/$id" --users 1 \
             --set "load.iterations=$n" --duration 30m --progress none --out "$dir/report" \
             >"$dir/run.log" 2>&1 || { cat "$dir/run.log" >&2; die "the load run against $addr failed"; }
         local count
         count=$(jq '.runs[0].ops.get.count - .runs[0].ops.get.errors_total' "$dir/report/report.json")
         [[ $count == "$n" ]] || die "$count of $n requests succeeded ($dir/report)"
     fi
-    kill -TERM "$pid"
-    wait "$pid" || true
-    CHILD=
+    stop_server
     COUNT=$(awk '/^summary:/ { print $2 }' "$dir/cachegrind.out")
     [[ $COUNT =~ ^[0-9]+$ ]] || die "no instruction total in $dir/cachegrind.out"
 }
