@@ -48,13 +48,17 @@ pub fn threshold_cases(report: &Report) -> Vec<Case> {
                 Outcome::Failed
             };
             let verb = if t.passed { "held" } else { "failed" };
+            let measured = match t.value {
+                Some(_) => format!("measured {}", t.value_text),
+                None => "not measured (no successful operation)".to_string(),
+            };
             Case {
                 classname: format!("versus.{scenario}.{}", t.arch),
                 name: format!("{} ({} users)", t.condition, t.users),
                 outcome,
                 message: format!(
-                    "{}: {verb}, measured {} ({}, {} users)",
-                    t.condition, t.value_text, t.arch, t.users
+                    "{}: {verb}, {measured} ({}, {} users)",
+                    t.condition, t.arch, t.users
                 ),
             }
         })
