@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
+use versus::commands::ci::CiArgs;
 use versus::commands::exit_code;
 use versus::commands::run::{ArchChoice, RunOptions};
 use versus::commands::sweep::{parse_counts, SweepOptions};
@@ -37,6 +38,12 @@ enum Command {
     Check {
         /// The scenario file (TOML).
         scenario: PathBuf,
+    },
+    /// Print the JSON Schema of report.json (reports/report.schema.json).
+    Schema {
+        /// Write the schema to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Run the client-server reference target: an HTTP object store.
     Server(versus_targets::server::ServerArgs),
@@ -107,6 +114,8 @@ struct OutputArgs {
     /// Progress display: a bar on a terminal and plain lines otherwise (auto), plain lines, or none.
     #[arg(long, value_enum, default_value = "auto")]
     progress: ProgressArg,
+    #[command(flatten)]
+    ci: CiArgs,
 }
 
 impl SweepArgs {
@@ -123,6 +132,7 @@ impl SweepArgs {
             overrides,
             out: self.output.out,
             progress: self.output.progress.into(),
+            ci: self.output.ci,
         })
     }
 }
@@ -170,6 +180,7 @@ impl RunArgs {
             progress: self.output.progress.into(),
             repeat: self.repeat,
             allow_remote_target: self.allow_remote_target,
+            ci: self.output.ci,
         })
     }
 }
@@ -222,6 +233,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Compare(args) => versus::commands::compare::run(&args),
         Command::Export(args) => versus::commands::export::run(&args),
         Command::Merge(args) => versus::commands::merge::run(&args),
+        Command::Schema { out } => versus::commands::schema::run(out.as_deref()),
         Command::Server(args) => {
             runtime()?.block_on(versus_targets::server::run(args))?;
             Ok(EXIT_OK)

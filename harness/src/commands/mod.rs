@@ -1,10 +1,12 @@
 //! Stage 9, the commands: thin layers over the pipeline, one module each, and the exit
 //! code of an error.
 
+pub mod ci;
 pub mod compare;
 pub mod export;
 pub mod merge;
 pub mod run;
+pub mod schema;
 pub mod sweep;
 
 use crate::error::{Failure, EXIT_CANNOT_RUN, EXIT_USAGE};

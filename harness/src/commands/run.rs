@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::analyse::{claims, side_by_side, thresholds};
 use crate::arch::Arch;
+use crate::commands::ci::CiArgs;
 use crate::drive::progress::ProgressMode;
 use crate::error::{Failure, EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use crate::execute::execute;
@@ -50,6 +51,19 @@ pub struct RunOptions {
     pub repeat: u32,
     /// Drive a URL that resolves beyond loopback.
     pub allow_remote_target: bool,
+    /// JUnit XML and the job summary.
+    pub ci: CiArgs,
+}
+
+/// Where a finished run's outputs go.
+#[derive(Debug, Clone, Copy)]
+pub struct Outputs<'a> {
+    /// The command, as the CI outputs name it: `run` or `sweep`.
+    pub command: &'static str,
+    /// The report directory (`--out`).
+    pub dir: &'a Path,
+    /// JUnit XML and the job summary.
+    pub ci: &'a CiArgs,
 }
 
 /// Reads the scenario the options point at, with overrides applied.
@@ -163,9 +177,13 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
         }
     }
     let finished = Finished::new(done, started, &stop, failure);
-    publish(&scenario, finished, &opts.out)
+    let outputs = Outputs {
+        command: "run",
+        dir: &opts.out,
+        ci: &opts.ci,
+    };
+    publish(&scenario, finished, outputs)
 }
-
 /// The runs a command carried out, and how it ended.
 pub struct Finished {
     /// The runs that completed, in order.
@@ -202,8 +220,15 @@ impl Finished {
 }
 
 /// Assembles the report of `done` runs (thresholds, side by side, claims), prints the
-/// terminal table, writes the files into `out`, and returns the exit code.
-pub fn publish(scenario: &Scenario, finished: Finished, out: &Path) -> anyhow::Result<i32> {
+/// terminal table, writes the files into `outputs.dir` (and the CI outputs asked for),
+/// and returns the exit code; a run that failed is the result once the report of the
+/// runs before it is written.
+pub fn publish(
+    scenario: &Scenario,
+    finished: Finished,
+    outputs: Outputs<'_>,
+) -> anyhow::Result<i32> {
+    let out = outputs.dir;
     let Finished {
         done,
         started,
@@ -266,8 +291,11 @@ pub fn publish(scenario: &Scenario, finished: Finished, out: &Path) -> anyhow::R
         report.claims = claims::evaluate(&report);
     }
     println!("{}", report::table::terminal(&report));
-    report::write_all(out, &report, &logs, started)?;
+    let charts = report::write_all(out, &report, &logs, started)?;
     eprintln!("report written to {}", out.join("report.md").display());
+    outputs
+        .ci
+        .report_outputs(outputs.command, &report, out, &charts)?;
     if let Some(e) = failure {
         eprintln!("the report holds the runs that finished before this failure");
         return Err(e);

@@ -8,7 +8,10 @@ use std::time::SystemTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::arch::Arch;
-use crate::commands::run::{architectures, check_arch, publish, run_arch, ArchChoice, Finished};
+use crate::commands::ci::CiArgs;
+use crate::commands::run::{
+    architectures, check_arch, publish, run_arch, ArchChoice, Finished, Outputs,
+};
 use crate::drive::progress::ProgressMode;
 use crate::error::Failure;
 use crate::scenario::{self, Override};
@@ -30,6 +33,8 @@ pub struct SweepOptions {
     pub out: PathBuf,
     /// How to show progress.
     pub progress: ProgressMode,
+    /// JUnit XML and the job summary.
+    pub ci: CiArgs,
 }
 
 /// Parses a comma-separated list of counts such as `4,8,16` (each 1..=100000).
@@ -104,7 +109,12 @@ pub async fn sweep(opts: SweepOptions, stop: CancellationToken) -> anyhow::Resul
         }
     }
     let finished = Finished::new(done, started, &stop, failure);
-    publish(&base, finished, &opts.out)
+    let outputs = Outputs {
+        command: "sweep",
+        dir: &opts.out,
+        ci: &opts.ci,
+    };
+    publish(&base, finished, outputs)
 }
 
 #[cfg(test)]

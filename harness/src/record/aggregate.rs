@@ -13,7 +13,7 @@ use super::histogram::{self, new_latency, Latency};
 use super::recorder::{IntervalSnapshot, OpCounters, OpInterval, ScheduleCounters};
 
 /// One operation kind in one second of the run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IntervalOp {
     /// Operations that finished in this second.
     pub count: u64,
@@ -26,7 +26,7 @@ pub struct IntervalOp {
 }
 
 /// One second of the run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IntervalSummary {
     /// Seconds since the start of the run at which this second begins.
     pub t_s: u32,

@@ -28,7 +28,7 @@ pub fn record_us(h: &mut Latency, us: u64) {
 }
 
 /// min, p50, p90, p99, p99.9, max and mean of a histogram, in microseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LatencySummary {
     /// Smallest value.
     pub min: u64,

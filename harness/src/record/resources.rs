@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// Usage of one role, summed over its processes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RoleResources {
     /// CPU-seconds used during the run.
     pub cpu_s: f64,
@@ -24,7 +24,7 @@ pub struct RoleResources {
 }
 
 /// How busy the harness was.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HarnessLoad {
     /// Load-generator threads.
     pub threads: u32,

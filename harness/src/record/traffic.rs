@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bytes on the wire for one role.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Traffic {
     /// Bytes sent.
     pub tx_bytes: u64,

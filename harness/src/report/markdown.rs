@@ -8,7 +8,8 @@ use super::table::{
 };
 use crate::format::{format_bytes, format_duration_us};
 
-fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
+/// A markdown table of `rows` under `headers` (cells with `|` escaped), then a blank line.
+pub(crate) fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
     let _ = writeln!(
         out,
@@ -45,13 +46,7 @@ pub(crate) fn render(report: &Report, charts: &[String]) -> String {
             "> **Interrupted**: the run was stopped early; these results are partial.\n\n",
         );
     }
-    let verdict = if report.thresholds.is_empty() {
-        "no thresholds set"
-    } else if report.thresholds_passed() {
-        "all thresholds passed"
-    } else {
-        "**thresholds FAILED**"
-    };
+    let verdict = verdict_words(report);
     let _ = writeln!(
         out,
         "Started {} · versus {} ({}) · {} · {} cores · {} · {}\n",
@@ -95,10 +90,24 @@ pub(crate) fn render(report: &Report, charts: &[String]) -> String {
     out.push_str(
         "- `<arch>.hlog`: one histogram per second per operation (HdrHistogram interval log).\n",
     );
+    out.push_str(
+        "- `report.html`: this report as one self-contained web page (charts inline, tables sortable).\n",
+    );
     if !charts.is_empty() {
         out.push_str("- `*.svg`: the charts above.\n");
     }
     out
+}
+
+/// The thresholds' verdict in words: `all thresholds passed`, `**thresholds FAILED**`.
+pub(crate) fn verdict_words(report: &Report) -> &'static str {
+    if report.thresholds.is_empty() {
+        "no thresholds set"
+    } else if report.thresholds_passed() {
+        "all thresholds passed"
+    } else {
+        "**thresholds FAILED**"
+    }
 }
 
 /// A sweep's scaling table: one row per run, by architecture, servers and users.

@@ -1,14 +1,19 @@
 //! Reports: the canonical [`model::Report`] and everything rendered from it —
-//! report.json, report.md, the terminal table and the .hlog interval logs.
+//! report.json, report.md, report.html, the terminal table, the .hlog interval logs and the JSON
+//! Schema of report.json.
 
 pub(crate) mod build;
 pub mod charts;
 pub(crate) mod faults_md;
 mod files;
 pub(crate) mod hlog;
+pub(crate) mod html;
+pub mod junit;
 pub(crate) mod markdown;
 pub mod model;
 pub(crate) mod resilience;
+pub mod schema;
+pub mod summary;
 pub(crate) mod table;
 
 use std::path::Path;
@@ -27,26 +32,30 @@ pub struct RunLog {
     pub entries: Vec<HlogEntry>,
 }
 
-/// Writes report.json, report.md, the charts and one .hlog per run into `dir` (created
-/// if needed). Every file is rendered first, then written to a temporary file, synced and
-/// renamed into place, report.json last: a kill or a full disk leaves the previous
-/// report.json whole, never a truncated one.
+/// Writes report.json, report.md, report.html, the charts and one .hlog per run into
+/// `dir` (created if needed); returns the charts' file names. Every file is rendered
+/// first, then written to a temporary file, synced and renamed into place, report.json
+/// last: a kill or a full disk leaves the previous report.json whole, never a truncated
+/// one.
 pub fn write_all(
     dir: &Path,
     report: &Report,
     logs: &[RunLog],
     started: SystemTime,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let rendered = charts::render_all(report);
     let mut charts = Vec::new();
-    for (name, svg) in charts::render_all(report) {
-        files.push((name.clone(), svg.into_bytes()));
-        charts.push(name);
+    for (name, svg) in &rendered {
+        files.push((name.clone(), svg.clone().into_bytes()));
+        charts.push(name.clone());
     }
+    let md = markdown::render(report, &charts);
     files.push((
-        "report.md".into(),
-        markdown::render(report, &charts).into_bytes(),
+        "report.html".into(),
+        html::render(report, &md, &rendered).into_bytes(),
     ));
+    files.push(("report.md".into(), md.into_bytes()));
     for log in logs {
         let mut buf = Vec::new();
         let comment = format!(
@@ -60,7 +69,8 @@ pub fn write_all(
     }
     let json = serde_json::to_vec_pretty(report).context("cannot serialize the report")?;
     files.push(("report.json".into(), json));
-    files::write_atomically(dir, &files)
+    files::write_atomically(dir, &files)?;
+    Ok(charts)
 }
 
 pub use files::{parse, read, ReportError};

@@ -18,7 +18,7 @@ pub use crate::record::traffic::Traffic;
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole report of one `versus run`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// Schema version, see [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -50,7 +50,7 @@ pub struct Report {
 }
 
 /// One pair of runs (cs and p2p, same users) compared metric by metric.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SideBySide {
     /// Users in both runs.
     pub users: u32,
@@ -62,7 +62,7 @@ pub struct SideBySide {
 }
 
 /// Provenance of the tool.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolInfo {
     /// Always `versus`.
     pub name: String,
@@ -84,7 +84,7 @@ impl ToolInfo {
 }
 
 /// One architecture's run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunReport {
     /// `cs` or `p2p`.
     pub arch: Arch,
@@ -161,7 +161,7 @@ pub struct RunReport {
 }
 
 /// One operation kind's results.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpReport {
     /// Operations that finished, ok or failed.
     pub count: u64,
@@ -203,7 +203,7 @@ impl OpReport {
 }
 
 /// A latency summary with its histogram.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LatencyReport {
     /// Summary, µs.
     pub latency_us: LatencySummary,
@@ -212,7 +212,7 @@ pub struct LatencyReport {
 }
 
 /// How well the open model kept its schedule.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScheduleReport {
     /// Arrivals the schedule asked for.
     pub intended: u64,
@@ -227,7 +227,7 @@ pub struct ScheduleReport {
 }
 
 /// Completion times of a one-shot workload.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Completion {
     /// Time until the last user finished, seconds.
     pub makespan_s: f64,
@@ -238,7 +238,7 @@ pub struct Completion {
 }
 
 /// One threshold evaluated on one run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThresholdResult {
     /// The condition as written, such as `get.p99 < 200ms`.
     pub condition: String,
@@ -295,7 +295,7 @@ impl Report {
 }
 
 /// One metric measured on both architectures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SideBySideRow {
     /// What is compared, such as `get p99 latency`.
     pub metric: String,
@@ -310,7 +310,7 @@ pub struct SideBySideRow {
 }
 
 /// What the numbers say about a claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimVerdict {
     /// The measurements agree with the claim.
@@ -333,7 +333,7 @@ impl ClaimVerdict {
 }
 
 /// One claim, judged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Claim {
     /// Number in DESIGN.md's table.
     pub number: u8,

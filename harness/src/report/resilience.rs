@@ -14,7 +14,7 @@ pub(crate) const AVAILABLE: f64 = 0.99;
 const EFFECT_LAG_S: u32 = 2;
 
 /// The resilience figures of one run with faults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Resilience {
     /// Users in the run.
     pub users: u32,

@@ -15,6 +15,7 @@
 //! [`comparison`] (matching runs and building the result) and [`render`] (markdown, JSON).
 
 pub mod comparison;
+pub mod junit;
 pub mod render;
 pub mod tolerances;
 
@@ -24,6 +25,7 @@ pub use crate::analyse::verdict::Verdict;
 pub use comparison::{compare, Comparison, Input, Options, Row};
 pub use tolerances::Tolerances;
 
+use crate::commands::ci::CiArgs;
 use crate::error::Failure;
 use crate::report::model::Report;
 
@@ -65,6 +67,9 @@ pub struct CompareArgs {
     /// pass on nothing.
     #[arg(long)]
     pub allow_empty: bool,
+    /// JUnit XML and the job summary.
+    #[command(flatten)]
+    pub ci: CiArgs,
 }
 
 impl CompareArgs {
@@ -81,6 +86,7 @@ impl CompareArgs {
             format: CompareFormat::Md,
             out: None,
             allow_empty: false,
+            ci: CiArgs::default(),
         }
     }
 }
@@ -137,11 +143,15 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<i32> {
         ))
         .into());
     }
+    let markdown = render::markdown(&comparison);
     let text = match args.format {
-        CompareFormat::Md => render::markdown(&comparison),
+        CompareFormat::Md => markdown.clone(),
         CompareFormat::Json => render::json(&comparison)?,
     };
     super::write_output(args.out.as_deref(), &text, "comparison")?;
+    args.ci
+        .write_junit("versus compare", &junit::cases(&comparison))?;
+    args.ci.append_summary(&format!("{markdown}\n"))?;
     Ok(comparison.exit_code)
 }
 

@@ -153,14 +153,8 @@ fn table(out: &mut String, c: &Comparison) {
     );
     out.push_str("|---|---|---:|---:|---:|---|---:|---|\n");
     for r in &c.metrics {
-        let interval = match r.interval {
-            Some((low, high)) => format!("[{}, {}]", change(r.kind, low), change(r.kind, high)),
-            None => "—".to_string(),
-        };
-        let threshold = match r.kind {
-            Delta::Ratio => format!("±{}", pct(r.threshold)),
-            Delta::Difference => format!("±{} pp", trim_number(r.threshold * 100.0)),
-        };
+        let interval = interval_cell(r);
+        let threshold = threshold_cell(r);
         let verdict = match (r.verdict, &r.note) {
             (Verdict::Regressed, _) => "**regressed**".to_string(),
             (v, Some(note)) => format!("{v}: {note}"),
@@ -182,7 +176,24 @@ fn table(out: &mut String, c: &Comparison) {
     out.push('\n');
 }
 
-fn value_cell(unit: Unit, values: Option<&Values>) -> String {
+/// A row's 95% interval of the change, `[+1.0%, +3.0%]`, or `—` without one.
+pub(super) fn interval_cell(r: &Row) -> String {
+    match r.interval {
+        Some((low, high)) => format!("[{}, {}]", change(r.kind, low), change(r.kind, high)),
+        None => "—".to_string(),
+    }
+}
+
+/// A row's threshold, `±5%` (or `±1 pp` for a difference).
+pub(super) fn threshold_cell(r: &Row) -> String {
+    match r.kind {
+        Delta::Ratio => format!("±{}", pct(r.threshold)),
+        Delta::Difference => format!("±{} pp", trim_number(r.threshold * 100.0)),
+    }
+}
+
+/// The median of one side's values in the row's unit, with `(n=K)` for several samples.
+pub(super) fn value_cell(unit: Unit, values: Option<&Values>) -> String {
     let Some(v) = values else {
         return "—".to_string();
     };
