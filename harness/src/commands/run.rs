@@ -17,7 +17,8 @@ use crate::machine::MachineInfo;
 use crate::plan::ArchPlan;
 use crate::report;
 use crate::report::build::ArchRun;
-use crate::report::model::{Report, SideBySide, ToolInfo, SCHEMA_VERSION};
+use crate::report::model::{Report, RunReport, SideBySide, ToolInfo, SCHEMA_VERSION};
+use crate::report::RunLog;
 use crate::scenario::model::WorkloadKind;
 use crate::scenario::{self, Override, Scenario};
 
@@ -241,31 +242,7 @@ pub fn publish(
         }
     }
     let (runs, mut logs): (Vec<_>, Vec<_>) = done.into_iter().map(|d| (d.report, d.log)).unzip();
-    // Sweeps and repetitions have several runs per architecture: name their logs apart.
-    let sizes = |arch: Arch| {
-        let mut sizes: Vec<(u32, Option<u32>)> = runs
-            .iter()
-            .filter(|r| r.arch == arch)
-            .map(|r| (r.users, r.servers))
-            .collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        sizes.len()
-    };
-    for (log, run) in logs.iter_mut().zip(&runs) {
-        if sizes(run.arch) > 1 {
-            let servers = run
-                .servers
-                .map_or_else(String::new, |s| format!("-{s}servers"));
-            log.arch = format!("{}-{}users{servers}", run.arch, run.users);
-        }
-        if runs.iter().any(|r| r.repetition > 0) {
-            log.arch = format!("{}-rep{}", log.arch, run.repetition + 1);
-        }
-        if let Some(phase) = &run.phase {
-            log.arch = format!("{}-{phase}", log.arch);
-        }
-    }
+    name_logs(&runs, &mut logs);
     let side_by_side = side_by_side::pairs(&runs)
         .into_iter()
         .map(|(cs, p2p)| SideBySide {
@@ -307,4 +284,33 @@ pub fn publish(
     } else {
         EXIT_OK
     })
+}
+
+/// Sweeps and repetitions have several runs per architecture: names their interval logs
+/// apart (`cs-8users-2servers-rep2-fetch.hlog`).
+fn name_logs(runs: &[RunReport], logs: &mut [RunLog]) {
+    let sizes = |arch: Arch| {
+        let mut sizes: Vec<(u32, Option<u32>)> = runs
+            .iter()
+            .filter(|r| r.arch == arch)
+            .map(|r| (r.users, r.servers))
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes.len()
+    };
+    for (log, run) in logs.iter_mut().zip(runs) {
+        if sizes(run.arch) > 1 {
+            let servers = run
+                .servers
+                .map_or_else(String::new, |s| format!("-{s}servers"));
+            log.arch = format!("{}-{}users{servers}", run.arch, run.users);
+        }
+        if runs.iter().any(|r| r.repetition > 0) {
+            log.arch = format!("{}-rep{}", log.arch, run.repetition + 1);
+        }
+        if let Some(phase) = &run.phase {
+            log.arch = format!("{}-{phase}", log.arch);
+        }
+    }
 }

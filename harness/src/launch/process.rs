@@ -109,33 +109,7 @@ impl NodeProcess {
     /// Starts `spec` and waits up to `ready_timeout` for its ready line.
     pub async fn start(spec: NodeSpec, ready_timeout: Duration) -> Result<Self, LaunchError> {
         let exe = target_exe();
-        let mut command = Command::new(&exe);
-        let harness = std::process::id();
-        command
-            .args(spec.args.to_argv())
-            .env(HARNESS_PID_ENV, harness.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
-        // SAFETY: prctl and getppid are async-signal-safe and touch only the child being
-        // created.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The harness may have died between fork and prctl: then no signal
-                // would ever come, so do not start at all.
-                if libc::getppid() as u32 != harness {
-                    return Err(std::io::Error::other(
-                        "the harness exited while starting this node",
-                    ));
-                }
-                Ok(())
-            });
-        }
+        let mut command = node_command(&exe, &spec);
         let mut child = command.spawn().map_err(|source| LaunchError::Spawn {
             name: spec.name(),
             exe: exe.clone(),
@@ -227,6 +201,40 @@ impl NodeProcess {
         registry::signal_group(self.pid, libc::SIGKILL);
         registry::stopped(self.pid);
     }
+}
+
+/// The command that starts `spec` with `exe`: its own process group, killed by the
+/// kernel when the harness dies (and not started at all if it already has), told which
+/// harness to watch.
+fn node_command(exe: &str, spec: &NodeSpec) -> Command {
+    let mut command = Command::new(exe);
+    let harness = std::process::id();
+    command
+        .args(spec.args.to_argv())
+        .env(HARNESS_PID_ENV, harness.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    // SAFETY: prctl and getppid are async-signal-safe and touch only the child being
+    // created.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The harness may have died between fork and prctl: then no signal
+            // would ever come, so do not start at all.
+            if libc::getppid() as u32 != harness {
+                return Err(std::io::Error::other(
+                    "the harness exited while starting this node",
+                ));
+            }
+            Ok(())
+        });
+    }
+    command
 }
 
 /// Reads stdout until the ready line; `None` if it closes first.
