@@ -56,8 +56,5 @@ pub(crate) async fn execute<L: Launcher>(
     .await;
     cluster.stop().await;
     drop(scratch);
-    result.map_err(|e| match e.downcast::<Failure>() {
-        Ok(f) => f.into(),
-        Err(e) => e,
-    })
+    result
 }
