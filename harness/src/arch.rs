@@ -40,14 +40,6 @@ impl Arch {
             Arch::P2p => "p2p",
         }
     }
-
-    /// The other architecture.
-    pub fn other(self) -> Arch {
-        match self {
-            Arch::Cs => Arch::P2p,
-            Arch::P2p => Arch::Cs,
-        }
-    }
 }
 
 impl fmt::Display for Arch {

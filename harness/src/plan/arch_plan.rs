@@ -118,14 +118,6 @@ impl ArchPlan {
         }
     }
 
-    /// Nodes of `role`, with their indexes into [`ArchPlan::nodes`].
-    pub fn nodes_of(&self, role: Role) -> impl Iterator<Item = (usize, &NodeSpec)> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter(move |(_, n)| n.role == role)
-    }
-
     /// Client-server: the number of server replicas (reported with the run).
     pub fn arch_servers(&self) -> Option<u32> {
         (self.arch == Arch::Cs && !self.nodes.is_empty()).then_some(self.nodes.len() as u32)
