@@ -28,6 +28,8 @@ enum Command {
     Run(RunArgs),
     /// Run a scenario at several user counts (and server counts) into one report.
     Sweep(SweepArgs),
+    /// Run the claim suite: every claim judged over interleaved repetitions, one report.
+    Claims(ClaimsArgs),
     /// Compare two report.json files: per-metric ratios, intervals and verdicts.
     Compare(versus::commands::compare::CompareArgs),
     /// Merge report.json files of one scenario and build into one, their runs as repetitions.
@@ -100,6 +102,43 @@ struct SweepArgs {
     arch: Option<ArchChoice>,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+#[derive(clap::Args)]
+struct ClaimsArgs {
+    /// Repetitions of every experiment, interleaved (default 5, or 3 with --quick).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeat: Option<u32>,
+    /// The smaller suite: fewer sizes and loads, 3 repetitions (about 8 minutes on 2 cores
+    /// instead of 20).
+    #[arg(long)]
+    quick: bool,
+    /// Only the experiments that answer these claims, such as 1,8 (the report keeps those
+    /// claims only).
+    #[arg(long, value_name = "N,N,...")]
+    only: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+impl ClaimsArgs {
+    fn into_options(
+        self,
+    ) -> Result<versus::commands::claims::ClaimsOptions, versus::error::Failure> {
+        let overrides = parse_sets(&self.output.set).map_err(versus::error::Failure::Usage)?;
+        Ok(versus::commands::claims::ClaimsOptions {
+            out: self.output.out,
+            repeat: self.repeat,
+            quick: self.quick,
+            only: match &self.only {
+                Some(text) => versus::commands::claims::parse_only(text)?,
+                None => Vec::new(),
+            },
+            overrides,
+            progress: self.output.progress.into(),
+            ci: self.output.ci,
+        })
+    }
 }
 
 /// What `run` and `sweep` share: overrides, where the report goes, progress display.
@@ -241,6 +280,14 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Peer(args) => {
             runtime()?.block_on(versus_targets::peer::run(args))?;
             Ok(EXIT_OK)
+        }
+        Command::Claims(args) => {
+            let options = args.into_options()?;
+            runtime()?.block_on(async {
+                let stop = CancellationToken::new();
+                tokio::spawn(watch_signals(stop.clone()));
+                versus::commands::claims::claims(options, stop).await
+            })
         }
         Command::Sweep(args) => {
             let options = args.into_options()?;

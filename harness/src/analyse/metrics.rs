@@ -90,8 +90,9 @@ pub fn value(metric: &Metric, run: &RunReport) -> Option<f64> {
         Metric::Makespan => run.completion.as_ref().map(|c| c.makespan_s),
         Metric::Efficiency => run.efficiency,
         Metric::Availability => run.availability.filter(|_| faulted),
-        Metric::OutageSeconds => (faulted && run.completion.is_none())
-            .then(|| super::fault_claims::outage_seconds(run) as f64),
+        Metric::OutageSeconds => {
+            (faulted && run.completion.is_none()).then(|| super::claims::outage_seconds(run) as f64)
+        }
         Metric::TargetCpuPerGib => {
             let gib = delivered_bytes(run) as f64 / f64::from(1u32 << 30);
             target_cpu_s(run).filter(|_| gib > 0.0).map(|c| c / gib)

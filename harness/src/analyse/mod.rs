@@ -3,7 +3,6 @@
 //! verdicts of `versus compare`.
 
 pub(crate) mod claims;
-pub(crate) mod fault_claims;
 pub mod metrics;
 pub(crate) mod provenance;
 pub(crate) mod side_by_side;

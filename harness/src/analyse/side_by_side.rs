@@ -134,7 +134,8 @@ pub(crate) fn compare(cs: &RunReport, p2p: &RunReport) -> Vec<SideBySideRow> {
         .collect()
 }
 
-/// Pairs of (cs, p2p) runs with the same users and repetition, in report order.
+/// Pairs of (cs, p2p) runs with the same users, repetition, phase, experiment and rate,
+/// in report order.
 pub(crate) fn pairs(runs: &[RunReport]) -> Vec<(&RunReport, &RunReport)> {
     runs.iter()
         .filter(|r| r.arch == Arch::Cs)
@@ -145,6 +146,8 @@ pub(crate) fn pairs(runs: &[RunReport]) -> Vec<(&RunReport, &RunReport)> {
                         && p.users == cs.users
                         && p.repetition == cs.repetition
                         && p.phase == cs.phase
+                        && p.experiment == cs.experiment
+                        && p.rate_per_s == cs.rate_per_s
                 })
                 // One comparison per size: repetitions are for `versus compare`.
                 .filter(|_| cs.repetition == 0)
@@ -190,6 +193,8 @@ pub(crate) mod tests {
             arch: arch.parse().expect("cs or p2p"),
             phase: None,
             repetition: 0,
+            experiment: None,
+            conditions: None,
             target: String::new(),
             servers: (arch == "cs").then_some(1),
             model: "closed".into(),

@@ -2,6 +2,7 @@
 //! code of an error.
 
 pub mod ci;
+pub mod claims;
 pub mod compare;
 pub mod export;
 pub mod merge;

@@ -117,7 +117,9 @@ pub async fn run_arch(
     stop: &CancellationToken,
 ) -> anyhow::Result<ArchRun> {
     let plan = ArchPlan::build(scenario, arch).map_err(|e| Failure::Usage(e.to_string()))?;
-    execute(&plan, ProcessLauncher, progress, stop).await
+    let mut run = execute(&plan, ProcessLauncher, progress, stop).await?;
+    run.report.conditions = Some(scenario.conditions());
+    Ok(run)
 }
 
 /// As [`run_arch`], with the command line's leave to drive a URL beyond loopback.
@@ -129,7 +131,9 @@ async fn run_arch_reaching(
 ) -> anyhow::Result<ArchRun> {
     let mut plan = ArchPlan::build(scenario, arch).map_err(|e| Failure::Usage(e.to_string()))?;
     plan.allow_remote_target = opts.allow_remote_target;
-    execute(&plan, ProcessLauncher, opts.progress, stop).await
+    let mut run = execute(&plan, ProcessLauncher, opts.progress, stop).await?;
+    run.report.conditions = Some(scenario.conditions());
+    Ok(run)
 }
 
 /// Rejects `--arch p2p` on a url workload.
@@ -229,6 +233,31 @@ pub fn publish(
     finished: Finished,
     outputs: Outputs<'_>,
 ) -> anyhow::Result<i32> {
+    let described = Described {
+        scenario: serde_json::to_value(scenario)?,
+        thresholds: &scenario.thresholds.0,
+        claims: None,
+    };
+    publish_described(described, finished, outputs)
+}
+
+/// What a report says it ran: the scenario (resolved, as JSON), its thresholds, and which
+/// claims it answers.
+pub struct Described<'a> {
+    /// The resolved scenario, or for the claim suite its experiments.
+    pub scenario: serde_json::Value,
+    /// Thresholds to evaluate on every run.
+    pub thresholds: &'a [crate::scenario::threshold::Threshold],
+    /// The claims to keep in the report, by number (`None`: every claim).
+    pub claims: Option<&'a [u8]>,
+}
+
+/// As [`publish`], for a report [`Described`] by its caller (the claim suite).
+pub fn publish_described(
+    described: Described<'_>,
+    finished: Finished,
+    outputs: Outputs<'_>,
+) -> anyhow::Result<i32> {
     let out = outputs.dir;
     let Finished {
         done,
@@ -247,7 +276,7 @@ pub fn publish(
         .into_iter()
         .map(|(cs, p2p)| SideBySide {
             users: cs.users,
-            phase: cs.phase.clone(),
+            phase: side_by_side_context(cs),
             rows: side_by_side::compare(cs, p2p),
         })
         .collect();
@@ -256,8 +285,8 @@ pub fn publish(
         tool: ToolInfo::current(),
         machine: MachineInfo::current(),
         started_at: humantime::format_rfc3339_seconds(started).to_string(),
-        scenario: serde_json::to_value(scenario)?,
-        thresholds: thresholds::evaluate(&scenario.thresholds.0, &runs),
+        scenario: described.scenario,
+        thresholds: thresholds::evaluate(described.thresholds, &runs),
         runs,
         interrupted,
         incomplete: failure.as_ref().map(|e| format!("{e:#}")),
@@ -266,6 +295,9 @@ pub fn publish(
     };
     if report.workload_compares_architectures() {
         report.claims = claims::evaluate(&report);
+        if let Some(keep) = described.claims {
+            report.claims.retain(|c| keep.contains(&c.number));
+        }
     }
     println!("{}", report::table::terminal(&report));
     let charts = report::write_all(out, &report, &logs, started)?;
@@ -284,6 +316,20 @@ pub fn publish(
     } else {
         EXIT_OK
     })
+}
+
+/// What sets a side-by-side pair apart beyond its users: the claim suite's experiment,
+/// the scenario's phase, the open model's rate (`response · 40/s`).
+fn side_by_side_context(run: &RunReport) -> Option<String> {
+    let rate = run
+        .rate_per_s
+        .filter(|_| run.experiment.is_some())
+        .map(|r| format!("{r:.0}/s"));
+    let parts: Vec<String> = [run.experiment.clone(), run.phase.clone(), rate]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 /// Sweeps and repetitions have several runs per architecture: names their interval logs
@@ -311,6 +357,24 @@ fn name_logs(runs: &[RunReport], logs: &mut [RunLog]) {
         }
         if let Some(phase) = &run.phase {
             log.arch = format!("{}-{phase}", log.arch);
+        }
+        if let Some(rate) = run
+            .rate_per_s
+            .filter(|_| runs.iter().any(|r| r.experiment.is_some()))
+        {
+            log.arch = format!("{}-{rate:.0}per-s", log.arch);
+        }
+        if let Some(experiment) = &run.experiment {
+            log.arch = format!("{experiment}-{}", log.arch);
+        }
+    }
+    // Whatever is left alike (two runs of one configuration and repetition) is numbered.
+    let mut seen = std::collections::HashMap::<String, u32>::new();
+    for log in logs.iter_mut() {
+        let n = seen.entry(log.arch.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            log.arch = format!("{}-{n}", log.arch);
         }
     }
 }

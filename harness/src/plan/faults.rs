@@ -1,6 +1,6 @@
 //! The fault schedule of one architecture: the scenario's `[[faults]]` whose target
-//! this architecture has, plus `[churn]` turned into evenly spaced departures and
-//! joins (peer-to-peer only), in time order.
+//! this architecture has, plus `[churn]` turned into departures and joins (peer-to-peer
+//! only: per-peer sessions, or evenly spaced shares of the swarm), in time order.
 
 use std::time::Duration;
 
@@ -65,6 +65,7 @@ pub(crate) fn plan(
             Departure::Leave => FaultAction::Leave,
             Departure::Kill => FaultAction::Kill,
         };
+        events.extend(super::churn::sessions(churn, peers, departure, run_time));
         for (rate, action) in [
             (churn.leave_per_minute, departure),
             (churn.join_rate(), FaultAction::Join),

@@ -4,6 +4,7 @@
 
 pub(crate) mod arch_plan;
 pub(crate) mod bounds;
+mod churn;
 mod cs;
 pub(crate) mod faults;
 pub mod load;

@@ -81,6 +81,8 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         arch: plan.arch,
         phase: None,
         repetition: 0,
+        experiment: None,
+        conditions: None,
         target: plan.target.clone(),
         servers: plan.arch_servers(),
         model: model.into(),

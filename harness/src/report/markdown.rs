@@ -184,26 +184,79 @@ fn claims(out: &mut String, report: &Report) {
     }
     out.push_str("## Claims\n\n");
     out.push_str(
-        "Each verdict is computed from the measurements above, under the conditions shown.\n\n",
+        "Each verdict is computed from the measurements above. The effect is the median over \
+         repetitions of each repetition's effect; a claim is supported or contradicted only when \
+         the whole paired-bootstrap 95 % interval lies beyond the indifference band, on the \
+         claim's side or the other; otherwise it is inconclusive.\n\n",
     );
     let rows: Vec<Vec<String>> = report
         .claims
         .iter()
         .map(|c| {
+            let show = |v: f64| effect_text(c, v);
             vec![
                 c.number.to_string(),
                 c.claim.clone(),
                 format!("**{}**", c.verdict.label()),
-                c.evidence.clone(),
-                c.conditions.trim_start_matches("; ").to_string(),
+                c.effect.map_or("–".into(), show),
+                c.interval
+                    .map_or("–".into(), |[l, h]| format!("{} to {}", show(l), show(h))),
+                c.band
+                    .map_or("–".into(), |[l, h]| format!("{} to {}", show(l), show(h))),
+                c.repetitions.to_string(),
             ]
         })
         .collect();
     table(
         out,
-        &["#", "claim", "verdict", "evidence", "conditions"],
+        &[
+            "#",
+            "claim",
+            "verdict",
+            "effect",
+            "95 % interval",
+            "band",
+            "repetitions",
+        ],
         &rows,
     );
+    out.push('\n');
+    for c in &report.claims {
+        let _ = writeln!(out, "**{}. {}** — {}", c.number, c.claim, c.explanation);
+        if !c.effect_metric.is_empty() {
+            let _ = writeln!(out, "- effect: {}", c.effect_metric);
+        }
+        let _ = writeln!(out, "- evidence: {}", c.evidence);
+        if !c.conditions.is_empty() {
+            let _ = writeln!(
+                out,
+                "- conditions: {}",
+                c.conditions.trim_start_matches("; ")
+            );
+        }
+        if !c.excluded_runs.is_empty() {
+            let excluded: Vec<String> = c
+                .excluded_runs
+                .iter()
+                .map(|e| format!("{} ({})", e.run, e.reason))
+                .collect();
+            let _ = writeln!(out, "- excluded runs: {}", excluded.join("; "));
+        }
+        out.push('\n');
+    }
+}
+
+/// A value of a claim's effect: a ratio (its band is around 1) as `1.42×`, a difference
+/// with its sign.
+fn effect_text(claim: &crate::report::model::Claim, v: f64) -> String {
+    let ratio = claim
+        .band
+        .is_none_or(|[l, h]| ((l + h) / 2.0 - 1.0).abs() < 1e-9);
+    if ratio {
+        format!("{v:.2}×")
+    } else {
+        format!("{v:+.2}")
+    }
 }
 
 fn short_sha(sha: &str) -> &str {

@@ -95,6 +95,13 @@ pub struct RunReport {
     /// gives K runs per architecture, so `compare` can estimate run-to-run noise).
     #[serde(default)]
     pub repetition: u32,
+    /// The claim suite's experiment this run belongs to (`versus claims`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The conditions of this run in words: workload, object size, users, network
+    /// profile (what a claim judged from it quotes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<String>,
     /// What was driven, in words (a URL, or the target and its node count).
     pub target: String,
     /// Client-server: the number of server replicas.
@@ -317,6 +324,9 @@ pub enum ClaimVerdict {
     Supported,
     /// The measurements disagree with it.
     Contradicted,
+    /// Measured, but the interval reaches into the indifference band (or there was one
+    /// repetition only): noise, or a difference too small to matter, could explain it.
+    Inconclusive,
     /// This report has no measurement that bears on it.
     NotMeasured,
 }
@@ -327,6 +337,7 @@ impl ClaimVerdict {
         match self {
             ClaimVerdict::Supported => "supported",
             ClaimVerdict::Contradicted => "contradicted",
+            ClaimVerdict::Inconclusive => "inconclusive",
             ClaimVerdict::NotMeasured => "not measured here",
         }
     }
@@ -343,8 +354,40 @@ pub struct Claim {
     pub verdict: ClaimVerdict,
     /// The measured evidence, or what would measure it.
     pub evidence: String,
-    /// Users, network profile and workload under which the evidence holds.
+    /// Users, network profile and workload under which the evidence holds: those of the
+    /// runs that gave it.
     pub conditions: String,
+    /// The verdict in one sentence a newcomer understands.
+    #[serde(default)]
+    pub explanation: String,
+    /// What [`Claim::effect`] measures, such as `makespan cs / p2p at N = 16`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub effect_metric: String,
+    /// The effect: the median over repetitions of the per-repetition effect (a ratio, or
+    /// a difference in the metric's unit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<f64>,
+    /// The paired bootstrap 95 % interval of the effect (two or more repetitions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[f64; 2]>,
+    /// The indifference band: effects inside it are too small to matter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<[f64; 2]>,
+    /// Repetitions that gave an effect.
+    #[serde(default)]
+    pub repetitions: u32,
+    /// Runs that could have judged this claim but were left out, and why.
+    #[serde(default)]
+    pub excluded_runs: Vec<ExcludedRun>,
+}
+
+/// A run left out of a claim's judgement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ExcludedRun {
+    /// The run, such as `p2p N=16 #2` (experiment and repetition included).
+    pub run: String,
+    /// Why, such as `CPU-bound: 1.9 of 2 cores in its busiest second`.
+    pub reason: String,
 }
 
 #[cfg(test)]

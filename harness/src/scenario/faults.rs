@@ -185,12 +185,45 @@ pub enum Departure {
     Kill,
 }
 
-/// `[churn]`: peer-to-peer peers leave and join at given rates during the run.
+/// The distribution of peers' session lengths (time online before departing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionLengths {
+    /// Memoryless: a peer is as likely to leave in any second (the default).
+    #[default]
+    Exponential,
+    /// Weibull with shape `churn.shape` (below 1: many short sessions and a few long
+    /// ones, as measured in deployed swarms).
+    Weibull,
+    /// Lognormal with σ = `churn.shape` (of the logarithm).
+    Lognormal,
+}
+
+/// `[churn]`: peer-to-peer peers leave and join during the run. Either per-peer sessions
+/// (`mean_session`: each peer draws how long it stays, departs, stays offline for an
+/// exponential time, so rejoins are Poisson arrivals, and starts a new session) or, as
+/// before, shares of the swarm per minute at evenly spaced times (`leave_per_minute`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Churn {
-    /// Share of the peers that leave per minute (0.10 = 10 % per minute).
+    /// Share of the peers that leave per minute (0.10 = 10 % per minute), evenly spaced.
+    #[serde(default)]
     pub leave_per_minute: f64,
+    /// Per-peer sessions: the mean time a peer stays online before it departs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_session: Option<HumanDuration>,
+    /// Per-peer sessions: their distribution.
+    #[serde(default)]
+    pub session: SessionLengths,
+    /// Per-peer sessions: Weibull shape k, or lognormal σ (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<f64>,
+    /// Per-peer sessions: mean time offline before the peer rejoins (default 2 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_offline: Option<HumanDuration>,
+    /// Per-peer sessions: seed of the draws, so a scenario always churns the same way.
+    #[serde(default = "default_churn_seed")]
+    pub seed: u64,
     /// Share of the peers that (re)join per minute; defaults to `leave_per_minute`, so
     /// the swarm keeps its size on average. A joining peer comes back empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,9 +236,17 @@ pub struct Churn {
     pub departure: Departure,
 }
 
+fn default_churn_seed() -> u64 {
+    1
+}
+
 impl Churn {
-    /// The join rate (share of peers per minute).
+    /// The join rate of evenly spaced churn (share of peers per minute).
     pub fn join_rate(&self) -> f64 {
+        if self.mean_session.is_some() {
+            // Per-peer sessions rejoin on their own.
+            return 0.0;
+        }
         self.join_per_minute.unwrap_or(self.leave_per_minute)
     }
 }

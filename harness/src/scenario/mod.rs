@@ -2,6 +2,7 @@
 //! overrides, and turning every problem into a [`ScenarioError`] that names the file,
 //! the line and the key, and says what to do.
 
+mod conditions;
 pub mod faults;
 mod location;
 pub mod model;

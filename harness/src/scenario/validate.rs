@@ -304,6 +304,24 @@ fn check_churn(
             }
         }
     }
+    match (c.mean_session, c.leave_per_minute > 0.0) {
+        (Some(_), true) => problem(
+            "churn.mean_session",
+            "and churn.leave_per_minute both set; choose per-peer sessions (mean_session) or evenly spaced shares (leave_per_minute)",
+        )?,
+        (Some(m), false) if m.0.is_zero() => {
+            problem("churn.mean_session", "must be longer than 0s, such as \"20s\"")?
+        }
+        _ => {}
+    }
+    if let Some(k) = c.shape {
+        if !(k.is_finite() && (0.1..=10.0).contains(&k)) {
+            problem(
+                "churn.shape",
+                "must be between 0.1 and 10 (the Weibull shape, or the lognormal sigma)",
+            )?;
+        }
+    }
     if c.start.0 >= run_time {
         problem(
             "churn.start",

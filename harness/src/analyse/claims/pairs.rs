@@ -1,0 +1,297 @@
+//! The claims that set client-server against peer-to-peer on one workload: 3 (cost to
+//! the operator), 4 (response time), 5 (traffic volume) and 8 (large content). Each
+//! repetition's CS and P2P runs of one configuration form a pair; the effect of a pair
+//! is a ratio of their values, judged over the repetitions by the claim's rule.
+
+use std::collections::BTreeMap;
+
+use super::rule::{Judgement, Rule, Side};
+use super::runs::{by_config, median_of, paired, usable, Config, Faults};
+use super::{conditions, times, Judged, Measured};
+use crate::analyse::metrics::{value, Metric};
+use crate::arch::Arch;
+use crate::format::{format_bytes, format_duration_us};
+use crate::report::model::{Report, RunReport};
+
+type Value = fn(&RunReport) -> Option<f64>;
+type Groups<'a> = BTreeMap<u32, &'a RunReport>;
+
+/// One CS-against-P2P comparison.
+struct Comparison {
+    /// The claim's number.
+    claim: u8,
+    /// The runs that may judge it.
+    pick: fn(&RunReport) -> bool,
+    /// The value on each architecture.
+    cs: Value,
+    p2p: Value,
+    /// The effect is `cs / p2p` (`true`) or `p2p / cs`.
+    cs_over_p2p: bool,
+    /// What the report lacks when nothing judges it.
+    needs: &'static str,
+}
+
+/// A configuration measured on both architectures, judged.
+struct Paired<'a> {
+    config: Config,
+    cs: Groups<'a>,
+    p2p: Groups<'a>,
+    judgement: Judgement,
+}
+
+impl Comparison {
+    /// Every configuration both architectures ran, judged with `rule`, by users (then
+    /// rate); and the runs left out.
+    fn judge_all<'a>(
+        &self,
+        report: &'a Report,
+        rule: Rule,
+    ) -> (Vec<Paired<'a>>, Vec<crate::report::model::ExcludedRun>) {
+        let usable = usable(report, self.claim, Faults::Without, self.pick);
+        let cs = by_config(&usable.runs, Arch::Cs, false);
+        let mut p2p = by_config(&usable.runs, Arch::P2p, false);
+        let mut out = Vec::new();
+        for (config, cs_group) in cs {
+            let Some(p2p_group) = p2p.remove(&config) else {
+                continue;
+            };
+            let (baseline, candidate) = if self.cs_over_p2p {
+                paired(&p2p_group, &cs_group, self.p2p, self.cs)
+            } else {
+                paired(&cs_group, &p2p_group, self.cs, self.p2p)
+            };
+            if let Some(judgement) = rule.judge(&baseline, &candidate) {
+                out.push(Paired {
+                    config,
+                    cs: cs_group,
+                    p2p: p2p_group,
+                    judgement,
+                });
+            }
+        }
+        out.sort_by_key(|p| (p.config.users, p.config.rate_milli));
+        (out, usable.excluded)
+    }
+}
+
+impl Paired<'_> {
+    fn runs(&self) -> Vec<&RunReport> {
+        self.cs.values().chain(self.p2p.values()).copied().collect()
+    }
+
+    /// `cs 8.00s, p2p 2.50s (medians)`.
+    fn medians(&self, c: &Comparison, format: impl Fn(f64) -> String) -> String {
+        let show = |v: Option<f64>| v.map_or("n/a".to_string(), &format);
+        format!(
+            "cs {}, p2p {} (medians)",
+            show(median_of(&self.cs, c.cs)),
+            show(median_of(&self.p2p, c.p2p))
+        )
+    }
+}
+
+/// The pair at the largest size, judged, as a [`Judged`]; `describe` gives the lead
+/// sentence, the effect's name and the evidence from it.
+fn judge_largest(
+    report: &Report,
+    c: &Comparison,
+    rule: Rule,
+    describe: impl Fn(&Paired<'_>) -> (String, String, String),
+) -> Judged {
+    let (judged, excluded) = c.judge_all(report, rule);
+    let Some(largest) = judged.last() else {
+        return Judged::not_measured(c.needs, excluded);
+    };
+    let (lead, effect_metric, evidence) = describe(largest);
+    Judged::judged(
+        largest.judgement.clone(),
+        &lead,
+        times,
+        Measured {
+            evidence,
+            conditions: conditions(report, &largest.runs()),
+            effect_metric,
+            excluded,
+        },
+    )
+}
+
+fn one_shot(run: &RunReport) -> bool {
+    run.completion.is_some()
+}
+
+fn steady(run: &RunReport) -> bool {
+    run.completion.is_none()
+}
+
+fn tx_of(run: &RunReport, role: &str) -> Option<f64> {
+    run.traffic.get(role).map(|t| t.tx_bytes as f64)
+}
+
+fn cpu_of(run: &RunReport, role: &str) -> Option<f64> {
+    run.resources.get(role).map(|r| r.cpu_s)
+}
+
+/// Claim 3, as the seed texts mean it: the operator's cost of dedicated nodes (the
+/// server's egress against the seed's), with CPU and the users' own cost shown apart.
+pub(crate) fn cs_more_expensive(report: &Report) -> Judged {
+    let c = Comparison {
+        claim: 3,
+        pick: one_shot,
+        cs: |r| tx_of(r, "server"),
+        p2p: |r| tx_of(r, "seed"),
+        cs_over_p2p: true,
+        needs: "needs a flash crowd on both architectures (scenarios/claims/flash.toml)",
+    };
+    judge_largest(report, &c, Rule::ratio(Side::Above), |p| {
+        let n = p.config.users;
+        let show = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("n/a".into(), f);
+        let bytes = |v: f64| format_bytes(v);
+        let secs = |v: f64| format!("{v:.2} CPU-s");
+        let cs_cpu = median_of(&p.cs, |r| cpu_of(r, "server"));
+        let seed_cpu = median_of(&p.p2p, |r| cpu_of(r, "seed"));
+        let users_cs = median_of(&p.cs, |r| cpu_of(r, "harness"));
+        let users_p2p = median_of(&p.p2p, |r| cpu_of(r, "peer"));
+        let evidence = format!(
+            "operator egress: server {}, seed {}; operator CPU: server {}, seed {}; users' CPU: cs users (measured in the harness) {}, p2p peers {} (medians at N = {n})",
+            show(median_of(&p.cs, c.cs), &bytes),
+            show(median_of(&p.p2p, c.p2p), &bytes),
+            show(cs_cpu, &secs),
+            show(seed_cpu, &secs),
+            show(users_cs, &secs),
+            show(users_p2p, &secs),
+        );
+        (
+            format!(
+                "The operator's egress, server bytes over seed bytes for the same {n} users, was"
+            ),
+            format!("operator egress bytes, server / seed, at N = {n}"),
+            evidence,
+        )
+    })
+}
+
+/// Claim 4: response time of small objects at the same load on both architectures (a
+/// curve over the open-model rates the suite runs, judged at each rate).
+pub(crate) fn cs_faster_response(report: &Report) -> Judged {
+    let p50: Value = |r| {
+        value(
+            &Metric::Latency {
+                op: "get".into(),
+                stat: "p50",
+            },
+            r,
+        )
+    };
+    let c = Comparison {
+        claim: 4,
+        pick: steady,
+        cs: p50,
+        p2p: p50,
+        cs_over_p2p: false,
+        needs: "needs a steady small-object workload on both architectures (scenarios/claims/response.toml)",
+    };
+    let rule = Rule::ratio(Side::Above);
+    let (judged, excluded) = c.judge_all(report, rule);
+    let Some(last) = judged.last() else {
+        return Judged::not_measured(c.needs, excluded);
+    };
+    // One verdict over the curve: every load point must agree.
+    let mut judgement = last.judgement.clone();
+    if judged
+        .iter()
+        .any(|p| p.judgement.verdict != judgement.verdict)
+    {
+        judgement.verdict = crate::report::model::ClaimVerdict::Inconclusive;
+    }
+    let curve: Vec<String> = judged
+        .iter()
+        .map(|p| {
+            let load = match p.config.rate_milli {
+                Some(r) => format!("{:.0}/s", r as f64 / 1000.0),
+                None => format!("{} users", p.config.users),
+            };
+            format!(
+                "{load}: p2p/cs {} [{}], {}",
+                times(p.judgement.effect),
+                p.judgement.verdict.label(),
+                p.medians(&c, format_duration_us)
+            )
+        })
+        .collect();
+    let runs: Vec<&RunReport> = judged.iter().flat_map(|p| p.runs()).collect();
+    let mut lead =
+        "P2P's median small-object GET latency over CS's, at the highest matched load, was"
+            .to_string();
+    if judged.len() > 1 && judgement.verdict != last.judgement.verdict {
+        lead = format!(
+            "The {} load points disagree (see the evidence); at the highest, {lead}",
+            judged.len()
+        )
+        .replace("at the highest, P2P's", "P2P's");
+    }
+    Judged::judged(
+        judgement,
+        &lead,
+        times,
+        Measured {
+            evidence: format!("get p50 latency by offered load — {}", curve.join("; ")),
+            conditions: conditions(report, &runs),
+            effect_metric: "get p50 latency, p2p / cs, at the highest matched load".into(),
+            excluded,
+        },
+    )
+}
+
+/// Claim 5: bytes every node put on the wire per payload byte delivered.
+pub(crate) fn cs_less_traffic(report: &Report) -> Judged {
+    let wire: Value = |r| value(&Metric::WirePerDelivered, r);
+    let c = Comparison {
+        claim: 5,
+        pick: |_| true,
+        cs: wire,
+        p2p: wire,
+        cs_over_p2p: false,
+        needs: "needs the same workload on both architectures",
+    };
+    judge_largest(report, &c, Rule::ratio(Side::Above), |p| {
+        let n = p.config.users;
+        (
+            format!("P2P's wire bytes per delivered byte over CS's, for {n} users, was"),
+            format!("wire bytes per delivered byte, p2p / cs, at N = {n}"),
+            format!(
+                "bytes on the wire per delivered byte: {}",
+                p.medians(&c, |v| format!("{v:.3}"))
+            ),
+        )
+    })
+}
+
+/// Claim 8: the flash crowd's makespan, CS over P2P.
+pub(crate) fn p2p_large_content(report: &Report) -> Judged {
+    let makespan: Value = |r| r.completion.as_ref().map(|c| c.makespan_s);
+    let c = Comparison {
+        claim: 8,
+        pick: one_shot,
+        cs: makespan,
+        p2p: makespan,
+        cs_over_p2p: true,
+        needs: "needs a flash crowd on both architectures (scenarios/claims/flash.toml)",
+    };
+    judge_largest(report, &c, Rule::ratio(Side::Above), |p| {
+        let n = p.config.users;
+        let bounds = format!(
+            "; bounds cs {}, p2p {}",
+            median_of(&p.cs, |r| r.bound_s).map_or("n/a".into(), |b| format!("{b:.2}s")),
+            median_of(&p.p2p, |r| r.bound_s).map_or("n/a".into(), |b| format!("{b:.2}s"))
+        );
+        (
+            format!("CS's flash-crowd makespan over P2P's, for {n} users, was"),
+            format!("flash-crowd makespan, cs / p2p, at N = {n}"),
+            format!(
+                "flash-crowd makespan: {}{bounds}",
+                p.medians(&c, |s| format_duration_us(s * 1e6))
+            ),
+        )
+    })
+}

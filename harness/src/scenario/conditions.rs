@@ -1,0 +1,46 @@
+//! A scenario's conditions in words — workload, object size, load model, network profile —
+//! as a claim quotes them next to the evidence of the run that gave it.
+
+use super::model::{LoadModel, Scenario, WorkloadKind};
+
+impl Scenario {
+    /// `workload flash-crowd, object 2MiB, closed model, server upload 4MiB/s, peer
+    /// upload 1MiB/s`: what was run, without the number of users (a claim says which N).
+    pub fn conditions(&self) -> String {
+        let w = &self.workload;
+        let kind = match w.kind {
+            WorkloadKind::Url => "url",
+            WorkloadKind::Fetch => "fetch",
+            WorkloadKind::FlashCrowd => "flash-crowd",
+        };
+        let mut parts = vec![format!("workload {kind}")];
+        if w.kind != WorkloadKind::Url {
+            parts.push(format!("object {}", w.object_size));
+        }
+        if w.kind == WorkloadKind::Fetch {
+            parts.push(format!("{} objects", w.objects));
+        }
+        match (self.load.model, self.load.rate) {
+            (LoadModel::Open, Some(rate)) => parts.push(format!("open model at {rate}")),
+            (LoadModel::Open, None) => parts.push("open model".into()),
+            (LoadModel::Closed, _) if w.kind != WorkloadKind::FlashCrowd => {
+                parts.push("closed model".into())
+            }
+            _ => {}
+        }
+        let n = &self.network;
+        for (label, value) in [
+            ("server upload", n.server_upload),
+            ("peer upload", n.peer_upload),
+            ("download", n.download),
+        ] {
+            if let Some(v) = value {
+                parts.push(format!("{label} {v}"));
+            }
+        }
+        if !n.latency.0.is_zero() {
+            parts.push(format!("latency {}", n.latency));
+        }
+        parts.join(", ")
+    }
+}
