@@ -195,6 +195,7 @@ pub(crate) mod tests {
             repetition: 0,
             experiment: None,
             conditions: None,
+            network: None,
             target: String::new(),
             servers: (arch == "cs").then_some(1),
             model: "closed".into(),

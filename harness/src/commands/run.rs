@@ -118,8 +118,19 @@ pub async fn run_arch(
 ) -> anyhow::Result<ArchRun> {
     let plan = ArchPlan::build(scenario, arch).map_err(|e| Failure::Usage(e.to_string()))?;
     let mut run = execute(&plan, ProcessLauncher, progress, stop).await?;
-    run.report.conditions = Some(scenario.conditions());
+    describe_run(&mut run.report, scenario);
     Ok(run)
+}
+
+/// Records in `run` the conditions `scenario` gave it: in words, and its network profile.
+fn describe_run(run: &mut RunReport, scenario: &Scenario) {
+    run.conditions = Some(scenario.conditions());
+    let n = &scenario.network;
+    run.network = Some(crate::report::model::RunNetwork {
+        server_upload: n.server_upload.map(|r| r.0),
+        peer_upload: n.peer_upload.map(|r| r.0),
+        download: n.download.map(|r| r.0),
+    });
 }
 
 /// As [`run_arch`], with the command line's leave to drive a URL beyond loopback.
@@ -132,7 +143,7 @@ async fn run_arch_reaching(
     let mut plan = ArchPlan::build(scenario, arch).map_err(|e| Failure::Usage(e.to_string()))?;
     plan.allow_remote_target = opts.allow_remote_target;
     let mut run = execute(&plan, ProcessLauncher, opts.progress, stop).await?;
-    run.report.conditions = Some(scenario.conditions());
+    describe_run(&mut run.report, scenario);
     Ok(run)
 }
 
@@ -292,12 +303,14 @@ pub fn publish_described(
         incomplete: failure.as_ref().map(|e| format!("{e:#}")),
         side_by_side,
         claims: Vec::new(),
+        crossover: None,
     };
     if report.workload_compares_architectures() {
         report.claims = claims::evaluate(&report);
         if let Some(keep) = described.claims {
             report.claims.retain(|c| keep.contains(&c.number));
         }
+        report.crossover = claims::crossover::map(&report);
     }
     println!("{}", report::table::terminal(&report));
     let charts = report::write_all(out, &report, &logs, started)?;

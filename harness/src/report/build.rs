@@ -83,6 +83,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         repetition: 0,
         experiment: None,
         conditions: None,
+        network: None,
         target: plan.target.clone(),
         servers: plan.arch_servers(),
         model: model.into(),

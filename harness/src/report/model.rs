@@ -47,6 +47,9 @@ pub struct Report {
     /// The classic claims, judged from these numbers.
     #[serde(default)]
     pub claims: Vec<Claim>,
+    /// The claim suite's crossover map, when it ran that experiment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossover: Option<CrossoverMap>,
 }
 
 /// One pair of runs (cs and p2p, same users) compared metric by metric.
@@ -102,6 +105,9 @@ pub struct RunReport {
     /// profile (what a claim judged from it quotes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<String>,
+    /// The network profile this run had, in bytes per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<RunNetwork>,
     /// What was driven, in words (a URL, or the target and its node count).
     pub target: String,
     /// Client-server: the number of server replicas.
@@ -379,6 +385,56 @@ pub struct Claim {
     /// Runs that could have judged this claim but were left out, and why.
     #[serde(default)]
     pub excluded_runs: Vec<ExcludedRun>,
+}
+
+/// A run's network profile, in bytes per second (`None`: uncapped).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunNetwork {
+    /// u_s: each server's (and the seed's) upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_upload: Option<u64>,
+    /// u_i: each peer's upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_upload: Option<u64>,
+    /// Every user's download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<u64>,
+}
+
+/// The crossover map of the claim suite: the flash-crowd makespan ratio CS / P2P over
+/// the number of users N and the ratio of server to peer upload u_s / u_i, beside the
+/// same ratio of the analytical bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CrossoverMap {
+    /// One cell per (N, u_s / u_i) measured on both architectures.
+    pub cells: Vec<CrossoverCell>,
+    /// Per u_s / u_i: the smallest N at which P2P's makespan was shorter (measured) and
+    /// at which its bound is lower (analytical); `None` when no N measured was.
+    pub crossover: Vec<Crossover>,
+}
+
+/// One cell of the [`CrossoverMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CrossoverCell {
+    /// Users.
+    pub users: u32,
+    /// u_s / u_i.
+    pub upload_ratio: f64,
+    /// Measured makespan, CS / P2P (median over repetitions): above 1, P2P was faster.
+    pub measured: f64,
+    /// The bounds' ratio, CS / P2P.
+    pub bound: f64,
+}
+
+/// Where P2P starts to win, for one u_s / u_i.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Crossover {
+    /// u_s / u_i.
+    pub upload_ratio: f64,
+    /// Smallest N measured at which P2P's makespan was shorter.
+    pub measured_n: Option<u32>,
+    /// Smallest N measured at which P2P's bound is lower.
+    pub bound_n: Option<u32>,
 }
 
 /// A run left out of a claim's judgement.

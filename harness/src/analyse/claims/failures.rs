@@ -68,7 +68,7 @@ fn fault_evidence(run: &RunReport) -> String {
 pub(crate) fn single_point_of_failure(report: &Report) -> Judged {
     let needs =
         "needs a steady workload with faults on both architectures (scenarios/claims/spof.toml)";
-    let usable = usable(report, 6, Faults::With, |r| r.completion.is_none());
+    let usable = usable(report, Some(6), Faults::With, |r| r.completion.is_none());
     let cs = by_config(&usable.runs, Arch::Cs, false);
     let p2p = by_config(&usable.runs, Arch::P2p, false);
     let outage = |r: &RunReport| Some(outage_seconds(r) as f64);
@@ -133,7 +133,7 @@ fn availability_spread(run: &RunReport) -> f64 {
 /// band is ±1 percentage point.
 pub(crate) fn p2p_less_stable(report: &Report) -> Judged {
     let needs = "needs P2P runs with churn at several sizes (scenarios/claims/churn.toml)";
-    let usable = usable(report, 7, Faults::With, |r| {
+    let usable = usable(report, Some(7), Faults::With, |r| {
         r.arch == Arch::P2p && r.availability.is_some()
     });
     let groups = by_config(&usable.runs, Arch::P2p, false);

@@ -9,6 +9,7 @@
 //! ([`runs`]). The claims themselves: [`sizes`] (1, 2: how things change with size),
 //! [`pairs`] (3, 4, 5, 8: CS against P2P), [`failures`] (6, 7).
 
+pub(crate) mod crossover;
 mod failures;
 mod pairs;
 pub(crate) mod rule;
@@ -37,8 +38,8 @@ pub(crate) const CLAIMS: [&str; 8] = [
 /// One claim, judged: everything a [`Claim`] holds but its number and text.
 #[derive(Debug, Clone)]
 pub(crate) struct Judged {
-    verdict: ClaimVerdict,
-    evidence: String,
+    pub(crate) verdict: ClaimVerdict,
+    pub(crate) evidence: String,
     explanation: String,
     conditions: String,
     effect_metric: String,

@@ -47,7 +47,7 @@ impl Comparison {
         report: &'a Report,
         rule: Rule,
     ) -> (Vec<Paired<'a>>, Vec<crate::report::model::ExcludedRun>) {
-        let usable = usable(report, self.claim, Faults::Without, self.pick);
+        let usable = usable(report, Some(self.claim), Faults::Without, self.pick);
         let cs = by_config(&usable.runs, Arch::Cs, false);
         let mut p2p = by_config(&usable.runs, Arch::P2p, false);
         let mut out = Vec::new();
@@ -278,7 +278,8 @@ pub(crate) fn p2p_large_content(report: &Report) -> Judged {
         cs_over_p2p: true,
         needs: "needs a flash crowd on both architectures (scenarios/claims/flash.toml)",
     };
-    judge_largest(report, &c, Rule::ratio(Side::Above), |p| {
+    let rule = Rule::ratio(Side::Above);
+    let mut judged = judge_largest(report, &c, rule, |p| {
         let n = p.config.users;
         let bounds = format!(
             "; bounds cs {}, p2p {}",
@@ -293,5 +294,41 @@ pub(crate) fn p2p_large_content(report: &Report) -> Judged {
                 p.medians(&c, |s| format_duration_us(s * 1e6))
             ),
         )
-    })
+    });
+    if judged.verdict != crate::report::model::ClaimVerdict::NotMeasured {
+        judged.evidence.push_str(&crossover_text(report, &c, rule));
+    }
+    judged
+}
+
+/// `; crossover N* (smallest N at which P2P was faster): 4 measured, 2 from the bounds`,
+/// over the sizes of the flash crowd, and per u_s / u_i from the crossover map.
+fn crossover_text(report: &Report, c: &Comparison, rule: Rule) -> String {
+    let (all, _) = c.judge_all(report, rule);
+    let bound_ratio = |p: &Paired<'_>| {
+        let cs = median_of(&p.cs, |r| r.bound_s)?;
+        let p2p = median_of(&p.p2p, |r| r.bound_s)?;
+        (p2p > 0.0).then(|| cs / p2p)
+    };
+    let measured = all
+        .iter()
+        .find(|p| p.judgement.effect > 1.0)
+        .map(|p| p.config.users);
+    let bound = all
+        .iter()
+        .find(|p| bound_ratio(p).is_some_and(|r| r > 1.0 + 1e-9))
+        .map(|p| p.config.users);
+    let show = |n: Option<u32>| n.map_or("none of the sizes run".to_string(), |n| n.to_string());
+    let mut text = format!(
+        "; crossover N* (smallest N at which P2P was faster): {} measured, {} from the bounds",
+        show(measured),
+        show(bound)
+    );
+    if let Some(map) = super::crossover::map(report) {
+        text.push_str(&format!(
+            "; crossover map: {}",
+            super::crossover::describe(&map)
+        ));
+    }
+    text
 }

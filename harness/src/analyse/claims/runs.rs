@@ -78,8 +78,8 @@ fn exclusion(run: &RunReport, cores: u32, faults: Faults) -> Option<String> {
 
 /// Whether `run` may bear on claim `claim`: a run of the claim suite only judges the
 /// claims its experiment is for (the report's `scenario.experiments.<name>.claims`).
-fn meant_for(report: &Report, run: &RunReport, claim: u8) -> bool {
-    let Some(experiment) = &run.experiment else {
+fn meant_for(report: &Report, run: &RunReport, claim: Option<u8>) -> bool {
+    let (Some(experiment), Some(claim)) = (&run.experiment, claim) else {
         return true;
     };
     match report.scenario["experiments"][experiment]["claims"].as_array() {
@@ -88,11 +88,11 @@ fn meant_for(report: &Report, run: &RunReport, claim: u8) -> bool {
     }
 }
 
-/// The runs of `report` that may judge claim `claim` and that `pick` selects, split into
-/// usable and excluded ones.
+/// The runs of `report` that may judge claim `claim` (any run for `None`) and that
+/// `pick` selects, split into usable and excluded ones.
 pub(crate) fn usable<'a>(
     report: &'a Report,
-    claim: u8,
+    claim: Option<u8>,
     faults: Faults,
     pick: impl Fn(&RunReport) -> bool,
 ) -> Usable<'a> {

@@ -63,7 +63,7 @@ fn slope_per_doubling(points: &[(u32, f64)]) -> Option<f64> {
 /// Makespan growth of `arch`'s runs in `report` from `small` to `large` users, in the
 /// same experiment and phase as `like`: `"cs 1.00s → 4.10s (4.1×)"`.
 fn growth(report: &Report, arch: Arch, like: &Config, small: u32, large: u32) -> Option<String> {
-    let usable = usable(report, 1, Faults::Without, |r| r.completion.is_some());
+    let usable = usable(report, Some(1), Faults::Without, |r| r.completion.is_some());
     let groups = by_config(&usable.runs, arch, false);
     let at = |users: u32| {
         groups
@@ -86,7 +86,7 @@ fn growth(report: &Report, arch: Arch, like: &Config, small: u32, large: u32) ->
 pub(crate) fn p2p_slows_down(report: &Report) -> Judged {
     let needs =
         "needs flash crowds on P2P at two or more user counts (versus claims, or versus sweep)";
-    let usable = usable(report, 1, Faults::Without, |r| {
+    let usable = usable(report, Some(1), Faults::Without, |r| {
         r.arch == Arch::P2p && r.efficiency.is_some()
     });
     let groups = by_config(&usable.runs, Arch::P2p, false);
@@ -166,7 +166,7 @@ fn p99(run: &RunReport) -> Option<f64> {
 pub(crate) fn cs_scales_out(report: &Report) -> Judged {
     let needs =
         "needs CS runs with several server counts (versus claims, or versus sweep --servers 1,2,4)";
-    let usable = usable(report, 2, Faults::Without, |r| {
+    let usable = usable(report, Some(2), Faults::Without, |r| {
         r.arch == Arch::Cs && r.servers.is_some()
     });
     let groups = by_config(&usable.runs, Arch::Cs, true);

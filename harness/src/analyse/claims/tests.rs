@@ -24,6 +24,7 @@ pub(crate) fn report(runs: Vec<RunReport>) -> Report {
         incomplete: None,
         side_by_side: Vec::new(),
         claims: Vec::new(),
+        crossover: None,
     }
 }
 

@@ -73,10 +73,7 @@ fn time_left(elapsed: Duration, done: usize, total: usize) -> String {
 /// The report's `scenario`: the suite and every experiment's resolved scenario.
 fn described_suite(opts: &ClaimsOptions, repetitions: u32) -> anyhow::Result<serde_json::Value> {
     let mut experiments = serde_json::Map::new();
-    for e in EXPERIMENTS
-        .iter()
-        .filter(|e| opts.only.is_empty() || e.claims.iter().any(|c| opts.only.contains(c)))
-    {
+    for e in EXPERIMENTS.iter().filter(|e| e.answers(&opts.only)) {
         let scenario = crate::scenario::parse(e.file, e.text, &opts.overrides)?;
         let mut value = serde_json::to_value(&scenario)?;
         value["claims"] = serde_json::json!(e.claims);

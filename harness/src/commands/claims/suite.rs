@@ -20,6 +20,29 @@ pub struct Experiment {
     pub full: &'static [Variant],
     /// Variants of `--quick`.
     pub quick: &'static [Variant],
+    /// Run in the first repetition only (a map, not a verdict).
+    pub once: bool,
+}
+
+impl Experiment {
+    /// Claims whose evidence it adds to without judging them (the crossover map: 8).
+    pub fn evidence_for(&self) -> &'static [u8] {
+        if self.name == "crossover" {
+            &[8]
+        } else {
+            &[]
+        }
+    }
+
+    /// Whether it is needed for the claims in `only` (every experiment when empty).
+    pub fn answers(&self, only: &[u8]) -> bool {
+        only.is_empty()
+            || self
+                .claims
+                .iter()
+                .chain(self.evidence_for())
+                .any(|c| only.contains(c))
+    }
 }
 
 /// What a variant sets on top of its experiment's scenario.
@@ -31,6 +54,8 @@ pub struct Variant {
     pub servers: Option<u32>,
     /// Open model: arrivals per second, if set.
     pub rate: Option<u32>,
+    /// Each peer's upload (`network.peer_upload`), if set.
+    pub peer_upload: Option<&'static str>,
 }
 
 const fn users(n: u32) -> Variant {
@@ -38,27 +63,46 @@ const fn users(n: u32) -> Variant {
         users: n,
         servers: None,
         rate: None,
+        peer_upload: None,
     }
 }
 
 const fn servers(users: u32, servers: u32) -> Variant {
     Variant {
-        users,
         servers: Some(servers),
-        rate: None,
+        ..self::users(users)
     }
 }
 
 const fn rate(users: u32, rate: u32) -> Variant {
     Variant {
-        users,
-        servers: None,
         rate: Some(rate),
+        ..self::users(users)
     }
 }
 
+const fn upload(users: u32, peer_upload: &'static str) -> Variant {
+    Variant {
+        peer_upload: Some(peer_upload),
+        ..self::users(users)
+    }
+}
+
+/// The crossover grid: N ∈ {2, 4, 8, 16} × u_s / u_i ∈ {1, 2, 4, 8} (u_s = 8 MiB/s).
+const CROSSOVER_GRID: [Variant; 16] = {
+    const UPLOADS: [&str; 4] = ["8MiB/s", "4MiB/s", "2MiB/s", "1MiB/s"];
+    const SIZES: [u32; 4] = [2, 4, 8, 16];
+    let mut grid = [users(1); 16];
+    let mut i = 0;
+    while i < 16 {
+        grid[i] = upload(SIZES[i % 4], UPLOADS[i / 4]);
+        i += 1;
+    }
+    grid
+};
+
 /// The experiments, in the order each repetition runs them.
-pub const EXPERIMENTS: [Experiment; 5] = [
+pub const EXPERIMENTS: [Experiment; 6] = [
     Experiment {
         name: "flash",
         file: "scenarios/claims/flash.toml",
@@ -66,6 +110,7 @@ pub const EXPERIMENTS: [Experiment; 5] = [
         claims: &[1, 3, 5, 8],
         full: &[users(4), users(8), users(16), users(32)],
         quick: &[users(4), users(16)],
+        once: false,
     },
     Experiment {
         name: "response",
@@ -74,6 +119,7 @@ pub const EXPERIMENTS: [Experiment; 5] = [
         claims: &[4],
         full: &[rate(8, 10), rate(8, 25), rate(8, 50)],
         quick: &[rate(8, 10), rate(8, 40)],
+        once: false,
     },
     Experiment {
         name: "servers",
@@ -88,6 +134,7 @@ pub const EXPERIMENTS: [Experiment; 5] = [
             servers(32, 4),
         ],
         quick: &[servers(16, 1), servers(16, 4)],
+        once: false,
     },
     Experiment {
         name: "spof",
@@ -96,6 +143,7 @@ pub const EXPERIMENTS: [Experiment; 5] = [
         claims: &[6],
         full: &[users(8)],
         quick: &[users(8)],
+        once: false,
     },
     Experiment {
         name: "churn",
@@ -104,6 +152,16 @@ pub const EXPERIMENTS: [Experiment; 5] = [
         claims: &[7],
         full: &[users(8), users(16), users(32)],
         quick: &[users(8), users(16)],
+        once: false,
+    },
+    Experiment {
+        name: "crossover",
+        file: "scenarios/claims/crossover.toml",
+        text: include_str!("../../../../scenarios/claims/crossover.toml"),
+        claims: &[],
+        full: &CROSSOVER_GRID,
+        quick: &[],
+        once: true,
     },
 ];
 
@@ -130,6 +188,9 @@ impl Step {
         if let Some(r) = self.variant.rate {
             text.push_str(&format!(" at {r}/s"));
         }
+        if let Some(u) = self.variant.peer_upload {
+            text.push_str(&format!(" peer upload {u}"));
+        }
         format!(
             "{text} {} (repetition {}/{repetitions})",
             self.arch,
@@ -152,6 +213,9 @@ impl Step {
                 "architectures.servers",
                 &s.to_string(),
             ));
+        }
+        if let Some(u) = v.peer_upload {
+            overrides.push(Override::from_flag("--set", "network.peer_upload", u));
         }
         if let Some(r) = v.rate {
             overrides.push(Override::from_flag(
@@ -177,13 +241,10 @@ pub fn steps(
     quick: bool,
     repetitions: u32,
 ) -> Result<Vec<Step>, scenario::ScenarioError> {
-    let chosen: Vec<&'static Experiment> = EXPERIMENTS
-        .iter()
-        .filter(|e| only.is_empty() || e.claims.iter().any(|c| only.contains(c)))
-        .collect();
+    let chosen: Vec<&'static Experiment> = EXPERIMENTS.iter().filter(|e| e.answers(only)).collect();
     let mut out = Vec::new();
     for repetition in 0..repetitions {
-        for experiment in &chosen {
+        for experiment in chosen.iter().filter(|e| repetition == 0 || !e.once) {
             let variants = if quick {
                 experiment.quick
             } else {
@@ -230,6 +291,24 @@ mod tests {
         assert!(all.len() >= 15, "{}", all.len());
         let quick = steps(&[], true, 3).expect("quick");
         assert!(quick.len() < all.len() * 3);
+        let once = all
+            .iter()
+            .filter(|s| s.experiment.name == "crossover")
+            .count();
+        assert_eq!(once, 32, "a 4 × 4 grid on both architectures");
+        let twice = steps(&[], false, 2).unwrap();
+        assert_eq!(
+            twice
+                .iter()
+                .filter(|s| s.experiment.name == "crossover")
+                .count(),
+            32,
+            "the map runs in the first repetition only"
+        );
+        assert!(steps(&[], true, 3)
+            .unwrap()
+            .iter()
+            .all(|s| s.experiment.name != "crossover"));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod availability;
 mod axis;
+mod crossover;
 mod frame;
 mod runs;
 mod scaling;
@@ -45,7 +46,8 @@ pub fn write_svg(path: &Path, svg: &str) -> anyhow::Result<()> {
 /// - `availability.svg` when a run had faults: availability per second, faults marked;
 /// - for a sweep (an architecture run at more than one user count): `scaling.svg`
 ///   (makespan vs users, with the bound) when runs have completion times, otherwise
-///   `scaling-p99.svg` (p99 of the main operation vs users).
+///   `scaling-p99.svg` (p99 of the main operation vs users);
+/// - `crossover.svg`, the claim suite's crossover map, when the report has one.
 pub fn render_all(report: &Report) -> Vec<(String, String)> {
     let runs = runs::ordered(&report.runs);
     let mut out = Vec::new();
@@ -73,6 +75,9 @@ pub fn render_all(report: &Report) -> Vec<(String, String)> {
     }
     if is_sweep(&runs) {
         out.extend(sweep_chart(&runs, ops.first().map(String::as_str)));
+    }
+    if let Some(svg) = report.crossover.as_ref().and_then(crossover::heatmap) {
+        out.push(("crossover.svg".to_string(), svg));
     }
     out
 }
