@@ -12,6 +12,10 @@
 //!
 //! Bounded everywhere: each request has a timeout, the download has an overall deadline,
 //! and a download with no usable provider left gives up after [`GIVE_UP_AFTER`].
+//!
+//! A download that fails, or is abandoned (its request cancelled), keeps nothing: its
+//! partial object leaves the holdings and the node stops announcing itself as a provider
+//! of it (`abandon`).
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -26,6 +30,7 @@ use libp2p::PeerId;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+mod abandon;
 mod answers;
 
 use super::codec::{Ask, Request, Response};
@@ -33,6 +38,7 @@ use super::have::Have;
 use super::holdings::Holdings;
 use super::metrics::PeerMetrics;
 use super::node::NodeHandle;
+use abandon::Abandon;
 pub use super::outcome::{FetchError, FetchStats, Progress};
 use super::scheduler::{Scheduler, MAX_FAILURES};
 use crate::content::{Manifest, ObjectId};
@@ -89,6 +95,8 @@ pub struct FetchSettings {
     pub request_timeout: Duration,
     /// Block requests in flight to one provider at most.
     pub max_per_peer: usize,
+    /// Largest object fetched (`--max-object-size`); a larger manifest fails the download.
+    pub max_object_size: u64,
 }
 
 /// What a download needs from the node.
@@ -135,7 +143,14 @@ pub async fn fetch(ctx: &FetchContext, id: ObjectId) -> Result<FetchStats, Fetch
             cancelled: 0,
         });
     }
-    Download::new(ctx, id, started).run().await
+    let mut abandon = Abandon {
+        ctx,
+        id,
+        armed: true,
+    };
+    let result = Download::new(ctx, id, started).run().await;
+    abandon.armed = result.is_err();
+    result
 }
 
 struct Download<'a> {
@@ -484,8 +499,8 @@ impl<'a> Download<'a> {
     fn announce(&mut self) {
         if !self.announced {
             self.announced = true;
-            let (node, id) = (self.ctx.node.clone(), self.id);
-            tokio::spawn(async move { node.provide_in_background(id).await });
+            // Queued at once, so that a later withdrawal (see `Abandon`) comes after it.
+            self.ctx.node.provide_soon(self.id);
         }
     }
 
