@@ -81,6 +81,9 @@ async fn fails_and_frees(misbehave: Misbehave, salt: u8) {
         "{misbehave:?}: {status} {answer}"
     );
     assert_eq!(answer["chunks_done"], 0, "no good block arrived: {answer}");
-    assert!(answer["chunks_total"].is_u64(), "the manifest arrived: {answer}");
+    assert!(
+        answer["chunks_total"].is_u64(),
+        "the manifest arrived: {answer}"
+    );
     assert_holds_nothing(&downloader).await;
 }

@@ -75,7 +75,12 @@ async fn a_connection_flood_leaves_memory_bounded_and_the_peer_serving() {
     let admin = peer.admin();
     let bytes = sample(1 << 20, 41);
     let (status, body) = http(admin, Method::POST, "/objects", bytes.clone()).await;
-    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     let answer: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     let id = answer["id"].as_str().expect("an id").to_string();
     let baseline = peer.memory("VmRSS");
@@ -94,7 +99,9 @@ async fn a_connection_flood_leaves_memory_bounded_and_the_peer_serving() {
     let tcp = tcp_address(&addr);
     let mut raw = Vec::with_capacity(RAW);
     for _ in 0..RAW {
-        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(tcp)).await {
+        if let Ok(Ok(stream)) =
+            tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(tcp)).await
+        {
             raw.push(stream);
         }
     }
@@ -119,7 +126,11 @@ async fn a_connection_flood_leaves_memory_bounded_and_the_peer_serving() {
         growth >> 20,
         started.elapsed()
     );
-    assert!(growth < RSS_BOUND, "RSS grew by {} MiB under the flood", growth >> 20);
+    assert!(
+        growth < RSS_BOUND,
+        "RSS grew by {} MiB under the flood",
+        growth >> 20
+    );
     assert!(
         open_peak <= f64::from(MAX_ESTABLISHED),
         "at most --max-peer-connections open: {open_peak}"
@@ -131,7 +142,15 @@ async fn a_connection_flood_leaves_memory_bounded_and_the_peer_serving() {
         ..PeerArgs::default()
     });
     let (status, stats) = fetcher.fetch(&id).await;
-    assert_eq!(status, StatusCode::OK, "the peer still serves after the flood: {stats}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the peer still serves after the flood: {stats}"
+    );
     assert!(fetcher.object(&id).await == bytes);
-    assert!(started.elapsed() < Duration::from_secs(50), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "took {:?}",
+        started.elapsed()
+    );
 }

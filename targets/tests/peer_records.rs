@@ -20,7 +20,10 @@ const HOSTILE_KEYS: usize = 4_200;
 async fn hostile_provider_records_leave_room_for_own_announcements() {
     let target = TestPeer::spawn(PeerArgs::default());
     let finished = announce_keys(&target.addr, HOSTILE_KEYS, 16, Duration::from_secs(60)).await;
-    assert_eq!(finished, HOSTILE_KEYS, "every hostile announcement got through within 60 s");
+    assert_eq!(
+        finished, HOSTILE_KEYS,
+        "every hostile announcement got through within 60 s"
+    );
 
     let bytes = sample(300 << 10, 21);
     let (status, body) = http(target.admin, Method::POST, "/objects", bytes.clone()).await;
@@ -35,7 +38,11 @@ async fn hostile_provider_records_leave_room_for_own_announcements() {
             },
         );
         let (status, stats) = fetcher.fetch(id).await;
-        assert_eq!(status, StatusCode::OK, "a 201 publication can be fetched: {stats}");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "a 201 publication can be fetched: {stats}"
+        );
         assert!(fetcher.object(id).await == bytes);
     } else {
         assert!(status.is_server_error(), "{status} {answer}");

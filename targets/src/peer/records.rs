@@ -66,7 +66,11 @@ pub struct RemoteRecords {
 impl RemoteRecords {
     /// Stores `record`, announced by a remote peer, into `store` if the budget allows.
     /// A record that refreshes one already stored is always taken.
-    pub fn admit(&mut self, store: &mut MemoryStore, record: ProviderRecord) -> Result<(), Refusal> {
+    pub fn admit(
+        &mut self,
+        store: &mut MemoryStore,
+        record: ProviderRecord,
+    ) -> Result<(), Refusal> {
         let provider = record.provider;
         let key = record.key.clone();
         let known = self
@@ -151,7 +155,11 @@ mod tests {
             }
         }
         let late = PeerId::random();
-        assert_eq!(remote.admit(&mut store, record(7, late)), Ok(()), "a known key");
+        assert_eq!(
+            remote.admit(&mut store, record(7, late)),
+            Ok(()),
+            "a known key"
+        );
         assert_eq!(
             remote.admit(&mut store, record(u32::MAX, late)),
             Err(Refusal::RemoteFull)

@@ -32,8 +32,8 @@ use axum::{Json, Router};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde_json::json;
 
-use super::fetch::{self, FetchContext};
 use super::behaviour::QUERY_TIMEOUT;
+use super::fetch::{self, FetchContext};
 use super::metrics::{ROUTE_FETCH, ROUTE_OBJECT, ROUTE_PUBLISH, ROUTE_STATUS};
 use super::node::ProvideError;
 use crate::admin::error;

@@ -17,8 +17,8 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use versus_targets::ready::ReadyLine;
 use versus_targets::peer::PeerArgs;
+use versus_targets::ready::ReadyLine;
 use versus_targets::server::ServerArgs;
 
 /// Holds a child server's arguments, JSON-encoded.
@@ -42,7 +42,11 @@ struct PeerCli {
 fn child_args(name: &str) -> Option<Vec<String>> {
     let encoded = std::env::var(name).ok()?;
     let args: Vec<String> = serde_json::from_str(&encoded).expect("child arguments as JSON");
-    Some(std::iter::once("versus-child".to_string()).chain(args).collect())
+    Some(
+        std::iter::once("versus-child".to_string())
+            .chain(args)
+            .collect(),
+    )
 }
 
 /// In the child: runs the server (or peer) with the arguments in [`CHILD_ENV`] (or

@@ -64,7 +64,12 @@ pub fn kad_client() -> Swarm<kad::Behaviour<MemoryStore>> {
 /// Announces `keys` distinct random keys to the peer at `target` (ending in
 /// `/p2p/<id>`), `parallel` announcements at a time, for at most `limit`. Returns the
 /// announcements that finished (successfully or not).
-pub async fn announce_keys(target: &Multiaddr, keys: usize, parallel: usize, limit: Duration) -> usize {
+pub async fn announce_keys(
+    target: &Multiaddr,
+    keys: usize,
+    parallel: usize,
+    limit: Duration,
+) -> usize {
     let mut swarm = kad_client();
     let (addr, id) = split(target);
     swarm.behaviour_mut().add_address(&id, addr);

@@ -38,10 +38,10 @@ use super::have::Have;
 use super::holdings::Holdings;
 use super::metrics::PeerMetrics;
 use super::node::NodeHandle;
-use abandon::Abandon;
 pub use super::outcome::{FetchError, FetchStats, Progress};
 use super::scheduler::{Scheduler, MAX_FAILURES};
 use crate::content::{Manifest, ObjectId};
+use abandon::Abandon;
 
 /// Pause between provider lookups while a download runs, once the swarm has formed.
 /// Lookups are the costliest traffic besides blocks: every answer lists every provider
