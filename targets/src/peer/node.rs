@@ -31,6 +31,9 @@ use super::records::RemoteRecords;
 use super::serve::{Answer, SlotSettings, Uploader};
 use crate::content::ObjectId;
 
+/// Who waits for the outcome of an announcement.
+type AnnounceWaiter = oneshot::Sender<Result<(), ProvideError>>;
+
 /// The swarm and everything only the swarm task touches.
 pub struct Node {
     swarm: Swarm<Behaviour>,
@@ -41,7 +44,7 @@ pub struct Node {
     /// Provider lookups in progress: where results go, and how many providers to dial.
     lookups: HashMap<QueryId, (mpsc::Sender<Vec<PeerId>>, usize)>,
     /// Announcements in progress: the object, and who waits for the outcome.
-    announcements: HashMap<QueryId, (ObjectId, Vec<oneshot::Sender<Result<(), ProvideError>>>)>,
+    announcements: HashMap<QueryId, (ObjectId, Vec<AnnounceWaiter>)>,
     /// Provider records stored for other peers.
     remote_records: RemoteRecords,
 }
