@@ -1,6 +1,7 @@
 //! The peer's counters: everything a node counts ([`NodeMetrics`]: wire bytes through the
 //! shaper, requests by route, connections, chunks served) plus the swarm's own (chunks
-//! fetched and rejected, fetches, objects held), rendered for `GET /metrics`.
+//! fetched and rejected, fetches, objects held, provider records refused, connections
+//! refused by a limit), rendered for `GET /metrics`.
 //!
 //! Routes of `versus_requests_total`: the chunk protocol's `manifest`, `have` and `chunk`
 //! (status 200 answered, 404 not held) and the admin plane's `publish`, `fetch`,
