@@ -56,7 +56,7 @@ pub struct NetStatus {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProvideError {
     /// The local provider record could not be stored: nobody can find the object here.
-    #[error("could not record this peer as a provider of {id}: {reason}; this peer announces at most {MAX_OWN_KEYS} objects, so publish on another peer or restart this one")]
+    #[error("could not record this peer as a provider of {id}: {reason}; this peer's provider store is full (it keeps room for {MAX_OWN_KEYS} objects of its own at least, more while few other peers' records are held): publish on another peer, or restart this one")]
     Local {
         /// The object.
         id: ObjectId,
