@@ -88,6 +88,11 @@ impl PeerArgs {
         a.optional("upload-slots", self.upload_slots);
         a.flag("idle-timeout", self.idle_timeout);
         a.flag("max-object-size", self.max_object_size);
+        let c = &self.connections;
+        a.flag("max-peer-connections", c.max_peer_connections);
+        a.flag("max-connections-per-peer", c.max_connections_per_peer);
+        a.flag("max-pending-connections", c.max_pending_connections);
+        a.flag("max-memory", c.max_memory);
         a.limits_and_exposure(&self.limits, &self.exposure);
         a.0
     }
@@ -100,7 +105,7 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::peer::Misbehave;
+    use crate::peer::{ConnectionArgs, Misbehave};
     use crate::units::{ByteRate, ByteSize, HumanDuration};
 
     #[derive(Parser)]
@@ -162,6 +167,12 @@ mod tests {
             upload_slots: Some(3),
             idle_timeout: HumanDuration(Duration::from_secs(11)),
             max_object_size: ByteSize(64 << 20),
+            connections: ConnectionArgs {
+                max_peer_connections: 300,
+                max_connections_per_peer: 3,
+                max_pending_connections: 50,
+                max_memory: ByteSize(512 << 20),
+            },
             limits: LimitArgs::default(),
             exposure: ExposureArgs::default(),
         };

@@ -152,7 +152,9 @@ impl Manifest {
         out
     }
 
-    /// Decodes and checks a canonical encoding.
+    /// Decodes and checks a canonical encoding: the header, a chunk size of exactly
+    /// [`CHUNK_SIZE`] (the only one defined, so a manifest from the wire always cuts into
+    /// [`BLOCK_SIZE`] blocks), and a chunk count that matches the size.
     pub fn decode(bytes: &[u8]) -> Result<Self, ContentError> {
         let bad = |why: String| ContentError::MalformedManifest(why);
         if bytes.len() < HEADER_LEN || &bytes[..4] != MAGIC {
@@ -170,6 +172,11 @@ impl Manifest {
         let mut word = [0u8; 4];
         word.copy_from_slice(&bytes[12..16]);
         let chunk_size = u32::from_le_bytes(word);
+        if chunk_size != CHUNK_SIZE {
+            return Err(bad(format!(
+                "chunk size {chunk_size}, but this version only defines chunks of {CHUNK_SIZE} bytes (cut into blocks of {BLOCK_SIZE})"
+            )));
+        }
         let count = u64_at(16);
         let body = &bytes[HEADER_LEN..];
         if body.len() as u64 != count.saturating_mul(32) {
@@ -456,6 +463,12 @@ mod tests {
         let mut wrong_count = Manifest::of(&sample(10));
         wrong_count.size = u64::from(CHUNK_SIZE) * 3;
         assert!(Manifest::decode(&wrong_count.encode()).is_err());
+        // A consistent manifest with another chunk size (one that even cuts into blocks).
+        let mut other_size = Manifest::of(&sample(10));
+        other_size.chunk_size = 2 * CHUNK_SIZE;
+        assert!(other_size.validate().is_ok());
+        let err = Manifest::decode(&other_size.encode()).unwrap_err();
+        assert!(err.to_string().contains("chunk size 524288"), "{err}");
     }
 
     proptest! {

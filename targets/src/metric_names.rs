@@ -9,3 +9,9 @@ pub const BYTES_RECEIVED: &str = "versus_bytes_received_total";
 pub const CHUNKS_REJECTED: &str = "versus_chunks_rejected_total";
 /// Microseconds during which at least one upload slot was in use (peers).
 pub const UPLOAD_BUSY_US: &str = "versus_upload_busy_microseconds_total";
+/// Inbound Kademlia provider records this peer refused to store (peers).
+pub const PROVIDER_RECORDS_REFUSED: &str = "versus_dht_provider_records_refused_total";
+/// Distinct keys this peer keeps provider records of other peers for (peers).
+pub const REMOTE_PROVIDER_KEYS: &str = "versus_dht_remote_provider_keys";
+/// Incoming data-plane connections refused by a connection limit (peers).
+pub const CONNECTIONS_REFUSED: &str = "versus_connections_refused_total";

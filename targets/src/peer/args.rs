@@ -67,6 +67,9 @@ pub struct PeerArgs {
     /// Largest object POST /objects accepts; bigger ones get 413 (e.g. "64MiB").
     #[arg(long, value_name = "SIZE", default_value = "1GiB")]
     pub max_object_size: ByteSize,
+    /// Limits on the data plane's libp2p connections (count, per peer, handshakes, memory).
+    #[command(flatten)]
+    pub connections: super::connections::ConnectionArgs,
     /// Request limits of the admin plane (body timeout, upload bytes in flight, connections).
     #[command(flatten)]
     pub limits: crate::limits::LimitArgs,
@@ -93,6 +96,7 @@ impl Default for PeerArgs {
             upload_slots: None,
             idle_timeout: HumanDuration(Duration::from_secs(60)),
             max_object_size: ByteSize(1 << 30),
+            connections: super::connections::ConnectionArgs::default(),
             limits: crate::limits::LimitArgs::default(),
             exposure: crate::exposure::ExposureArgs::default(),
         }
@@ -141,6 +145,7 @@ mod tests {
         assert_eq!(cli.peer.idle_timeout, d.idle_timeout);
         assert_eq!(cli.peer.upload_slots, d.upload_slots);
         assert_eq!(cli.peer.max_object_size, d.max_object_size);
+        assert_eq!(cli.peer.connections, d.connections);
         assert_eq!(d.listen.to_string(), "/ip4/127.0.0.1/tcp/0");
     }
 

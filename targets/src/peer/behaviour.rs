@@ -1,7 +1,9 @@
-//! The peer's libp2p behaviour: Kademlia for provider records, identify so peers learn
-//! each other's listen addresses, and the chunk protocol on request-response. Also builds
-//! the [`Swarm`] around it, with settings sized for a small memory footprint (many peers
-//! run on one machine).
+//! The peer's libp2p behaviour: connection limits (counts and memory, see
+//! [`super::connections`]), Kademlia for provider records, identify so peers learn each
+//! other's listen addresses, and the chunk protocol on request-response. Also builds the
+//! [`Swarm`] around it, with settings sized for a small memory footprint (many peers run
+//! on one machine). Kademlia stores no inbound record by itself: the swarm task admits
+//! provider records within a budget ([`super::records`]).
 
 use std::time::Duration;
 
@@ -9,9 +11,11 @@ use libp2p::identity::Keypair;
 use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{identify, kad, StreamProtocol, Swarm};
+use libp2p::{connection_limits, identify, kad, memory_connection_limits, StreamProtocol, Swarm};
 
 use super::codec::{ChunkCodec, PROTOCOL};
+use super::connections::ConnectionArgs;
+use super::records::STORE_KEYS;
 use super::transport;
 use crate::shaping::Shaper;
 
@@ -30,6 +34,10 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The behaviours of one peer.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Refuses connections beyond the counts of [`ConnectionArgs`].
+    pub limits: connection_limits::Behaviour,
+    /// Refuses new connections while the process's memory is above `--max-memory`.
+    pub memory: memory_connection_limits::Behaviour,
     /// The DHT: provider records and peer routing.
     pub kad: kad::Behaviour<MemoryStore>,
     /// Exchange of listen addresses and supported protocols.
@@ -45,6 +53,8 @@ pub struct SwarmSettings {
     pub request_timeout: Duration,
     /// Idle connections are closed after this long.
     pub idle_timeout: Duration,
+    /// Limits on connections.
+    pub connections: ConnectionArgs,
 }
 
 /// Builds the swarm: shaped transport plus [`Behaviour`].
@@ -62,7 +72,9 @@ pub fn build_swarm(
         // Provider records live as long as a run; no periodic republication traffic.
         .set_provider_publication_interval(None)
         .set_replication_interval(None)
-        .set_publication_interval(None);
+        .set_publication_interval(None)
+        // Inbound records come to the swarm task, which admits them within a budget.
+        .set_record_filtering(kad::StoreInserts::FilterBoth);
     let store = MemoryStore::with_config(
         peer_id,
         MemoryStoreConfig {
@@ -71,7 +83,8 @@ pub fn build_swarm(
             // Every downloader of a flash crowd announces itself: keep them all, so that
             // lookups spread downloaders over the whole swarm (a full list ignores newcomers).
             max_providers_per_key: MAX_PROVIDERS_PER_KEY,
-            max_provided_keys: 4096,
+            // This node's own keys and the remote budget, apart (see `records`).
+            max_provided_keys: STORE_KEYS,
         },
     );
     let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
@@ -97,6 +110,8 @@ pub fn build_swarm(
     Ok(Swarm::new(
         transport,
         Behaviour {
+            limits: settings.connections.count_limits(),
+            memory: settings.connections.memory_limit(),
             kad,
             identify,
             chunks,

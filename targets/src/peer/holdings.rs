@@ -345,6 +345,12 @@ impl Holdings {
         })
     }
 
+    /// Drops the partial object `id` (a download that failed); complete objects are
+    /// untouched. Returns whether a partial object was held.
+    pub fn drop_partial(&self, id: &ObjectId) -> bool {
+        self.partial().remove(id).is_some()
+    }
+
     /// Moves the fully assembled `id` into the store, chunk by chunk as they were
     /// verified (no copy). Errors when blocks are still missing.
     pub async fn complete(&self, id: &ObjectId) -> Result<Arc<StoredObject>, String> {
@@ -375,8 +381,10 @@ impl Holdings {
         Ok(object)
     }
 
-    /// Forgets `id`, complete or partial; returns whether anything was held.
+    /// Forgets `id`, complete or partial, and that it was published here; returns
+    /// whether anything was held.
     pub async fn remove(&self, id: &ObjectId) -> Result<bool, String> {
+        lock(&self.published).remove(id);
         let partial = self.partial().remove(id).is_some();
         lock(&self.outboards).remove(id);
         let complete = self

@@ -1,6 +1,7 @@
 //! The peer's counters: everything a node counts ([`NodeMetrics`]: wire bytes through the
 //! shaper, requests by route, connections, chunks served) plus the swarm's own (chunks
-//! fetched and rejected, fetches, objects held), rendered for `GET /metrics`.
+//! fetched and rejected, fetches, objects held, provider records refused, connections
+//! refused by a limit), rendered for `GET /metrics`.
 //!
 //! Routes of `versus_requests_total`: the chunk protocol's `manifest`, `have` and `chunk`
 //! (status 200 answered, 404 not held) and the admin plane's `publish`, `fetch`,
@@ -10,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::holdings::Holdings;
-use crate::metrics::{write_counter, write_gauge, Counter, NodeMetrics, RenderMetrics};
+use crate::metric_names;
+use crate::metrics::{write_counter, write_gauge, Counter, Gauge, NodeMetrics, RenderMetrics};
 use crate::shaping::ByteCounters;
 
 /// Route names, as they appear in `versus_requests_total{route=…}`.
@@ -52,6 +54,12 @@ pub struct PeerMetrics {
     pub dht_requests_served: Counter,
     /// DHT queries started by this peer (provider lookups and announcements).
     pub dht_queries: Counter,
+    /// Inbound provider records refused (beyond the remote budget, see `records`).
+    pub provider_records_refused: Counter,
+    /// Distinct keys with provider records of other peers stored here.
+    pub remote_provider_keys: Gauge,
+    /// Incoming connections refused by a connection or memory limit.
+    pub connections_refused: Counter,
     /// How long at least one block answer was being handed to libp2p (upload slots in
     /// use). With 16 KiB blocks that takes microseconds, so the busy time reported for a
     /// capped upload is [`PeerMetrics::upload_busy_micros`] instead.
@@ -80,6 +88,9 @@ impl PeerMetrics {
             fetches_failed: Counter::default(),
             dht_requests_served: Counter::default(),
             dht_queries: Counter::default(),
+            provider_records_refused: Counter::default(),
+            remote_provider_keys: Gauge::default(),
+            connections_refused: Counter::default(),
             upload_busy: BusyTime::default(),
             bytes,
             upload_rate,
@@ -186,6 +197,24 @@ impl RenderMetrics for PeerMetrics {
             "versus_dht_queries_total",
             "DHT queries this peer started (provider lookups and announcements).",
             self.dht_queries.get(),
+        );
+        write_counter(
+            out,
+            metric_names::PROVIDER_RECORDS_REFUSED,
+            "Provider records other peers announced that this peer refused to store (beyond its budget for remote records).",
+            self.provider_records_refused.get(),
+        );
+        write_gauge(
+            out,
+            metric_names::REMOTE_PROVIDER_KEYS,
+            "Distinct keys this peer keeps provider records of other peers for.",
+            self.remote_provider_keys.get(),
+        );
+        write_counter(
+            out,
+            metric_names::CONNECTIONS_REFUSED,
+            "Incoming data-plane connections refused by a connection-count or memory limit.",
+            self.connections_refused.get(),
         );
         write_counter(
             out,

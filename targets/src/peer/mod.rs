@@ -15,12 +15,15 @@
 mod args;
 mod behaviour;
 pub mod codec;
+mod connections;
 pub mod fetch;
+mod handle;
 pub mod have;
 mod holdings;
 mod metrics;
 mod node;
 mod outcome;
+mod records;
 pub mod routes;
 pub mod scheduler;
 mod serve;
@@ -43,6 +46,7 @@ use crate::shaping::Shaper;
 use crate::signals::Signals;
 
 pub use args::{Misbehave, PeerArgs};
+pub use connections::ConnectionArgs;
 pub use fetch::{FetchError, FetchStats};
 pub use holdings::Holdings;
 pub use metrics::{PeerMetrics, ROUTES};
@@ -147,6 +151,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
         &behaviour::SwarmSettings {
             request_timeout: args.request_timeout.0,
             idle_timeout: args.idle_timeout.0,
+            connections: args.connections.clone(),
         },
     )?;
     let (mut node, handle) = node::Node::new(
@@ -178,6 +183,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
                 lookup_timeout: args.lookup_timeout.0,
                 request_timeout: args.request_timeout.0,
                 max_per_peer: usize::from(args.max_requests_per_peer),
+                max_object_size: args.max_object_size.bytes(),
             },
         },
         max_object_size: args.max_object_size.bytes(),

@@ -5,6 +5,7 @@
 //! [`Command`]s from the rest of the node through a cheap, cloneable [`NodeHandle`]:
 //! send a chunk-protocol request, look up providers, announce a provider record, report
 //! status. Downloads run as their own tasks and talk to the swarm only through the handle.
+//! Inbound provider records are admitted here, within the budget of [`RemoteRecords`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,134 +16,23 @@ use libp2p::kad::{self, GetProvidersOk, QueryId, QueryResult, RecordKey};
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, Message, OutboundRequestId};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{ListenError, SwarmEvent};
 use libp2p::{identify, Multiaddr, PeerId, Swarm};
-use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::args::Misbehave;
 use super::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
 use super::codec::{Ask, Response};
+use super::handle::{Command, COMMAND_QUEUE};
+pub use super::handle::{NetStatus, NodeHandle, ProvideError};
 use super::holdings::Holdings;
 use super::metrics::{PeerMetrics, ROUTE_CHUNK, ROUTE_HAVE};
+use super::records::RemoteRecords;
 use super::serve::{Answer, SlotSettings, Uploader};
 use crate::content::ObjectId;
 
-/// Commands queued for the swarm task at most; senders wait beyond that.
-const COMMAND_QUEUE: usize = 1024;
-/// Provider batches buffered per lookup.
-const PROVIDER_BATCHES: usize = 64;
-
-/// What the rest of the node asks of the swarm task.
-enum Command {
-    Request {
-        peer: PeerId,
-        request: Ask,
-        reply: oneshot::Sender<Result<Response, String>>,
-    },
-    FindProviders {
-        id: ObjectId,
-        dial: usize,
-        reply: mpsc::Sender<Vec<PeerId>>,
-    },
-    Provide {
-        id: ObjectId,
-        reply: Option<oneshot::Sender<Result<(), String>>>,
-    },
-    StopProviding {
-        id: ObjectId,
-    },
-    Status {
-        reply: oneshot::Sender<NetStatus>,
-    },
-}
-
-/// The network side of `GET /status`.
-#[derive(Debug, Clone, Serialize)]
-pub struct NetStatus {
-    /// This node's peer id.
-    pub peer_id: String,
-    /// Addresses the data plane listens on, each ending in `/p2p/<peer id>`.
-    pub listen_addrs: Vec<String>,
-    /// Peers with at least one open connection.
-    pub connected_peers: Vec<String>,
-    /// Peers in the Kademlia routing table.
-    pub routing_table_size: usize,
-}
-
-/// A cheap handle to the swarm task.
-#[derive(Clone, Debug)]
-pub struct NodeHandle {
-    commands: mpsc::Sender<Command>,
-}
-
-const STOPPED: &str = "the peer's network task has stopped (the peer is shutting down)";
-
-impl NodeHandle {
-    async fn send(&self, command: Command) -> Result<(), String> {
-        self.commands
-            .send(command)
-            .await
-            .map_err(|_| STOPPED.to_string())
-    }
-
-    /// Sends a chunk-protocol request to `peer` and waits for the answer (the request
-    /// timeout applies on the swarm side).
-    pub async fn request(&self, peer: PeerId, request: Ask) -> Result<Response, String> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::Request {
-            peer,
-            request,
-            reply,
-        })
-        .await?;
-        answer.await.map_err(|_| STOPPED.to_string())?
-    }
-
-    /// Starts a DHT lookup of the providers of `id`; batches of providers arrive on the
-    /// receiver, which closes when the lookup ends. Up to `dial` providers found that are
-    /// not connected yet are dialed while the lookup still knows their addresses.
-    pub async fn find_providers(
-        &self,
-        id: ObjectId,
-        dial: usize,
-    ) -> Result<mpsc::Receiver<Vec<PeerId>>, String> {
-        let (reply, batches) = mpsc::channel(PROVIDER_BATCHES);
-        self.send(Command::FindProviders { id, dial, reply })
-            .await?;
-        Ok(batches)
-    }
-
-    /// Announces this node as a provider of `id` and waits for the announcement to reach
-    /// the peers closest to the key.
-    pub async fn provide(&self, id: ObjectId) -> Result<(), String> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::Provide {
-            id,
-            reply: Some(reply),
-        })
-        .await?;
-        answer.await.map_err(|_| STOPPED.to_string())?
-    }
-
-    /// Announces this node as a provider of `id` without waiting.
-    pub async fn provide_in_background(&self, id: ObjectId) {
-        let _ = self.send(Command::Provide { id, reply: None }).await;
-    }
-
-    /// Stops announcing this node as a provider of `id` (its local record goes; records
-    /// already held by other peers expire on their own, and a peer that asks gets "not found").
-    pub async fn stop_providing(&self, id: ObjectId) -> Result<(), String> {
-        self.send(Command::StopProviding { id }).await
-    }
-
-    /// The network status.
-    pub async fn status(&self) -> Result<NetStatus, String> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::Status { reply }).await?;
-        answer.await.map_err(|_| STOPPED.to_string())
-    }
-}
+/// Who waits for the outcome of an announcement.
+type AnnounceWaiter = oneshot::Sender<Result<(), ProvideError>>;
 
 /// The swarm and everything only the swarm task touches.
 pub struct Node {
@@ -153,7 +43,10 @@ pub struct Node {
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, String>>>,
     /// Provider lookups in progress: where results go, and how many providers to dial.
     lookups: HashMap<QueryId, (mpsc::Sender<Vec<PeerId>>, usize)>,
-    announcements: HashMap<QueryId, Vec<oneshot::Sender<Result<(), String>>>>,
+    /// Announcements in progress: the object, and who waits for the outcome.
+    announcements: HashMap<QueryId, (ObjectId, Vec<AnnounceWaiter>)>,
+    /// Provider records stored for other peers.
+    remote_records: RemoteRecords,
 }
 
 impl Node {
@@ -174,6 +67,7 @@ impl Node {
             pending: HashMap::new(),
             lookups: HashMap::new(),
             announcements: HashMap::new(),
+            remote_records: RemoteRecords::default(),
         };
         (node, NodeHandle { commands: tx })
     }
@@ -295,15 +189,21 @@ impl Node {
                     Ok(query) => {
                         self.metrics.dht_queries.inc();
                         if let Some(reply) = reply {
-                            self.announcements.entry(query).or_default().push(reply);
+                            self.announcements
+                                .entry(query)
+                                .or_insert_with(|| (id, Vec::new()))
+                                .1
+                                .push(reply);
                         }
                     }
                     Err(e) => {
-                        let message =
-                            format!("could not record this peer as a provider of {id}: {e}");
-                        tracing::warn!("{message}");
+                        let error = ProvideError::Local {
+                            id,
+                            reason: e.to_string(),
+                        };
+                        tracing::warn!("{error}");
                         if let Some(reply) = reply {
-                            let _ = reply.send(Err(message));
+                            let _ = reply.send(Err(error));
                         }
                     }
                 }
@@ -375,13 +275,45 @@ impl Node {
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(peer = ?peer_id, "could not connect: {error}");
             }
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { cause },
+                send_back_addr,
+                ..
+            } => {
+                self.metrics.connections_refused.inc();
+                tracing::debug!(%send_back_addr, "refused an incoming connection: {cause}");
+            }
             _ => {}
         }
     }
 
+    /// Admits an inbound provider record within the remote budget.
+    fn on_provider_record(&mut self, record: kad::ProviderRecord) {
+        let provider = record.provider;
+        let store = self.swarm.behaviour_mut().kad.store_mut();
+        let before = self.remote_records.key_count();
+        match self.remote_records.admit(store, record) {
+            Ok(()) => {
+                let added = self.remote_records.key_count() - before;
+                self.metrics.remote_provider_keys.add(added as i64);
+            }
+            Err(why) => {
+                self.metrics.provider_records_refused.inc();
+                tracing::debug!(%provider, "refused a provider record: {why}");
+            }
+        }
+    }
+
     fn on_kad(&mut self, event: kad::Event) {
-        if matches!(event, kad::Event::InboundRequest { .. }) {
+        if let kad::Event::InboundRequest { request } = &event {
             self.metrics.dht_requests_served.inc();
+            if let kad::InboundRequest::AddProvider {
+                record: Some(record),
+            } = request
+            {
+                self.on_provider_record(record.clone());
+            }
+            return;
         }
         let kad::Event::OutboundQueryProgressed {
             id, result, step, ..
@@ -436,10 +368,11 @@ impl Node {
                 }
             }
             QueryResult::StartProviding(result) => {
-                let outcome = result.map(|_| ()).map_err(|e| {
-                    format!("the provider announcement did not reach the closest peers: {e}")
-                });
-                if let Some(waiters) = self.announcements.remove(&id) {
+                if let Some((object, waiters)) = self.announcements.remove(&id) {
+                    let outcome = result.map(|_| ()).map_err(|e| ProvideError::Network {
+                        id: object,
+                        reason: e.to_string(),
+                    });
                     for waiter in waiters {
                         let _ = waiter.send(outcome.clone());
                     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::content::ObjectId;
+use crate::units::ByteSize;
 
 /// The answer of a completed `POST /fetch/{id}`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -80,6 +81,21 @@ pub enum FetchError {
         timeout: Duration,
         progress: Progress,
     },
+    /// The object is larger than this peer accepts (`--max-object-size`).
+    #[error("object {id} is {} ({size} bytes), larger than this peer's --max-object-size of {}; nothing of it was kept: restart the peer with a larger --max-object-size to fetch it", ByteSize(*.size), ByteSize(*.limit))]
+    TooLarge {
+        id: ObjectId,
+        size: u64,
+        limit: u64,
+        progress: Progress,
+    },
+    /// The object's manifest is one this peer cannot use.
+    #[error("the manifest of object {id} cannot be used: {detail}; the id names an object made by another tool or version, publish it again with this one")]
+    Unusable {
+        id: ObjectId,
+        detail: String,
+        progress: Progress,
+    },
     /// Something on this node failed.
     #[error("fetching object {id} failed on this peer: {detail}")]
     Internal {
@@ -96,6 +112,8 @@ impl FetchError {
             FetchError::NoProvider { .. } => 404,
             FetchError::ProvidersFailed { .. } => 502,
             FetchError::Deadline { .. } => 504,
+            FetchError::TooLarge { .. } => 413,
+            FetchError::Unusable { .. } => 502,
             FetchError::Internal { .. } => 500,
         }
     }
@@ -106,6 +124,8 @@ impl FetchError {
             FetchError::NoProvider { progress, .. }
             | FetchError::ProvidersFailed { progress, .. }
             | FetchError::Deadline { progress, .. }
+            | FetchError::TooLarge { progress, .. }
+            | FetchError::Unusable { progress, .. }
             | FetchError::Internal { progress, .. } => progress,
         }
     }

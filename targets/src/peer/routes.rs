@@ -2,8 +2,8 @@
 //!
 //! | route | answers |
 //! |---|---|
-//! | `POST /objects` (body = bytes) | 201 `{"id":"<hex>","size":N}` once stored and announced in the DHT; 413 beyond `--max-object-size` |
-//! | `POST /fetch/{id}[?fresh=true]` | 200 [`FetchStats`] once the object is here, complete and verified; 400 bad id, 404 no provider, 409 already fetching, 502 every provider failed, 504 deadline, 500 local failure |
+//! | `POST /objects` (body = bytes) | 201 `{"id":"<hex>","size":N}` once stored and announced in the DHT; 413 beyond `--max-object-size`; 507 this peer cannot record itself as a provider (nothing kept); 504 stored here but the DHT announcement failed or timed out (`"id"`, `"size"` added; POST again to re-announce); 503 shutting down |
+//! | `POST /fetch/{id}[?fresh=true]` | 200 [`FetchStats`] once the object is here, complete and verified; 400 bad id, 404 no provider, 409 already fetching, 413 object above `--max-object-size`, 502 every provider failed or the manifest is unusable, 504 deadline, 500 local failure; a failed fetch keeps nothing of the object |
 //! | `GET /objects/{id}` | 200 the object's bytes (complete objects only), 404 otherwise |
 //! | `GET /status` | 200 `{"peer_id", "listen_addrs", "connected_peers", "routing_table_size", "objects", "partial_objects", "stored_bytes"}` |
 //!
@@ -32,14 +32,17 @@ use axum::{Json, Router};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde_json::json;
 
+use super::behaviour::QUERY_TIMEOUT;
 use super::fetch::{self, FetchContext};
 use super::metrics::{ROUTE_FETCH, ROUTE_OBJECT, ROUTE_PUBLISH, ROUTE_STATUS};
+use super::node::ProvideError;
 use crate::admin::error;
 use crate::content::ObjectId;
 use crate::units::ByteSize;
 
-/// Longest `POST /objects` waits for the provider announcement before answering anyway.
-pub const ANNOUNCE_WAIT: Duration = Duration::from_secs(10);
+/// Longest `POST /objects` waits for the provider announcement before answering 504:
+/// longer than Kademlia's own query timeout, whose answer normally comes first.
+pub const ANNOUNCE_WAIT: Duration = QUERY_TIMEOUT.saturating_add(Duration::from_secs(5));
 
 /// What the admin handlers share.
 #[derive(Debug)]
@@ -129,24 +132,56 @@ async fn read_object(
     }
 }
 
+/// Stores the object, records this peer as its provider and announces it in the DHT.
+///
+/// - The local provider record cannot be stored (this peer announces too many objects):
+///   507, and the object is dropped again, so it is neither held nor half-published.
+/// - The announcement query fails or times out: 504 with the id and size. The object
+///   stays stored and recorded here: Kademlia reports only that the query did not finish,
+///   not which of the closest peers took the record, so the DHT may already point here
+///   and dropping the object would leave those records dangling. Posting the same bytes
+///   again (same id) re-announces it. The harness treats anything but 201 as a failed
+///   publication, so a run never starts on an object others may not find.
+/// - A lone peer (empty routing table) has no one to tell: Kademlia finishes the query at
+///   once, successfully, and the answer is 201.
 async fn publish_inner(state: &AdminState, body: Bytes) -> Response {
-    let object = match state.fetch.holdings.store().put(body).await {
+    let holdings = &state.fetch.holdings;
+    let object = match holdings.store().put(body).await {
         Ok(object) => object,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
-    let id = object.id();
-    state.fetch.holdings.mark_published(id);
-    match tokio::time::timeout(ANNOUNCE_WAIT, state.fetch.node.provide(id)).await {
-        Ok(Ok(())) => {}
-        // Stored and recorded locally either way: peers that ask this node find it.
-        Ok(Err(why)) => tracing::warn!(%id, "published, but {why}"),
-        Err(_) => {
-            tracing::warn!(%id, "published, but the provider announcement took longer than {ANNOUNCE_WAIT:?}")
+    let (id, size) = (object.id(), object.size());
+    holdings.mark_published(id);
+    let announced = match tokio::time::timeout(ANNOUNCE_WAIT, state.fetch.node.provide(id)).await {
+        Ok(result) => result,
+        Err(_) => Err(ProvideError::Network {
+            id,
+            reason: format!("no answer within {ANNOUNCE_WAIT:?}"),
+        }),
+    };
+    match announced {
+        Ok(()) => {}
+        Err(e @ ProvideError::Local { .. }) => {
+            let status = StatusCode::INSUFFICIENT_STORAGE;
+            let message = match holdings.remove(&id).await {
+                Ok(_) => format!("{e}; the object was not kept"),
+                Err(why) => format!("{e}; dropping the object again failed too: {why}"),
+            };
+            return error(status, &message);
+        }
+        Err(e @ ProvideError::Network { .. }) => {
+            tracing::warn!(%id, "{e}");
+            let message = format!("{e}; the object is stored on this peer and recorded as provided here, but other peers may not find it: POST the same bytes again to re-announce it, and check --bootstrap");
+            let body = json!({ "error": message, "id": id.to_string(), "size": size });
+            return (StatusCode::GATEWAY_TIMEOUT, Json(body)).into_response();
+        }
+        Err(e @ ProvideError::Stopped) => {
+            return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
         }
     }
     let mut response = (
         StatusCode::CREATED,
-        Json(json!({ "id": id.to_string(), "size": object.size() })),
+        Json(json!({ "id": id.to_string(), "size": size })),
     )
         .into_response();
     if let Ok(location) = format!("/objects/{id}").parse() {

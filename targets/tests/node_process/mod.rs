@@ -1,9 +1,11 @@
-//! `versus server` as a real child process, for tests that need its own pid (resident
-//! memory, SIGKILL, exit codes). The targets crate has no binary of its own, so the test
-//! executable runs itself: the child runs the `child_server` test with the server's
-//! arguments in [`CHILD_ENV`], and that test calls [`serve_if_child`], which parses them
-//! with the same clap options and runs `versus_targets::server::run`, exactly what
-//! `versus server` runs. Without the variable `child_server` does nothing and passes.
+//! `versus server` or `versus peer` as a real child process, for tests that need its own
+//! pid (resident memory, SIGKILL, exit codes). The targets crate has no binary of its
+//! own, so the test executable runs itself: the child runs the `child_server` test with
+//! the node's arguments in [`CHILD_ENV`] (a server) or [`CHILD_PEER_ENV`] (a peer), and
+//! that test calls [`serve_if_child`], which parses them with the same clap options and
+//! runs `versus_targets::server::run` or `versus_targets::peer::run`, exactly what
+//! `versus server` and `versus peer` run. Without either variable `child_server` does
+//! nothing and passes.
 //!
 //! Every child is killed (SIGKILL) and reaped when its [`ServerProcess`] is dropped.
 
@@ -15,11 +17,14 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use versus_targets::peer::PeerArgs;
 use versus_targets::ready::ReadyLine;
 use versus_targets::server::ServerArgs;
 
-/// Holds the child's arguments, JSON-encoded.
+/// Holds a child server's arguments, JSON-encoded.
 pub const CHILD_ENV: &str = "VERSUS_TEST_CHILD_SERVER_ARGS";
+/// Holds a child peer's arguments, JSON-encoded.
+pub const CHILD_PEER_ENV: &str = "VERSUS_TEST_CHILD_PEER_ARGS";
 
 #[derive(Parser)]
 struct Cli {
@@ -27,21 +32,41 @@ struct Cli {
     server: ServerArgs,
 }
 
-/// In the child: runs the server with the arguments in [`CHILD_ENV`] and exits as
-/// `versus server` would (0, 2 for bad usage, 3 for any other error). In a normal test
-/// run: returns at once.
+#[derive(Parser)]
+struct PeerCli {
+    #[command(flatten)]
+    peer: PeerArgs,
+}
+
+/// The arguments in the environment variable `name`, with a program name first.
+fn child_args(name: &str) -> Option<Vec<String>> {
+    let encoded = std::env::var(name).ok()?;
+    let args: Vec<String> = serde_json::from_str(&encoded).expect("child arguments as JSON");
+    Some(
+        std::iter::once("versus-child".to_string())
+            .chain(args)
+            .collect(),
+    )
+}
+
+/// In the child: runs the server (or peer) with the arguments in [`CHILD_ENV`] (or
+/// [`CHILD_PEER_ENV`]) and exits as `versus server` (or `versus peer`) would (0, 2 for
+/// bad usage, 3 for any other error). In a normal test run: returns at once.
 pub fn serve_if_child() {
-    let Ok(encoded) = std::env::var(CHILD_ENV) else {
+    let run = if let Some(args) = child_args(CHILD_ENV) {
+        let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
+        futures::future::Either::Left(versus_targets::server::run(cli.server))
+    } else if let Some(args) = child_args(CHILD_PEER_ENV) {
+        let cli = PeerCli::try_parse_from(args).unwrap_or_else(|e| e.exit());
+        futures::future::Either::Right(versus_targets::peer::run(cli.peer))
+    } else {
         return;
     };
-    let args: Vec<String> = serde_json::from_str(&encoded).expect("child arguments as JSON");
-    let cli = Cli::try_parse_from(std::iter::once("versus-server".to_string()).chain(args))
-        .unwrap_or_else(|e| e.exit());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a Tokio runtime");
-    let code = match runtime.block_on(versus_targets::server::run(cli.server)) {
+    let code = match runtime.block_on(run) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -60,11 +85,16 @@ pub struct ServerProcess {
 
 /// Starts the command for a child server with `args` (the test executable runs itself).
 pub fn command(args: &[&str]) -> Command {
+    command_for(CHILD_ENV, args)
+}
+
+/// The command for a child node whose arguments go in the variable `env`.
+fn command_for(env: &str, args: &[&str]) -> Command {
     let exe = std::env::current_exe().expect("the test executable");
     let mut command = Command::new(exe);
     command
         .args(["child_server", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, serde_json::to_string(args).expect("JSON"))
+        .env(env, serde_json::to_string(args).expect("JSON"))
         .env_remove(versus_targets::exposure::TOKEN_ENV)
         .stdin(Stdio::null());
     command
@@ -76,9 +106,17 @@ impl ServerProcess {
         ServerProcess::start_with_env(args, &[])
     }
 
+    /// Starts `versus peer ARGS` and waits (at most 30 s) for its ready line.
+    pub fn start_peer(args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn(command_for(CHILD_PEER_ENV, args), &[])
+    }
+
     /// As [`ServerProcess::start`], with these environment variables.
     pub fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> ServerProcess {
-        let mut command = command(args);
+        ServerProcess::spawn(command(args), envs)
+    }
+
+    fn spawn(mut command: Command, envs: &[(&str, &str)]) -> ServerProcess {
         for (name, value) in envs {
             command.env(name, value);
         }
@@ -86,7 +124,7 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("the child server starts");
+            .expect("the child node starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || read_ready(stdout, &tx));
@@ -95,7 +133,7 @@ impl ServerProcess {
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait();
-                panic!("no ready line from the child server within 30 s ({status:?})");
+                panic!("no ready line from the child node within 30 s ({status:?})");
             }
         };
         ServerProcess { child, ready }

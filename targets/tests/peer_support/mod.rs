@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod hostile;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

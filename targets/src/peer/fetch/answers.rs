@@ -1,7 +1,13 @@
 //! What a download does with each answer it gets: a manifest and block hashes (checked
-//! against the id, then the scheduler is set up), holdings, or a block (verified before
-//! it is kept; a corrupt one gets its sender banned; the other requests for it are
-//! cancelled).
+//! against the id and this peer's limits, then the scheduler is set up), holdings, or a
+//! block (verified before it is kept; a corrupt one gets its sender banned; the other
+//! requests for it are cancelled).
+//!
+//! A manifest is checked on arrival, before any memory is reserved for the object: one
+//! that is not the object's (another hash) or cannot be decoded gets its sender ignored;
+//! the object's own manifest (its BLAKE3 hash is the id) fails the whole download when it
+//! describes more than `--max-object-size` bytes or chunks of a size `crate::content`
+//! does not define, since every provider would send the same one.
 
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::Arc;
@@ -14,7 +20,7 @@ use super::super::have::Have;
 use super::super::holdings::InsertError;
 use super::super::scheduler::Scheduler;
 use super::{Download, FetchError, Outcome};
-use crate::content::{BlockHashes, Manifest};
+use crate::content::{BlockHashes, Manifest, ObjectId};
 
 impl Download<'_> {
     pub(super) fn on_outcome(&mut self, outcome: Outcome) -> Result<(), FetchError> {
@@ -28,7 +34,7 @@ impl Download<'_> {
                 self.manifest_in_flight = self.manifest_in_flight.saturating_sub(1);
                 match result {
                     Ok(Response::Manifest(encoded, hashes, have)) => {
-                        self.on_manifest(peer, &encoded, &hashes, &have)
+                        self.on_manifest(peer, &encoded, &hashes, &have)?
                     }
                     Ok(Response::NotFound) => self.rule_out(peer),
                     Ok(_) => {
@@ -59,30 +65,53 @@ impl Download<'_> {
         Ok(())
     }
 
-    fn on_manifest(&mut self, peer: PeerId, encoded: &[u8], hashes: &[u8], have: &Have) {
+    fn on_manifest(
+        &mut self,
+        peer: PeerId,
+        encoded: &[u8],
+        hashes: &[u8],
+        have: &Have,
+    ) -> Result<(), FetchError> {
         if self.manifest.is_some() {
             self.set_have(peer, have);
-            return;
+            return Ok(());
         }
+        let genuine = ObjectId(*blake3::hash(encoded).as_bytes()) == self.id;
         let manifest = match Manifest::decode(encoded) {
             Ok(m) if m.id() == self.id => m,
             Ok(m) => {
                 tracing::warn!(%peer, id = %self.id, got = %m.id(), "a provider sent the manifest of another object; ignoring that provider");
                 self.rule_out(peer);
-                return;
+                return Ok(());
+            }
+            Err(e) if genuine => {
+                return Err(FetchError::Unusable {
+                    id: self.id,
+                    detail: e.to_string(),
+                    progress: self.progress(),
+                })
             }
             Err(e) => {
                 tracing::warn!(%peer, id = %self.id, "a provider sent an unreadable manifest ({e}); ignoring that provider");
                 self.rule_out(peer);
-                return;
+                return Ok(());
             }
         };
+        let limit = self.ctx.settings.max_object_size;
+        if manifest.size > limit {
+            return Err(FetchError::TooLarge {
+                id: self.id,
+                size: manifest.size,
+                limit,
+                progress: self.progress(),
+            });
+        }
         let hashes = match BlockHashes::decode(&manifest, hashes) {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!(%peer, id = %self.id, "a provider sent bad block hashes ({e}); ignoring that provider");
                 self.rule_out(peer);
-                return;
+                return Ok(());
             }
         };
         self.ctx.holdings.begin(&manifest, &hashes);
@@ -114,6 +143,7 @@ impl Download<'_> {
         self.announce();
         // Ask everyone else what they hold right away.
         self.next_refresh = Instant::now();
+        Ok(())
     }
 
     fn on_block(

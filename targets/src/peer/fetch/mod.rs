@@ -12,6 +12,10 @@
 //!
 //! Bounded everywhere: each request has a timeout, the download has an overall deadline,
 //! and a download with no usable provider left gives up after [`GIVE_UP_AFTER`].
+//!
+//! A download that fails, or is abandoned (its request cancelled), keeps nothing: its
+//! partial object leaves the holdings and the node stops announcing itself as a provider
+//! of it (`abandon`).
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -26,7 +30,9 @@ use libp2p::PeerId;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+mod abandon;
 mod answers;
+mod finish;
 
 use super::codec::{Ask, Request, Response};
 use super::have::Have;
@@ -36,6 +42,7 @@ use super::node::NodeHandle;
 pub use super::outcome::{FetchError, FetchStats, Progress};
 use super::scheduler::{Scheduler, MAX_FAILURES};
 use crate::content::{Manifest, ObjectId};
+use abandon::Abandon;
 
 /// Pause between provider lookups while a download runs, once the swarm has formed.
 /// Lookups are the costliest traffic besides blocks: every answer lists every provider
@@ -89,6 +96,8 @@ pub struct FetchSettings {
     pub request_timeout: Duration,
     /// Block requests in flight to one provider at most.
     pub max_per_peer: usize,
+    /// Largest object fetched (`--max-object-size`); a larger manifest fails the download.
+    pub max_object_size: u64,
 }
 
 /// What a download needs from the node.
@@ -135,7 +144,14 @@ pub async fn fetch(ctx: &FetchContext, id: ObjectId) -> Result<FetchStats, Fetch
             cancelled: 0,
         });
     }
-    Download::new(ctx, id, started).run().await
+    let mut abandon = Abandon {
+        ctx,
+        id,
+        armed: true,
+    };
+    let result = Download::new(ctx, id, started).run().await;
+    abandon.armed = result.is_err();
+    result
 }
 
 struct Download<'a> {
@@ -484,56 +500,10 @@ impl<'a> Download<'a> {
     fn announce(&mut self) {
         if !self.announced {
             self.announced = true;
-            let (node, id) = (self.ctx.node.clone(), self.id);
-            tokio::spawn(async move { node.provide_in_background(id).await });
+            // Queued at once, so that a later withdrawal (see `Abandon`) comes after it.
+            self.ctx.node.provide_soon(self.id);
         }
     }
-
-    async fn finish(self) -> Result<FetchStats, FetchError> {
-        let object = match self.ctx.holdings.complete(&self.id).await {
-            Ok(object) => object,
-            Err(detail) => return Err(self.internal(detail)),
-        };
-        if !self.announced {
-            self.ctx.node.provide_in_background(self.id).await;
-        }
-        let stats = FetchStats {
-            id: self.id.to_string(),
-            size: object.size(),
-            bytes: self.bytes,
-            duration_ms: millis(self.started.elapsed()),
-            provider_lookup_ms: self.first_provider.map(millis),
-            chunks: object.manifest().chunk_count(),
-            blocks: object.manifest().block_count(),
-            chunks_by_peer: self
-                .chunks_by_peer
-                .iter()
-                .map(|(p, n)| (p.to_string(), *n))
-                .collect(),
-            rejected_chunks: self.rejected,
-            providers: self.providers.len(),
-            first_chunk_ms: self.first_chunk.map(millis),
-            duplicate_chunks: self.duplicates,
-            busy_answers: self.busy,
-            cancelled: self.cancelled,
-        };
-        tracing::debug!(
-            id = %stats.id,
-            duration_ms = stats.duration_ms,
-            lookup_ms = ?stats.provider_lookup_ms,
-            first_chunk_ms = ?stats.first_chunk_ms,
-            duplicates = stats.duplicate_chunks,
-            busy = stats.busy_answers,
-            cancelled = stats.cancelled,
-            sources = stats.chunks_by_peer.len(),
-            "fetch complete"
-        );
-        Ok(stats)
-    }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 async fn next_batch(rx: &mut Option<mpsc::Receiver<Vec<PeerId>>>) -> Option<Vec<PeerId>> {
