@@ -98,7 +98,7 @@ pub(crate) fn single_point_of_failure(report: &Report) -> Judged {
         .chain(p2p_group.values())
         .copied()
         .collect();
-    Judged::judged(
+    Judged::from_judgement(
         judgement,
         &format!(
             "With the same node kinds killed, CS's seconds without any service minus P2P's, for {} users, were",
@@ -173,7 +173,7 @@ pub(crate) fn p2p_less_stable(report: &Report) -> Judged {
             .join("; ")
     );
     let runs: Vec<&RunReport> = small.values().chain(large.values()).copied().collect();
-    Judged::judged(
+    Judged::from_judgement(
         judgement,
         &format!(
             "Under churn, the share of failed operations at N = {} minus that at N = {} was",

@@ -72,7 +72,7 @@ impl Judged {
     /// A claim judged by `judgement`. `lead` says what the effect is, in words, for a
     /// newcomer, and the effect completes it (`CS's makespan over P2P's, for 16 users,
     /// was` … `3.10× (95 % interval …)`); `format` prints a value of the effect.
-    pub(crate) fn judged(
+    pub(crate) fn from_judgement(
         judgement: Judgement,
         lead: &str,
         format: impl Fn(f64) -> String,

@@ -103,7 +103,7 @@ fn judge_largest(
         return Judged::not_measured(c.needs, excluded);
     };
     let (lead, effect_metric, evidence) = describe(largest);
-    Judged::judged(
+    Judged::from_judgement(
         largest.judgement.clone(),
         &lead,
         times,
@@ -230,7 +230,7 @@ pub(crate) fn cs_faster_response(report: &Report) -> Judged {
         )
         .replace("at the highest, P2P's", "P2P's");
     }
-    Judged::judged(
+    Judged::from_judgement(
         judgement,
         &lead,
         times,

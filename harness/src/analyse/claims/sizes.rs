@@ -139,7 +139,7 @@ pub(crate) fn p2p_slows_down(report: &Report) -> Judged {
         if growths.is_empty() { "n/a".to_string() } else { growths.join(", ") },
         times(f64::from(*large) / f64::from(*small))
     );
-    Judged::judged(
+    Judged::from_judgement(
         judgement,
         &format!(
             "P2P's efficiency against its own bound at N = {large} over that at N = {small} was"
@@ -221,7 +221,7 @@ pub(crate) fn cs_scales_out(report: &Report) -> Judged {
     if let Some(weak) = weak {
         evidence.push_str(&format!("; weak scaling (users grow with servers): {weak}"));
     }
-    Judged::judged(
+    Judged::from_judgement(
         judgement,
         &format!(
             "CS's {what} gain from {s0} to {s1} servers ({} the servers) at N = {users} was",
@@ -240,7 +240,9 @@ pub(crate) fn cs_scales_out(report: &Report) -> Judged {
 /// Weak scaling: configurations whose users per server stay the same while servers grow,
 /// with their get p99 (`8 users/1 server 3.1ms, 16/2 3.3ms`), if the report has them.
 fn weak_scaling(groups: &BTreeMap<Config, Group<'_>>) -> Option<String> {
-    let mut by_ratio: BTreeMap<(Option<String>, u32), Vec<(u32, u32, f64)>> = BTreeMap::new();
+    // (experiment, users per server) → (servers, users, p99) points.
+    type Points = Vec<(u32, u32, f64)>;
+    let mut by_ratio: BTreeMap<(Option<String>, u32), Points> = BTreeMap::new();
     for (c, g) in groups {
         let servers = c.servers.unwrap_or(1);
         if c.users % servers != 0 {
