@@ -232,6 +232,7 @@ pub(crate) mod tests {
             availability: None,
             cpu_cores_used: 0.0,
             cpu_cores_peak: 0.0,
+            other_cores: None,
             resilience: None,
             faults: Vec::new(),
         }

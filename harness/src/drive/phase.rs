@@ -37,6 +37,8 @@ pub struct Driven {
     pub interrupted: bool,
     /// The busiest second of the harness and the targets together, in cores.
     pub peak_cores: f64,
+    /// Cores busy with other work on the machine during the load, on average.
+    pub other_cores: Option<f64>,
 }
 
 /// When a phase starts, what stops it, and how it shows progress.
@@ -142,5 +144,6 @@ pub async fn drive<C: Connector, W: Workload + ?Sized>(
         harness: sampler.harness_load(workers as u32),
         interrupted: stop.is_cancelled(),
         peak_cores: sampler.peak_cores(),
+        other_cores: sampler.other_cores(),
     })
 }

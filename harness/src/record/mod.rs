@@ -4,6 +4,7 @@
 
 pub(crate) mod aggregate;
 pub mod histogram;
+pub(crate) mod machine_load;
 pub(crate) mod op;
 pub(crate) mod recorder;
 pub mod resources;

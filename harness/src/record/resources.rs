@@ -67,6 +67,8 @@ pub struct ResourceSampler {
     window: Option<std::time::Instant>,
     /// Highest CPU use of every tracked process together over one window, in cores.
     peak_cores: f64,
+    /// The whole machine's CPU use over the same windows.
+    machine: super::machine_load::MachineLoad,
 }
 
 /// A window shorter than this does not count towards the peak (too short to be a rate).
@@ -83,6 +85,7 @@ impl ResourceSampler {
             arrivals: NewProcesses::default(),
             window: None,
             peak_cores: 0.0,
+            machine: Default::default(),
         };
         sampler.track(Role::Harness, std::process::id());
         sampler
@@ -172,6 +175,9 @@ impl ResourceSampler {
                 .sum();
             let cores = used as f64 / 1e9 / (now - since).as_secs_f64();
             self.peak_cores = self.peak_cores.max(cores);
+            self.machine.window(used as f64 / 1e9);
+        } else {
+            self.machine.window(0.0);
         }
         for t in &mut self.tracked {
             t.cpu_ns_window = Some(t.cpu_ns_last);
@@ -184,6 +190,12 @@ impl ResourceSampler {
     /// average looks harmless.
     pub fn peak_cores(&self) -> f64 {
         self.peak_cores
+    }
+
+    /// Cores the machine spent on work other than the tracked processes, on average over
+    /// the sampled windows (`None` where the machine's load cannot be read).
+    pub fn other_cores(&self) -> Option<f64> {
+        self.machine.other_cores()
     }
 
     /// Usage per role so far (CPU-seconds since each process was first sampled).

@@ -110,6 +110,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         availability: None,
         cpu_cores_used,
         cpu_cores_peak: driven.peak_cores,
+        other_cores: driven.other_cores,
         faults: Vec::new(),
         resilience: None,
     };

@@ -346,6 +346,12 @@ fn harness_lines(out: &mut String, run: &RunReport, cores: u32) {
             run.cpu_cores_used,
         );
     }
+    if let Some(other) = run.other_cores.filter(|o| *o >= 0.1) {
+        let _ = writeln!(
+            out,
+            "- **Other work on the machine**: {other:.2} of its {cores} cores on average were busy with processes              that were not part of this run; its times may be slower than on a quiet machine."
+        );
+    }
 }
 
 /// CPU, memory and traffic per role.

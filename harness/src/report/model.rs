@@ -157,6 +157,11 @@ pub struct RunReport {
     /// cores, even if its average does not.
     #[serde(default)]
     pub cpu_cores_peak: f64,
+    /// Cores the machine spent on work other than this run's processes, on average over
+    /// the load (another build or benchmark beside it): when high, the run's times say as
+    /// much about that work as about the architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cores: Option<f64>,
     /// Peer-to-peer: median round trip of the peers' admin plane (`/healthz`, µs): the
     /// overhead the harness adds to each P2P operation by driving it over HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]

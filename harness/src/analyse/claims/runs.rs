@@ -12,6 +12,10 @@ use std::collections::BTreeMap;
 use crate::arch::Arch;
 use crate::report::model::{ExcludedRun, Report, RunReport};
 
+/// Share of the machine's cores that other work may take during a run that judges a
+/// claim.
+const MAX_OTHER_SHARE: f64 = 0.25;
+
 /// Share of late arrivals (sent over 10 ms after their time) an open-model run may have
 /// and still judge a claim.
 const MAX_LATE_SHARE: f64 = 0.05;
@@ -60,6 +64,14 @@ fn exclusion(run: &RunReport, cores: u32, faults: Faults) -> Option<String> {
         return Some(format!(
             "CPU-bound: {:.2} of {cores} cores in its busiest second",
             run.cpu_cores_peak.max(run.cpu_cores_used)
+        ));
+    }
+    if let Some(other) = run
+        .other_cores
+        .filter(|o| *o > MAX_OTHER_SHARE * f64::from(cores.max(1)))
+    {
+        return Some(format!(
+            "the machine was busy with other work: {other:.2} of {cores} cores on average besides this run"
         ));
     }
     if run.harness.cpu_saturated {

@@ -322,3 +322,18 @@ fn wilson_intervals_match_known_values() {
     assert!(high > 0.05 && high < 0.09, "{high}");
     assert_eq!(failures::wilson(0, 0), None);
 }
+
+#[test]
+fn a_run_beside_other_work_is_excluded_and_named() {
+    let mut runs = reps(5, |i| flash("cs", 16, 8.0 * noise(i), 0.95));
+    runs.extend(reps(5, |i| flash("p2p", 16, 3.0 * noise(i), 0.8)));
+    runs[1].other_cores = Some(1.4);
+    runs[2].other_cores = Some(0.1);
+    let c = claim(&report(runs), 8);
+    assert_eq!(c.repetitions, 4, "{c:?}");
+    assert_eq!(c.excluded_runs.len(), 1, "{c:?}");
+    assert_eq!(c.excluded_runs[0].run, "cs N=16 #2");
+    assert!(c.excluded_runs[0]
+        .reason
+        .contains("busy with other work: 1.40 of 2 cores"));
+}
