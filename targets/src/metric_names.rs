@@ -15,3 +15,13 @@ pub const PROVIDER_RECORDS_REFUSED: &str = "versus_dht_provider_records_refused_
 pub const REMOTE_PROVIDER_KEYS: &str = "versus_dht_remote_provider_keys";
 /// Incoming data-plane connections refused by a connection limit (peers).
 pub const CONNECTIONS_REFUSED: &str = "versus_connections_refused_total";
+/// Bytes of blocks received again that this peer already held (endgame duplicates).
+pub const DUPLICATE_BYTES: &str = "versus_duplicate_block_bytes_total";
+/// Fetches that moved data, whose phases the next three counters sum (peers).
+pub const FETCHES_TIMED: &str = "versus_fetches_timed_total";
+/// Microseconds from a fetch's start to its first provider found, summed (peers).
+pub const FETCH_LOOKUP_US: &str = "versus_fetch_lookup_microseconds_total";
+/// Microseconds from a fetch's start to its first verified block, summed (peers).
+pub const FETCH_FIRST_BLOCK_US: &str = "versus_fetch_first_block_microseconds_total";
+/// Microseconds from a fetch's start to its end, summed (peers).
+pub const FETCH_US: &str = "versus_fetch_microseconds_total";

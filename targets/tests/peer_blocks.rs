@@ -106,4 +106,21 @@ async fn a_sixteen_peer_flash_crowd_ends_with_identical_copies() {
         seed_sent < (16 * 2 * MIB) as f64,
         "peers traded among themselves: the seed sent {seed_sent} bytes"
     );
+    // Every peer timed its fetch's phases, in order, within the fetch it answered.
+    for (peer, (_, stats)) in peers.iter().zip(&results) {
+        let text = peer.metrics().await;
+        assert_eq!(metric(&text, "versus_fetches_timed_total"), 1.0, "{text}");
+        let lookup = metric(&text, "versus_fetch_lookup_microseconds_total");
+        let first = metric(&text, "versus_fetch_first_block_microseconds_total");
+        let total = metric(&text, "versus_fetch_microseconds_total");
+        assert!(
+            0.0 < lookup && lookup <= first && first <= total,
+            "{lookup} {first} {total}"
+        );
+        let answered_ms = stats["duration_ms"].as_f64().expect("duration_ms");
+        assert!(
+            total / 1000.0 <= answered_ms + 1.0,
+            "{total} µs vs {answered_ms} ms"
+        );
+    }
 }

@@ -287,6 +287,11 @@ fn parse_traffic(text: &str) -> Option<Traffic> {
         rx_bytes: counter(metric_names::BYTES_RECEIVED)? as u64,
         chunks_rejected: optional(metric_names::CHUNKS_REJECTED)? as u64,
         upload_busy_s: optional(metric_names::UPLOAD_BUSY_US)? / 1e6,
+        duplicate_bytes: optional(metric_names::DUPLICATE_BYTES)? as u64,
+        fetches_timed: optional(metric_names::FETCHES_TIMED)? as u64,
+        fetch_lookup_s: optional(metric_names::FETCH_LOOKUP_US)? / 1e6,
+        fetch_first_block_s: optional(metric_names::FETCH_FIRST_BLOCK_US)? / 1e6,
+        fetch_s: optional(metric_names::FETCH_US)? / 1e6,
     })
 }
 

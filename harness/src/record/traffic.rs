@@ -19,6 +19,22 @@ pub struct Traffic {
     /// busy the swarm kept its uploads: what the efficiency of a flash crowd hinges on.
     #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub upload_busy_s: f64,
+    /// Peers: bytes of blocks received that were already held (endgame duplicates), part
+    /// of `rx_bytes` that delivered nothing.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicate_bytes: u64,
+    /// Peers: fetches that moved data, whose phases the `fetch_*_s` sums add up.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fetches_timed: u64,
+    /// Peers: seconds from each fetch's start to its first provider found, summed.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub fetch_lookup_s: f64,
+    /// Peers: seconds from each fetch's start to its first verified block, summed.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub fetch_first_block_s: f64,
+    /// Peers: seconds from each fetch's start to its end, summed.
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub fetch_s: f64,
 }
 
 impl Traffic {
@@ -28,6 +44,24 @@ impl Traffic {
         self.rx_bytes += other.rx_bytes;
         self.chunks_rejected += other.chunks_rejected;
         self.upload_busy_s += other.upload_busy_s;
+        self.duplicate_bytes += other.duplicate_bytes;
+        self.fetches_timed += other.fetches_timed;
+        self.fetch_lookup_s += other.fetch_lookup_s;
+        self.fetch_first_block_s += other.fetch_first_block_s;
+        self.fetch_s += other.fetch_s;
+    }
+
+    /// Mean seconds per fetch of (provider lookup, first block, the rest), if any fetch
+    /// moved data.
+    pub fn fetch_phases(&self) -> Option<(f64, f64, f64)> {
+        let n = self.fetches_timed as f64;
+        (self.fetches_timed > 0).then(|| {
+            (
+                self.fetch_lookup_s / n,
+                (self.fetch_first_block_s - self.fetch_lookup_s).max(0.0) / n,
+                (self.fetch_s - self.fetch_first_block_s).max(0.0) / n,
+            )
+        })
     }
 
     /// What was counted since `before` (these counts minus those).
@@ -37,6 +71,11 @@ impl Traffic {
             rx_bytes: self.rx_bytes.saturating_sub(before.rx_bytes),
             chunks_rejected: self.chunks_rejected.saturating_sub(before.chunks_rejected),
             upload_busy_s: (self.upload_busy_s - before.upload_busy_s).max(0.0),
+            duplicate_bytes: self.duplicate_bytes.saturating_sub(before.duplicate_bytes),
+            fetches_timed: self.fetches_timed.saturating_sub(before.fetches_timed),
+            fetch_lookup_s: (self.fetch_lookup_s - before.fetch_lookup_s).max(0.0),
+            fetch_first_block_s: (self.fetch_first_block_s - before.fetch_first_block_s).max(0.0),
+            fetch_s: (self.fetch_s - before.fetch_s).max(0.0),
         }
     }
 }

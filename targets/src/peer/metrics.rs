@@ -8,7 +8,7 @@
 //! `object` and `status` (their HTTP status).
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::holdings::Holdings;
 use crate::metric_names;
@@ -48,6 +48,10 @@ pub struct PeerMetrics {
     pub cancelled: Counter,
     /// Fetches that completed.
     pub fetches_ok: Counter,
+    /// Bytes of blocks received that were already held (duplicates).
+    pub duplicate_bytes: Counter,
+    /// The phases of the fetches that moved data, summed.
+    pub fetch_phases: FetchPhases,
     /// Fetches that failed.
     pub fetches_failed: Counter,
     /// Kademlia requests answered for other peers (routing, provider records).
@@ -85,6 +89,8 @@ impl PeerMetrics {
             chunks_fetched: Counter::default(),
             cancelled: Counter::default(),
             fetches_ok: Counter::default(),
+            duplicate_bytes: Counter::default(),
+            fetch_phases: FetchPhases::default(),
             fetches_failed: Counter::default(),
             dht_requests_served: Counter::default(),
             dht_queries: Counter::default(),
@@ -111,6 +117,31 @@ impl PeerMetrics {
             }
             None => self.upload_busy.micros(),
         }
+    }
+}
+
+/// Where the time of this peer's fetches went, summed over the fetches that moved data:
+/// finding a provider, then the first verified block, then the rest.
+#[derive(Debug, Default)]
+pub struct FetchPhases {
+    /// Fetches summed here.
+    pub fetches: Counter,
+    /// From the start to the first provider found, µs.
+    pub lookup_us: Counter,
+    /// From the start to the first verified block, µs.
+    pub first_block_us: Counter,
+    /// From the start to the end, µs.
+    pub total_us: Counter,
+}
+
+impl FetchPhases {
+    /// Adds one fetch's phases (each since its start).
+    pub fn add(&self, lookup: Duration, first_block: Duration, total: Duration) {
+        let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.fetches.inc();
+        self.lookup_us.add(us(lookup));
+        self.first_block_us.add(us(first_block));
+        self.total_us.add(us(total));
     }
 }
 
@@ -182,6 +213,37 @@ impl RenderMetrics for PeerMetrics {
         );
         write_counter(
             out,
+            metric_names::DUPLICATE_BYTES,
+            "Bytes of blocks received that this peer already held (endgame duplicates).",
+            self.duplicate_bytes.get(),
+        );
+        let phases = &self.fetch_phases;
+        for (name, help, value) in [
+            (
+                metric_names::FETCHES_TIMED,
+                "Fetches that moved data, whose phases the fetch_*_microseconds counters sum.",
+                &phases.fetches,
+            ),
+            (
+                metric_names::FETCH_LOOKUP_US,
+                "Microseconds from each fetch's start to its first provider found, summed.",
+                &phases.lookup_us,
+            ),
+            (
+                metric_names::FETCH_FIRST_BLOCK_US,
+                "Microseconds from each fetch's start to its first verified block, summed.",
+                &phases.first_block_us,
+            ),
+            (
+                metric_names::FETCH_US,
+                "Microseconds from each fetch's start to its end, summed.",
+                &phases.total_us,
+            ),
+        ] {
+            write_counter(out, name, help, value.get());
+        }
+        write_counter(
+            out,
             "versus_fetch_failures_total",
             "Fetches that failed (no provider, deadline, every provider failing).",
             self.fetches_failed.get(),
@@ -248,7 +310,6 @@ impl RenderMetrics for PeerMetrics {
 #[cfg(test)]
 mod tests {
     use super::BusyTime;
-    use std::time::Duration;
 
     #[test]
     fn busy_time_counts_finished_and_ongoing_periods() {

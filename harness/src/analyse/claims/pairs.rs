@@ -152,7 +152,7 @@ pub(crate) fn cs_more_expensive(report: &Report) -> Judged {
         let seed_cpu = median_of(&p.p2p, |r| cpu_of(r, "seed"));
         let users_cs = median_of(&p.cs, |r| cpu_of(r, "harness"));
         let users_p2p = median_of(&p.p2p, |r| cpu_of(r, "peer"));
-        let evidence = format!(
+        let mut evidence = format!(
             "operator egress: server {}, seed {}; operator CPU: server {}, seed {}; users' CPU: cs users (measured in the harness) {}, p2p peers {} (medians at N = {n})",
             show(median_of(&p.cs, c.cs), &bytes),
             show(median_of(&p.p2p, c.p2p), &bytes),
@@ -161,6 +161,7 @@ pub(crate) fn cs_more_expensive(report: &Report) -> Judged {
             show(users_cs, &secs),
             show(users_p2p, &secs),
         );
+        evidence.push_str(&capacity_needed(p));
         (
             format!(
                 "The operator's egress, server bytes over seed bytes for the same {n} users, was"
@@ -169,6 +170,32 @@ pub(crate) fn cs_more_expensive(report: &Report) -> Judged {
             evidence,
         )
     })
+}
+
+/// `; to finish as fast as P2P did (2.14s), a server needs 15.0 MiB/s of upload (N·F/T)
+/// against the seed's 4.00 MiB/s`: the operator's capacity for the same makespan.
+fn capacity_needed(p: &Paired<'_>) -> String {
+    let object = |r: &RunReport| {
+        let get = r.ops.get("get")?;
+        (r.users > 0).then(|| get.bytes as f64 / f64::from(r.users))
+    };
+    let (Some(t), Some(f), Some(seed)) = (
+        median_of(&p.p2p, |r| r.completion.as_ref().map(|c| c.makespan_s)),
+        median_of(&p.cs, object),
+        median_of(&p.p2p, |r| r.network?.server_upload.map(|b| b as f64)),
+    ) else {
+        return String::new();
+    };
+    if t <= 0.0 {
+        return String::new();
+    }
+    let needed = f64::from(p.config.users) * f / t;
+    format!(
+        "; to finish as fast as P2P did ({}), a server needs {}/s of upload (N·F/T) against the seed's {}/s",
+        format_duration_us(t * 1e6),
+        format_bytes(needed),
+        format_bytes(seed)
+    )
 }
 
 /// Claim 4: response time of small objects at the same load on both architectures (a
@@ -230,16 +257,73 @@ pub(crate) fn cs_faster_response(report: &Report) -> Judged {
         )
         .replace("at the highest, P2P's", "P2P's");
     }
+    let phases = median_phases(&last.p2p).map_or(String::new(), |(lookup, first, rest)| {
+        let ms = |s: f64| format_duration_us(s * 1e6);
+        format!(
+            "; a P2P fetch at the highest load (means reported by the peers): provider lookup {}, then first block {}, then the rest {}",
+            ms(lookup),
+            ms(first),
+            ms(rest)
+        )
+    });
     Judged::from_judgement(
         judgement,
         &lead,
         times,
         Measured {
-            evidence: format!("get p50 latency by offered load — {}", curve.join("; ")),
+            evidence: format!(
+                "get p50 latency by offered load — {}{phases}",
+                curve.join("; ")
+            ),
             conditions: conditions(report, &runs),
             effect_metric: "get p50 latency, p2p / cs, at the highest matched load".into(),
             excluded,
         },
+    )
+}
+
+/// The medians over `group` of the peers' mean fetch phases (lookup, first block, rest).
+fn median_phases(group: &Groups<'_>) -> Option<(f64, f64, f64)> {
+    let phase = |i: usize| {
+        median_of(group, |r| {
+            let (a, b, c) = r.traffic.get("peer")?.fetch_phases()?;
+            Some([a, b, c][i])
+        })
+    };
+    Some((phase(0)?, phase(1)?, phase(2)?))
+}
+
+/// `cs: server sent 32.1 MiB; p2p: seed 7.9 MiB, peers 26.3 MiB — beyond the 32 MiB
+/// delivered, p2p moved 0.4 MiB of duplicate blocks and 1.9 MiB of control bytes`: where
+/// the wire bytes of one run went (medians over the repetitions).
+fn traffic_split(group: &Groups<'_>, arch: Arch) -> String {
+    let roles: &[&str] = match arch {
+        Arch::Cs => &["server"],
+        Arch::P2p => &["seed", "peer"],
+    };
+    let mut parts = Vec::new();
+    let mut sent = 0.0;
+    for role in roles {
+        if let Some(tx) = median_of(group, |r| tx_of(r, role)) {
+            sent += tx;
+            parts.push(format!("{role} sent {}", format_bytes(tx)));
+        }
+    }
+    let delivered = median_of(group, |r| {
+        Some(crate::analyse::metrics::delivered_bytes(r) as f64)
+    })
+    .unwrap_or(0.0);
+    let duplicate = median_of(group, |r| {
+        Some(r.traffic.values().map(|t| t.duplicate_bytes).sum::<u64>() as f64)
+    })
+    .unwrap_or(0.0);
+    let control = (sent - delivered - duplicate).max(0.0);
+    format!(
+        "{arch}: {}; beyond the {} delivered, {} of duplicate blocks and {} of control and framing",
+        parts.join(", "),
+        format_bytes(delivered),
+        format_bytes(duplicate),
+        format_bytes(control)
     )
 }
 
@@ -260,8 +344,10 @@ pub(crate) fn cs_less_traffic(report: &Report) -> Judged {
             format!("P2P's wire bytes per delivered byte over CS's, for {n} users, was"),
             format!("wire bytes per delivered byte, p2p / cs, at N = {n}"),
             format!(
-                "bytes on the wire per delivered byte: {}",
-                p.medians(&c, |v| format!("{v:.3}"))
+                "bytes on the wire per delivered byte: {}; {}; {}",
+                p.medians(&c, |v| format!("{v:.3}")),
+                traffic_split(&p.cs, Arch::Cs),
+                traffic_split(&p.p2p, Arch::P2p)
             ),
         )
     })

@@ -165,6 +165,7 @@ impl Download<'_> {
                         let losers = sched.cancel_others(index);
                         if !inserted.new {
                             self.duplicates += 1;
+                            self.ctx.metrics.duplicate_bytes.add(len);
                         } else {
                             if self.first_chunk.is_none() {
                                 self.first_chunk = Some(self.started.elapsed());

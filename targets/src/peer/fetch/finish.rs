@@ -15,6 +15,12 @@ impl Download<'_> {
         if !self.announced {
             self.ctx.node.provide_in_background(self.id).await;
         }
+        if let (Some(lookup), Some(first)) = (self.first_provider, self.first_chunk) {
+            self.ctx
+                .metrics
+                .fetch_phases
+                .add(lookup, first, self.started.elapsed());
+        }
         let stats = FetchStats {
             id: self.id.to_string(),
             size: object.size(),
