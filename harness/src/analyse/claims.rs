@@ -95,6 +95,9 @@ fn conditions(report: &Report) -> String {
             parts.push(format!("{label} {v}"));
         }
     }
+    if s["network"]["tls"].as_bool() == Some(true) {
+        parts.push("cs over TLS".into());
+    }
     format!("; {}", parts.join(", "))
 }
 

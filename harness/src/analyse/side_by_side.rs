@@ -192,6 +192,7 @@ pub(crate) mod tests {
             repetition: 0,
             target: String::new(),
             servers: (arch == "cs").then_some(1),
+            tls: false,
             model: "closed".into(),
             users,
             rate_per_s: None,

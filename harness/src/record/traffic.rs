@@ -19,6 +19,10 @@ pub struct Traffic {
     /// busy the swarm kept its uploads: what the efficiency of a flash crowd hinges on.
     #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub upload_busy_s: f64,
+    /// Servers: GET requests their data planes answered, whatever the status (their
+    /// `versus_requests_total{route="get"}`), to check the users' `get` count against.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gets_answered: u64,
 }
 
 impl Traffic {
@@ -28,6 +32,7 @@ impl Traffic {
         self.rx_bytes += other.rx_bytes;
         self.chunks_rejected += other.chunks_rejected;
         self.upload_busy_s += other.upload_busy_s;
+        self.gets_answered += other.gets_answered;
     }
 
     /// What was counted since `before` (these counts minus those).
@@ -37,6 +42,7 @@ impl Traffic {
             rx_bytes: self.rx_bytes.saturating_sub(before.rx_bytes),
             chunks_rejected: self.chunks_rejected.saturating_sub(before.chunks_rejected),
             upload_busy_s: (self.upload_busy_s - before.upload_busy_s).max(0.0),
+            gets_answered: self.gets_answered.saturating_sub(before.gets_answered),
         }
     }
 }

@@ -258,6 +258,11 @@ pub struct Network {
     /// One-way latency every node adds to what it sends.
     #[serde(default)]
     pub latency: HumanDuration,
+    /// Client-server: the servers' data planes speak HTTPS (a self-signed certificate
+    /// made for the run, trusted by the users), so both architectures pay for
+    /// encryption (peer-to-peer always has Noise).
+    #[serde(default)]
+    pub tls: bool,
 }
 
 /// `[architectures]`: which architectures run and with how many nodes.
