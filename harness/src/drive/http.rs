@@ -179,12 +179,12 @@ impl HttpSession {
                 return slot.as_mut().ok_or(ErrorKind::Connect);
             }
         }
-        let started = tokio::time::Instant::now();
         let connected = match wire::connect(&self.destinations[index], &self.shaper).await {
             Ok(connected) => connected,
             Err(e @ ConnectError::Tls(..)) => {
                 tracing::debug!("{e}");
-                self.setup = Some(handshake_setup(started.elapsed(), Err(ErrorKind::Tls)));
+                // A failed operation's duration is not recorded, only its kind.
+                self.setup = Some(handshake_setup(Duration::ZERO, Err(ErrorKind::Tls)));
                 return Err(ErrorKind::Tls);
             }
             Err(ConnectError::Tcp(..)) => return Err(ErrorKind::Connect),
