@@ -87,7 +87,10 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
     let faults = super::faults::plan(scenario, Arch::Cs, replicas, 0, load.model.duration());
     ArchPlan {
         arch: Arch::Cs,
-        target: format!("versus server × {replicas}"),
+        target: format!(
+            "versus server × {replicas}{}",
+            if scenario.network.tls { " (HTTPS)" } else { "" }
+        ),
         users: scenario.load.users as usize,
         nodes,
         objects,

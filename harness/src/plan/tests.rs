@@ -209,6 +209,7 @@ fn tls_is_planned_for_client_server_and_https_urls_only() {
     assert_eq!((cs.tls, p2p.tls), (None, None));
     let (cs, p2p) = plans(&shipped("quickstart", &["network.tls=true"]));
     assert_eq!(cs.tls, Some(TlsPlan::Generated));
+    assert_eq!(cs.target, "versus server × 1 (HTTPS)");
     assert_eq!(p2p.tls, None, "peer-to-peer has Noise already");
     // The servers get their certificate when the executor has made it.
     assert!(cs
