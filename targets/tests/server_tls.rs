@@ -11,17 +11,27 @@ use common::{metrics_text, sample, start, Client};
 use hyper::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use versus_targets::limits::LimitArgs;
 use versus_targets::metrics::sample as metric;
 use versus_targets::server::{ServerArgs, TLS_HANDSHAKES, TLS_HANDSHAKE_FAILURES};
 use versus_targets::tls::client::ClientTls;
 use versus_targets::tls::{self, Trust};
+use versus_targets::units::ByteRate;
 
 /// A server with a fresh self-signed certificate, and a client that trusts exactly it.
 async fn tls_server(dir: &std::path::Path) -> (versus_targets::server::RunningServer, ClientTls) {
+    tls_server_with(dir, ServerArgs::default()).await
+}
+
+/// As [`tls_server`], with other options too.
+async fn tls_server_with(
+    dir: &std::path::Path,
+    args: ServerArgs,
+) -> (versus_targets::server::RunningServer, ClientTls) {
     let files = tls::self_signed(dir).expect("certificate generated");
     let server = start(ServerArgs {
         tls: files.server_args(),
-        ..ServerArgs::default()
+        ..args
     })
     .await;
     let client = ClientTls::new(&Trust::Only(files.cert)).expect("client config");
@@ -132,4 +142,50 @@ async fn shutdown_with_a_tls_connection_open_is_graceful() {
         started.elapsed()
     );
     assert!(!id.is_empty());
+}
+
+#[tokio::test]
+async fn the_upload_cap_paces_tls_records_and_the_connection_cap_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ServerArgs {
+        upload: Some(ByteRate(1 << 20)),
+        limits: LimitArgs {
+            max_connections: 1,
+            ..LimitArgs::default()
+        },
+        ..ServerArgs::default()
+    };
+    let (server, trusted) = tls_server_with(dir.path(), args).await;
+    let mut client = Client::connect_tls(server.data_addr(), &trusted)
+        .await
+        .expect("the handshake succeeds");
+    let bytes = sample(1 << 20, 3);
+    let id = client.put(bytes.clone()).await;
+    // Shaping sits under TLS: 1 MiB at 1 MiB/s takes about a second (less the burst).
+    let started = std::time::Instant::now();
+    assert_eq!(client.get(&format!("/objects/{id}")).await.bytes(), bytes);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(700),
+        "1 MiB at 1 MiB/s took {took:?}"
+    );
+
+    // The only connection slot is taken: a second client's handshake waits for it.
+    let second = tokio::spawn({
+        let trusted = trusted.clone();
+        let addr = server.data_addr();
+        async move { Client::connect_tls(addr, &trusted).await.is_ok() }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "a second connection was served past the cap"
+    );
+    drop(client);
+    let served = tokio::time::timeout(Duration::from_secs(5), second).await;
+    assert!(
+        matches!(served, Ok(Ok(true))),
+        "served once the slot was free"
+    );
+    server.shutdown().await.unwrap();
 }

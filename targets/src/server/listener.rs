@@ -83,21 +83,16 @@ pub(super) async fn serve(
                 state.metrics.connections_total.inc();
                 state.metrics.connections_open.add(1);
                 let guard = OpenConnection(Arc::clone(&state));
-                let shaped = plane.shaper.wrap(stream);
-                let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), plane.tls.clone());
-                let conn_state = Arc::clone(&state);
+                let accepted = Accepted {
+                    io: plane.shaper.wrap(stream),
+                    peer,
+                    builder: builder.clone(),
+                    watcher: graceful.watcher(),
+                };
+                let served = accepted.serve(plane.tls.clone(), Arc::clone(&state));
                 connections.spawn(async move {
                     let _guard = (guard, slot);
-                    let served = match tls {
-                        None => serve_connection(&builder, watcher, shaped, conn_state).await,
-                        Some(acceptor) => match handshake(&acceptor, shaped, &conn_state, peer).await {
-                            Some(tls) => serve_connection(&builder, watcher, tls, conn_state).await,
-                            None => return,
-                        },
-                    };
-                    if let Err(e) = served {
-                        tracing::debug!(%peer, "data-plane connection ended with an error: {e}");
-                    }
+                    served.await;
                 });
             }
         }
@@ -109,6 +104,37 @@ pub(super) async fn serve(
         "data plane stopped accepting; finishing requests in flight"
     );
     admin::drain(graceful, connections, SHUTDOWN_GRACE, "data-plane").await;
+}
+
+/// One accepted data-plane connection, shaped, before any byte is read.
+struct Accepted {
+    io: ShapedStream<TcpStream>,
+    peer: std::net::SocketAddr,
+    builder: http1::Builder,
+    watcher: Watcher,
+}
+
+impl Accepted {
+    /// The TLS handshake when `tls` is on, then HTTP/1.1 until the connection ends or
+    /// shutdown closes it.
+    async fn serve(self, tls: Option<TlsAcceptor>, state: Arc<State>) {
+        let Accepted {
+            io,
+            peer,
+            builder,
+            watcher,
+        } = self;
+        let served = match tls {
+            None => serve_connection(&builder, watcher, io, state).await,
+            Some(acceptor) => match handshake(&acceptor, io, &state, peer).await {
+                Some(tls) => serve_connection(&builder, watcher, tls, state).await,
+                None => return,
+            },
+        };
+        if let Err(e) = served {
+            tracing::debug!(%peer, "data-plane connection ended with an error: {e}");
+        }
+    }
 }
 
 /// The TLS handshake on a new connection, within [`HEADER_READ_TIMEOUT`]; `None` (counted
