@@ -189,3 +189,69 @@ async fn the_upload_cap_paces_tls_records_and_the_connection_cap_holds() {
     );
     server.shutdown().await.unwrap();
 }
+
+/// A self-signed certificate marked as a CA, as `openssl req -x509` makes them, for
+/// `names`; written to `dir` as `ca-cert.pem` and `ca-key.pem`.
+fn ca_style_self_signed(dir: &std::path::Path, names: &[&str]) -> tls::CertificateFiles {
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let files = tls::CertificateFiles {
+        cert: dir.join("ca-cert.pem"),
+        key: dir.join("ca-key.pem"),
+    };
+    std::fs::write(&files.cert, cert.pem()).unwrap();
+    std::fs::write(&files.key, key.serialize_pem()).unwrap();
+    files
+}
+
+#[tokio::test]
+async fn a_given_self_signed_ca_certificate_is_trusted_when_it_names_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    for (names, trusted) in [(&["127.0.0.1"][..], true), (&["localhost"][..], false)] {
+        let files = ca_style_self_signed(dir.path(), names);
+        let server = start(ServerArgs {
+            tls: files.server_args(),
+            ..ServerArgs::default()
+        })
+        .await;
+        for trust in [
+            Trust::Only(files.cert.clone()),
+            Trust::Roots {
+                extra: Some(files.cert.clone()),
+            },
+        ] {
+            let client = ClientTls::new(&trust).unwrap();
+            let connected = Client::connect_tls(server.data_addr(), &client).await;
+            match (connected, trusted) {
+                (Ok(mut c), true) => {
+                    let id = c.put(sample(10, 4)).await;
+                    assert_eq!(
+                        c.get(&format!("/objects/{id}")).await.status,
+                        StatusCode::OK
+                    );
+                }
+                (Err(e), false) => assert!(e.is_certificate(), "{e}"),
+                (Ok(_), false) => panic!("{names:?} does not name 127.0.0.1, yet was accepted"),
+                (Err(e), true) => panic!("{names:?} for 127.0.0.1 was refused: {e}"),
+            }
+        }
+        server.shutdown().await.unwrap();
+    }
+    // A different certificate than the one presented is no help.
+    let other = tempfile::tempdir().unwrap();
+    let files = ca_style_self_signed(dir.path(), &["127.0.0.1"]);
+    let server = start(ServerArgs {
+        tls: files.server_args(),
+        ..ServerArgs::default()
+    })
+    .await;
+    let stranger = tls::self_signed(other.path()).unwrap();
+    let client = ClientTls::new(&Trust::Only(stranger.cert)).unwrap();
+    let refused = Client::connect_tls(server.data_addr(), &client).await;
+    assert!(refused.err().is_some_and(|e| e.is_certificate()));
+    server.shutdown().await.unwrap();
+}

@@ -11,21 +11,23 @@
 //! - [`self_signed`]: a fresh certificate and key for `127.0.0.1`, `::1` and `localhost`,
 //!   written as PEM files (what a managed `network.tls = true` run uses).
 //!
-//! - [`client`]: the harness's side, one shaped TCP stream with TLS on top.
+//! - [`client`]: the harness's side, one shaped TCP stream with TLS on top; the
+//!   certificate verifiers are in `verify.rs`.
 //!
 //! Every error is a [`TlsError`] that names the file and what is wrong with it; the
 //! commands treat it as bad usage (exit 2).
 
 pub mod client;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 pub use tokio_rustls::{TlsAcceptor, TlsConnector};
 
@@ -178,8 +180,8 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
 /// Which server certificates a client accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trust {
-    /// Only certificates that chain to those in this PEM file (the harness's own
-    /// generated certificate).
+    /// Only certificates that chain to those in this PEM file, or are one of them (the
+    /// harness's own generated certificate).
     Only(PathBuf),
     /// The built-in Mozilla roots (webpki-roots), plus those in a PEM file
     /// (`--cacert`) if given.
@@ -193,39 +195,51 @@ pub enum Trust {
 
 /// A client configuration that trusts `trust` and offers ALPN `http/1.1`. The file of
 /// [`Trust::Only`] and [`Trust::Roots`] is named `--cacert` in errors.
+///
+/// A certificate of that file is also accepted as it is when the server presents
+/// exactly it and it names the host, as curl and OpenSSL do: a self-signed certificate
+/// made by `openssl req -x509` is marked as a CA, which the web PKI refuses as a
+/// server's own certificate.
 pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(TlsError::Client)?;
+        .map_err(TlsError::Client)?
+        .dangerous();
+    let (file, web_roots) = match trust {
+        Trust::Any => {
+            let verifier = verify::AcceptAnyCertificate::new(provider);
+            let mut config = builder
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth();
+            config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+            return Ok(Arc::new(config));
+        }
+        Trust::Only(path) => (Some(path), false),
+        Trust::Roots { extra } => (extra.as_ref(), true),
+    };
     let mut roots = RootCertStore::empty();
-    let mut add_file = |path: &Path| -> Result<(), TlsError> {
+    let mut pinned = Vec::new();
+    if let Some(path) = file {
         for cert in read_certificates("--cacert", path)? {
-            roots.add(cert).map_err(|e| TlsError::Parse {
+            roots.add(cert.clone()).map_err(|e| TlsError::Parse {
                 flag: "--cacert",
                 path: path.to_path_buf(),
                 why: format!("holds a certificate that cannot be a trust anchor ({e})"),
             })?;
+            pinned.push(cert);
         }
-        Ok(())
-    };
-    let builder = match trust {
-        Trust::Any => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider))),
-        Trust::Only(path) => {
-            add_file(path)?;
-            builder.with_root_certificates(roots)
-        }
-        Trust::Roots { extra } => {
-            if let Some(path) = extra {
-                add_file(path)?;
-            }
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            builder.with_root_certificates(roots)
-        }
-    };
-    let mut config = builder.with_no_client_auth();
+    }
+    if web_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    let web_pki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| TlsError::Client(rustls::Error::General(e.to_string())))?;
+    let verifier = verify::WebPkiOrPinned::new(web_pki, pinned);
+    let mut config = builder
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
     config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
     Ok(Arc::new(config))
 }
@@ -252,56 +266,6 @@ pub fn is_certificate_error(error: &std::io::Error) -> bool {
                     | rustls::Error::AlertReceived(rustls::AlertDescription::UnknownCA)
             )
         })
-}
-
-/// Accepts any server certificate but still checks the handshake's signatures, so the
-/// connection is encrypted with the key of the certificate presented.
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 /// A generated certificate and key, as PEM files.
