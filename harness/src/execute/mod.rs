@@ -5,6 +5,7 @@
 
 mod measure;
 mod setup;
+mod tls;
 
 use tokio_util::sync::CancellationToken;
 
@@ -36,12 +37,12 @@ pub(crate) async fn execute<L: Launcher>(
     stop: &CancellationToken,
 ) -> anyhow::Result<ArchRun> {
     let scratch = setup::scratch_dirs(plan)?;
-    let tls = setup::run_tls(plan)?;
+    let run_tls = tls::run_tls(plan)?;
     let mut cluster = Cluster::new(launcher);
     let result = async {
         let started_from = setup::Scratch {
             data: scratch.as_ref(),
-            tls: tls.as_ref(),
+            tls: run_tls.as_ref(),
         };
         unless_stopped(
             stop,
@@ -52,7 +53,7 @@ pub(crate) async fn execute<L: Launcher>(
         let ready = unless_stopped(
             stop,
             "waiting for the swarm and publishing",
-            setup::prepare(&cluster, plan, tls.as_ref()),
+            setup::prepare(&cluster, plan, run_tls.as_ref()),
         )
         .await?;
         let measured = measure::run(&mut cluster, plan, ready, progress, stop).await?;
@@ -61,6 +62,6 @@ pub(crate) async fn execute<L: Launcher>(
     .await;
     cluster.stop().await;
     drop(scratch);
-    drop(tls);
+    drop(run_tls);
     result
 }

@@ -1,8 +1,8 @@
-//! Before the load: make the run's TLS certificate when the plan wants one, start the
-//! plan's nodes (a seed before the peers that join it, each server with its scratch
-//! data directory when the plan wants one, and the certificate), wait for a swarm to
-//! join and settle, publish the objects where the plan puts them, and resolve the
-//! endpoints users talk to (over TLS: checking first that the handshake succeeds).
+//! Before the load: start the plan's nodes (a seed before the peers that join it, each
+//! server with its scratch data directory when the plan wants one, and with the run's
+//! certificate over TLS, see `tls.rs`), wait for a swarm to join and settle, publish the
+//! objects where the plan puts them, and resolve the endpoints users talk to (over TLS:
+//! checking first that a handshake succeeds).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,10 +11,9 @@ use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use tokio::time::Instant;
 use versus_targets::argv::Multiaddr;
-use versus_targets::shaping::Shaper;
-use versus_targets::tls::client::{connect, ClientTls, Destination};
-use versus_targets::tls::{self, CertificateFiles, Trust};
+use versus_targets::tls::client::{ClientTls, Destination};
 
+use super::tls::{check_handshakes, RunTls};
 use crate::arch::Role;
 use crate::drive::http::{Endpoint, HttpConnector};
 use crate::drive::session::{Answer, Connector, Operation, Session};
@@ -24,15 +23,13 @@ use crate::launch::http_client::{publish, request};
 use crate::launch::launcher::{Launcher, Node};
 use crate::launch::scratch::ScratchDir;
 use crate::plan::nodes::{NodeSpec, TargetArgs};
-use crate::plan::{ArchPlan, Endpoints, TlsPlan};
+use crate::plan::{ArchPlan, Endpoints};
 use crate::record::op::OpKind;
 
 /// The swarm counts as settled when all its nodes together use less CPU than this.
 const SETTLED_CORES: f64 = 0.3;
 /// Round trips used to measure the admin-plane overhead.
 const OVERHEAD_SAMPLES: usize = 50;
-/// How long the TLS handshake checked before the load may take.
-const HANDSHAKE_CHECK: Duration = Duration::from_secs(10);
 
 /// What the load needs from a launched, published cluster.
 pub(super) struct Ready {
@@ -58,45 +55,6 @@ pub(super) fn scratch_dirs(plan: &ArchPlan) -> anyhow::Result<Option<ScratchDir>
     Ok(Some(dir))
 }
 
-/// The TLS of a run: whom the users trust and, for servers the harness starts, the
-/// certificate they serve (in a scratch directory removed with this value).
-pub(super) struct RunTls {
-    /// The users' side.
-    pub(super) client: ClientTls,
-    /// The servers' certificate and key, when the harness made them.
-    files: Option<CertificateFiles>,
-    _dir: Option<ScratchDir>,
-}
-
-/// The run's TLS, as the plan asks: a fresh self-signed certificate trusted alone
-/// ([`TlsPlan::Generated`]), or the trust of an `https://` URL.
-pub(super) fn run_tls(plan: &ArchPlan) -> anyhow::Result<Option<RunTls>> {
-    let cannot = |e: tls::TlsError| Failure::CannotRun(e.to_string());
-    match &plan.tls {
-        None => Ok(None),
-        Some(TlsPlan::Generated) => {
-            let dir = ScratchDir::new("tls").map_err(|e| {
-                Failure::CannotRun(format!(
-                    "cannot create a directory for the servers' TLS certificate under {}: {e}; set TMPDIR to a writable directory",
-                    std::env::temp_dir().display()
-                ))
-            })?;
-            let files = tls::self_signed(dir.path()).map_err(cannot)?;
-            let client = ClientTls::new(&Trust::Only(files.cert.clone())).map_err(cannot)?;
-            Ok(Some(RunTls {
-                client,
-                files: Some(files),
-                _dir: Some(dir),
-            }))
-        }
-        Some(TlsPlan::Url(trust)) => Ok(Some(RunTls {
-            client: ClientTls::new(trust).map_err(|e| Failure::Usage(e.to_string()))?,
-            files: None,
-            _dir: None,
-        })),
-    }
-}
-
 /// Where the nodes are started from: the servers' data directories and certificate.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Scratch<'a> {
@@ -114,7 +72,7 @@ fn as_started(node: &NodeSpec, scratch: Scratch<'_>, seed: Option<&Multiaddr>) -
         if let Some(dir) = scratch.data {
             args.data_dir = Some(dir.path().join(format!("server-{}", node.index)));
         }
-        if let Some(files) = scratch.tls.and_then(|t| t.files.as_ref()) {
+        if let Some(files) = scratch.tls.and_then(RunTls::files) {
             args.tls = files.server_args();
         }
     }
@@ -169,7 +127,7 @@ pub(super) async fn prepare<L: Launcher>(
     plan: &ArchPlan,
     tls: Option<&RunTls>,
 ) -> anyhow::Result<Ready> {
-    let tls = tls.map(|t| t.client.clone());
+    let tls = tls.map(|t| t.client().clone());
     if plan.swarm {
         wait_for_swarm(cluster, plan.ready_timeout).await?;
         // Let the DHT bootstrap (a burst of connections and queries) finish first: the
@@ -206,42 +164,6 @@ pub(super) async fn prepare<L: Launcher>(
         tls,
         admin_overhead_us,
     })
-}
-
-/// One TLS handshake with each endpoint before the load: a certificate the users do not
-/// trust (or a server that does not speak TLS) cannot give a measurement, so the run
-/// stops here (exit 3) instead of recording only errors. An endpoint that does not
-/// answer at all is left to the load, which counts it as `connect` errors.
-async fn check_handshakes(endpoints: &[Endpoint], client: &ClientTls) -> Result<(), Failure> {
-    for endpoint in endpoints {
-        let to = Destination::new(endpoint.addr, &endpoint.authority, Some(client))
-            .map_err(Failure::Usage)?;
-        let unshaped = Shaper::unshaped();
-        let attempt = tokio::time::timeout(HANDSHAKE_CHECK, connect(&to, &unshaped));
-        let Ok(result) = attempt.await else {
-            return Err(Failure::CannotRun(format!(
-                "the TLS handshake with https://{} did not finish within {HANDSHAKE_CHECK:?}; is it an HTTPS server?",
-                endpoint.authority
-            )));
-        };
-        match result {
-            Ok(_) => {}
-            Err(e) if e.is_certificate() => {
-                return Err(Failure::CannotRun(format!(
-                    "certificate verification failed for https://{}: {e}; pass --cacert FILE to trust the certificate (or the CA that signed it), or --insecure to accept any certificate",
-                    endpoint.authority
-                )))
-            }
-            Err(e @ tls::client::ConnectError::Tls(..)) => {
-                return Err(Failure::CannotRun(format!(
-                    "{e}; check that https://{} speaks TLS (HTTPS), not plain HTTP",
-                    endpoint.authority
-                )))
-            }
-            Err(tls::client::ConnectError::Tcp(..)) => {}
-        }
-    }
-    Ok(())
 }
 
 fn data_address(node: &impl Node) -> Result<SocketAddr, Failure> {

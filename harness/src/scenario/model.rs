@@ -120,7 +120,7 @@ pub enum Popularity {
 pub struct Workload {
     /// `url`, `fetch` or `flash-crowd`.
     pub kind: WorkloadKind,
-    /// For `url`: the address to GET (http:// only).
+    /// For `url`: the address to GET (http:// or https://).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// For `fetch`: how many objects are published before the run.
