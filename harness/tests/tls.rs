@@ -64,6 +64,11 @@ fn a_managed_run_over_tls_counts_what_the_server_counts() {
     assert_eq!(handshake["errors_total"], 0);
     assert!(handshake["latency_us"]["p50"].as_u64().unwrap() > 0);
     assert_eq!(run["availability"].as_f64(), Some(1.0));
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("spoke TLS") && md.contains("tls_handshake"),
+        "{md}"
+    );
 
     let server = &run["traffic"]["server"];
     let harness = &run["traffic"]["harness"];
