@@ -57,9 +57,18 @@ enum Command {
 struct RunArgs {
     /// Scenario file (TOML). Without it, the embedded quickstart runs.
     scenario: Option<PathBuf>,
-    /// Drive any HTTP/1.1 server with GETs of this URL instead of a scenario's targets.
+    /// Drive any HTTP/1.1 server with GETs of this URL (http:// or https://) instead of
+    /// a scenario's targets.
     #[arg(long, value_name = "URL")]
     url: Option<String>,
+    /// https:// only: accept any server certificate (the traffic is encrypted but the
+    /// server is not authenticated), such as a self-signed one.
+    #[arg(long, conflicts_with = "cacert")]
+    insecure: bool,
+    /// https:// only: also trust the certificates in this PEM file (a CA, or the
+    /// server's own self-signed certificate), besides the built-in Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
     /// Architectures to run: cs, p2p or both (default: what the scenario enables).
     #[arg(long, value_enum)]
     arch: Option<ArchChoice>,
@@ -219,6 +228,7 @@ impl RunArgs {
             progress: self.output.progress.into(),
             repeat: self.repeat,
             allow_remote_target: self.allow_remote_target,
+            trust: versus::commands::run::trust(self.insecure, self.cacert),
             ci: self.output.ci,
         })
     }

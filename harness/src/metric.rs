@@ -17,8 +17,9 @@ use versus_targets::units::{parse_duration, ByteSize, Percent};
 pub const LATENCY_STATS: [&str; 7] = ["min", "p50", "p90", "p99", "p999", "max", "mean"];
 /// Resource statistics of one role.
 pub const ROLE_STATS: [&str; 3] = ["cpu_s", "peak_rss_bytes", "cpu_per_op"];
-/// Operation names of the report contract.
-pub const OPERATIONS: [&str; 2] = ["get", "put"];
+/// Operation names of the report contract (`tls_handshake`: each new connection's TLS
+/// handshake, on HTTPS targets).
+pub const OPERATIONS: [&str; 3] = ["get", "put", "tls_handshake"];
 /// Roles of the report contract.
 pub const ROLES: [&str; 4] = ["harness", "peer", "seed", "server"];
 

@@ -99,7 +99,7 @@ fn syntax_error_and_missing_file_exit_2() {
     let out = run_versus(&["check", "/nonexistent/x.toml"], Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     let out = run_versus(
-        &["run", "--url", "https://127.0.0.1/"],
+        &["run", "--url", "ftp://127.0.0.1/"],
         Duration::from_secs(30),
     );
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));

@@ -58,6 +58,8 @@ impl ServerArgs {
         a.path("data-dir", self.data_dir.as_deref());
         a.flag("max-object-size", self.max_object_size);
         a.flag("max-store-size", self.max_store_size);
+        a.path("tls-cert", self.tls.tls_cert.as_deref());
+        a.path("tls-key", self.tls.tls_key.as_deref());
         a.limits_and_exposure(&self.limits, &self.exposure);
         a.0
     }
@@ -140,11 +142,22 @@ mod tests {
                 allow_remote: true,
                 token_file: Some("/tmp/token".into()),
             },
+            tls: crate::tls::TlsArgs {
+                tls_cert: Some("/tmp/a cert.pem".into()),
+                tls_key: Some("/tmp/key.pem".into()),
+            },
         };
         let Cli::Server(back) = parse("server", args.to_argv()) else {
             panic!("not a server");
         };
         assert_eq!(format!("{back:?}"), format!("{args:?}"));
+        let Cli::Server(default) = parse("server", ServerArgs::default().to_argv()) else {
+            panic!("not a server");
+        };
+        assert_eq!(
+            format!("{default:?}"),
+            format!("{:?}", ServerArgs::default())
+        );
     }
 
     #[test]

@@ -127,17 +127,23 @@ pub fn multiaddr_is_loopback(addr: &Multiaddr) -> bool {
 }
 
 /// Exits the process with code 2 (bad usage, as clap does for a bad flag) when `error`
-/// is an [`ExposureError`], printing it; any other error is returned as it is. For the
-/// `run` functions of the commands, which own the process.
+/// is an [`ExposureError`] or a [`TlsError`](crate::tls::TlsError) (a certificate or key
+/// file that cannot be used), printing it; any other error is returned as it is. For
+/// the `run` functions of the commands, which own the process.
 pub fn exit_on_usage_error(error: anyhow::Error) -> anyhow::Error {
-    match error.downcast_ref::<ExposureError>() {
-        Some(usage) => clap::Error::raw(
-            clap::error::ErrorKind::ValueValidation,
-            format!("{usage}\n"),
-        )
-        .exit(),
-        None => error,
-    }
+    let usage = match (
+        error.downcast_ref::<ExposureError>(),
+        error.downcast_ref::<crate::tls::TlsError>(),
+    ) {
+        (Some(usage), _) => usage.to_string(),
+        (None, Some(usage)) => usage.to_string(),
+        (None, None) => return error,
+    };
+    clap::Error::raw(
+        clap::error::ErrorKind::ValueValidation,
+        format!("{usage}\n"),
+    )
+    .exit()
 }
 
 /// Refuses `addr` (named by `flag`) unless it is loopback or `allow_remote` is set; for

@@ -16,4 +16,5 @@ pub mod server;
 pub mod shaping;
 pub mod signals;
 pub mod store;
+pub mod tls;
 pub mod units;

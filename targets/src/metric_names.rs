@@ -3,6 +3,8 @@
 
 /// Bytes sent on the data plane (`versus_bytes_sent_total`).
 pub const BYTES_SENT: &str = "versus_bytes_sent_total";
+/// Data-plane requests by route and status (`versus_requests_total{route,status}`).
+pub const REQUESTS: &str = "versus_requests_total";
 /// Bytes received on the data plane.
 pub const BYTES_RECEIVED: &str = "versus_bytes_received_total";
 /// Chunks that failed verification and were thrown away (peers).

@@ -173,7 +173,7 @@ impl RenderMetrics for NodeMetrics {
         );
         self.requests.render(
             out,
-            "versus_requests_total",
+            crate::metric_names::REQUESTS,
             "Data-plane requests by route and response status.",
         );
         write_counter(

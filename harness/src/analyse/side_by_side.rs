@@ -198,6 +198,7 @@ pub(crate) mod tests {
             network: None,
             target: String::new(),
             servers: (arch == "cs").then_some(1),
+            tls: false,
             model: "closed".into(),
             users,
             rate_per_s: None,

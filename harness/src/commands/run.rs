@@ -15,12 +15,46 @@ use crate::execute::execute;
 use crate::launch::process::ProcessLauncher;
 use crate::machine::MachineInfo;
 use crate::plan::ArchPlan;
+use crate::plan::TlsPlan;
 use crate::report;
 use crate::report::build::ArchRun;
 use crate::report::model::{Report, RunReport, SideBySide, ToolInfo, SCHEMA_VERSION};
 use crate::report::RunLog;
 use crate::scenario::model::WorkloadKind;
 use crate::scenario::{self, Override, Scenario};
+use versus_targets::tls::Trust;
+
+/// The trust `--insecure` and `--cacert FILE` ask for, if either was given.
+pub fn trust(insecure: bool, cacert: Option<PathBuf>) -> Option<Trust> {
+    match (insecure, cacert) {
+        (true, _) => Some(Trust::Any),
+        (false, Some(file)) => Some(Trust::Roots { extra: Some(file) }),
+        (false, None) => None,
+    }
+}
+
+/// Checks `--insecure`/`--cacert` against the scenario: they apply to an `https://` URL
+/// only, and the `--cacert` file must be a readable PEM file (else exit 2).
+fn check_trust(scenario: &Scenario, trust: Option<&Trust>) -> Result<(), Failure> {
+    let Some(trust) = trust else {
+        return Ok(());
+    };
+    let https = scenario.workload.kind == WorkloadKind::Url
+        && scenario
+            .workload
+            .url
+            .as_deref()
+            .and_then(|u| scenario::url::Target::parse(u).ok())
+            .is_some_and(|t| t.tls);
+    if !https {
+        return Err(Failure::Usage(
+            "--insecure and --cacert apply only to an https:// URL (--url https://…, or a kind = \"url\" scenario with one)".into(),
+        ));
+    }
+    versus_targets::tls::client_config(trust)
+        .map(drop)
+        .map_err(|e| Failure::Usage(e.to_string()))
+}
 
 /// Which architectures to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,6 +86,9 @@ pub struct RunOptions {
     pub repeat: u32,
     /// Drive a URL that resolves beyond loopback.
     pub allow_remote_target: bool,
+    /// Whom an `https://` URL's users trust (`--insecure`, `--cacert`); `None` when
+    /// neither was given (the built-in roots).
+    pub trust: Option<Trust>,
     /// JUnit XML and the job summary.
     pub ci: CiArgs,
 }
@@ -142,6 +179,9 @@ async fn run_arch_reaching(
 ) -> anyhow::Result<ArchRun> {
     let mut plan = ArchPlan::build(scenario, arch).map_err(|e| Failure::Usage(e.to_string()))?;
     plan.allow_remote_target = opts.allow_remote_target;
+    if let (Some(TlsPlan::Url(trust)), Some(given)) = (&mut plan.tls, &opts.trust) {
+        *trust = given.clone();
+    }
     let mut run = execute(&plan, ProcessLauncher, opts.progress, stop).await?;
     describe_run(&mut run.report, scenario);
     Ok(run)
@@ -162,6 +202,7 @@ pub fn check_arch(scenario: &Scenario, choice: Option<ArchChoice>) -> anyhow::Re
 pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i32> {
     let scenario = resolve_scenario(&opts)?;
     check_arch(&scenario, opts.arch)?;
+    check_trust(&scenario, opts.trust.as_ref())?;
     let started = SystemTime::now();
     let mut done = Vec::new();
     let mut failure = None;

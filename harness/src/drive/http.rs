@@ -1,15 +1,19 @@
 //! The HTTP/1.1 driver on hyper: keep-alive connections to one or more endpoints
-//! (server replicas), GET and PUT of objects, errors classified by kind.
+//! (server replicas), plain or over TLS, GET and PUT of objects, errors classified by
+//! kind.
 //!
 //! A session keeps at most one connection per endpoint and opens it lazily, so a closed
 //! user holds one connection and an open-model pool slot holds one too. Response bodies
-//! are streamed and counted, and only buffered when they must be verified.
+//! are streamed and counted, and only buffered when they must be verified. Over TLS each
+//! new connection's handshake is handed to the load as a [`Setup`] (`tls_handshake`),
+//! timed apart from the request that needed it.
 
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
@@ -17,13 +21,13 @@ use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper::header::HOST;
 use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
-use versus_targets::shaping::{ByteCounters, NetProfile, ShapedStream, Shaper};
+use versus_targets::shaping::{ByteCounters, NetProfile, Shaper};
 use versus_targets::units::ByteRate;
 
-use super::session::{Connector, Operation, Session};
-use crate::record::op::{ErrorKind, Outcome};
+use super::session::{Connector, Operation, Session, Setup};
+use crate::record::op::{ErrorKind, OpKind, Outcome};
 pub use crate::scenario::url::{Target, TargetError};
+use versus_targets::tls::client::{self as wire, ClientTls, ConnectError, Destination, Wire};
 
 /// A resolved endpoint a session can connect to.
 #[derive(Debug, Clone)]
@@ -38,6 +42,8 @@ pub struct Endpoint {
 #[derive(Clone)]
 pub struct HttpConnector {
     endpoints: Arc<[Endpoint]>,
+    /// Where each endpoint's connections go (with TLS, the name to check).
+    destinations: Arc<[Destination]>,
     /// Each user's download cap, applied on the harness side of the connection.
     download_cap: Option<ByteRate>,
     /// Counts the wire bytes of every session.
@@ -47,11 +53,30 @@ pub struct HttpConnector {
 impl HttpConnector {
     /// A connector for `endpoints`; with `download_cap`, each user gets its own cap.
     pub fn new(endpoints: Vec<Endpoint>, download_cap: Option<ByteRate>) -> Self {
+        let destinations = endpoints
+            .iter()
+            .map(|e| Destination {
+                addr: e.addr,
+                tls: None,
+            })
+            .collect();
         Self {
             endpoints: endpoints.into(),
+            destinations,
             download_cap,
             shaper: Shaper::unshaped(),
         }
+    }
+
+    /// The same connector speaking TLS with `tls` to every endpoint, each endpoint's
+    /// certificate checked against the host of its authority.
+    pub fn with_tls(mut self, tls: &ClientTls) -> Result<Self, String> {
+        self.destinations = self
+            .endpoints
+            .iter()
+            .map(|e| Destination::new(e.addr, &e.authority, Some(tls)))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
     }
 
     /// Wire bytes sent and received by every session so far.
@@ -65,7 +90,9 @@ impl Connector for HttpConnector {
     fn session(&self, _slot: u64) -> HttpSession {
         HttpSession {
             endpoints: self.endpoints.clone(),
+            destinations: self.destinations.clone(),
             connections: (0..self.endpoints.len()).map(|_| None).collect(),
+            setup: None,
             // Each user gets its own download bucket, like a peer's own access link.
             shaper: match self.download_cap {
                 Some(cap) => Shaper::new(&NetProfile {
@@ -82,7 +109,7 @@ impl Connector for HttpConnector {
 /// hyper reads bodies through it in pieces of this size.
 const READ_BUFFER: usize = 4096;
 
-type ConnectionDriver = Connection<TokioIo<ShapedStream<TcpStream>>, Full<Bytes>>;
+type ConnectionDriver = Connection<TokioIo<Wire>, Full<Bytes>>;
 
 /// One keep-alive HTTP/1.1 connection. Its hyper `Connection` is polled inside the
 /// user's own task while an operation runs (no task per connection, no cross-task
@@ -120,8 +147,20 @@ async fn drive<F: Future>(
 /// One user's keep-alive connections, at most one per endpoint.
 pub struct HttpSession {
     endpoints: Arc<[Endpoint]>,
+    destinations: Arc<[Destination]>,
     connections: Vec<Option<Conn>>,
     shaper: Shaper,
+    /// The TLS handshake the last operation did, until the load takes it.
+    setup: Option<Setup>,
+}
+
+/// A TLS handshake as it is recorded.
+fn handshake_setup(took: Duration, outcome: Outcome) -> Setup {
+    Setup {
+        kind: OpKind::TlsHandshake,
+        took,
+        outcome,
+    }
 }
 
 impl HttpSession {
@@ -140,15 +179,22 @@ impl HttpSession {
                 return slot.as_mut().ok_or(ErrorKind::Connect);
             }
         }
-        let endpoint = &self.endpoints[index];
-        let stream = TcpStream::connect(endpoint.addr)
-            .await
-            .map_err(|_| ErrorKind::Connect)?;
-        let _ = stream.set_nodelay(true);
-        let io = self.shaper.wrap(stream);
+        let connected = match wire::connect(&self.destinations[index], &self.shaper).await {
+            Ok(connected) => connected,
+            Err(e @ ConnectError::Tls(..)) => {
+                tracing::debug!("{e}");
+                // A failed operation's duration is not recorded, only its kind.
+                self.setup = Some(handshake_setup(Duration::ZERO, Err(ErrorKind::Tls)));
+                return Err(ErrorKind::Tls);
+            }
+            Err(ConnectError::Tcp(..)) => return Err(ErrorKind::Connect),
+        };
+        if let Some(took) = connected.handshake {
+            self.setup = Some(handshake_setup(took, Ok(0)));
+        }
         let (sender, driver) = http1::Builder::new()
             .read_buf_exact_size(Some(READ_BUFFER))
-            .handshake(TokioIo::new(io))
+            .handshake(TokioIo::new(connected.wire))
             .await
             .map_err(|_| ErrorKind::Connect)?;
         Ok(slot.insert(Conn {
@@ -232,6 +278,10 @@ impl Session for HttpSession {
     fn reset(&mut self) {
         self.connections.iter_mut().for_each(|c| *c = None);
     }
+
+    fn take_setup(&mut self) -> Option<Setup> {
+        self.setup.take()
+    }
 }
 
 #[cfg(test)]
@@ -246,8 +296,14 @@ mod tests {
             ("127.0.0.1", 8080, "/a?b=1")
         );
         assert_eq!(Target::parse("http://localhost").unwrap().path, "/");
+        let https = Target::parse("https://localhost/x").unwrap();
+        assert_eq!(
+            (https.tls, https.port, https.authority.as_str()),
+            (true, 443, "localhost")
+        );
+        assert!(!t.tls);
         assert!(matches!(
-            Target::parse("https://x/"),
+            Target::parse("ftp://x/"),
             Err(TargetError::Scheme(..))
         ));
         assert!(Target::parse("localhost:80").is_err());

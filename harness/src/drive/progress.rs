@@ -63,7 +63,13 @@ impl Progress {
         let (count, errors) = interval.finished_and_failed();
         self.count += count;
         self.errors += errors;
-        let p99 = interval.ops.values().map(|o| o.p99_us).max().unwrap_or(0);
+        let p99 = interval
+            .ops
+            .iter()
+            .filter(|(name, _)| crate::record::op::is_request(name))
+            .map(|(_, o)| o.p99_us)
+            .max()
+            .unwrap_or(0);
         let message = format!(
             "ops {} · errors {} · {} · p99 {}",
             self.count,

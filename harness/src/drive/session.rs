@@ -79,12 +79,28 @@ impl Answer {
     }
 }
 
+/// A connection's set-up that the last operation had to do, timed apart from it (a TLS
+/// handshake), to be recorded as an operation of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setup {
+    /// The kind it is recorded as (`tls_handshake`).
+    pub kind: OpKind,
+    /// How long it took.
+    pub took: std::time::Duration,
+    /// How it ended (no payload: `Ok(0)`).
+    pub outcome: Outcome,
+}
+
 /// One user's (or one pooled connection's) ability to carry out operations.
 pub trait Session {
     /// Carries out `op`. The caller times it and applies the timeout.
     fn execute(&mut self, op: &Operation) -> impl Future<Output = Outcome>;
     /// Drops connection state after a timeout, so the next operation starts clean.
     fn reset(&mut self);
+    /// The set-up the last [`Session::execute`] did, if any (taken: asked once).
+    fn take_setup(&mut self) -> Option<Setup> {
+        None
+    }
 }
 
 /// Makes sessions; cheap to clone into every worker thread.

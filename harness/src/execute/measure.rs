@@ -54,7 +54,12 @@ pub(super) async fn run<L: Launcher>(
     stop: &CancellationToken,
 ) -> anyhow::Result<Measured> {
     let gate = (!plan.faults.is_empty()).then(|| Arc::new(UserGate::new(plan.users, plan.paths())));
-    let connector = HttpConnector::new(ready.endpoints, plan.user_download);
+    let mut connector = HttpConnector::new(ready.endpoints, plan.user_download);
+    if let Some(tls) = &ready.tls {
+        connector = connector
+            .with_tls(tls)
+            .map_err(crate::error::Failure::CannotRun)?;
+    }
     let counters = connector.counters();
     let job = Job {
         connector,

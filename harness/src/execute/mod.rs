@@ -5,6 +5,7 @@
 
 mod measure;
 mod setup;
+mod tls;
 
 use tokio_util::sync::CancellationToken;
 
@@ -36,18 +37,23 @@ pub(crate) async fn execute<L: Launcher>(
     stop: &CancellationToken,
 ) -> anyhow::Result<ArchRun> {
     let scratch = setup::scratch_dirs(plan)?;
+    let run_tls = tls::run_tls(plan)?;
     let mut cluster = Cluster::new(launcher);
     let result = async {
+        let started_from = setup::Scratch {
+            data: scratch.as_ref(),
+            tls: run_tls.as_ref(),
+        };
         unless_stopped(
             stop,
             "starting the nodes",
-            setup::launch(&mut cluster, plan, scratch.as_ref()),
+            setup::launch(&mut cluster, plan, started_from),
         )
         .await?;
         let ready = unless_stopped(
             stop,
             "waiting for the swarm and publishing",
-            setup::prepare(&cluster, plan),
+            setup::prepare(&cluster, plan, run_tls.as_ref()),
         )
         .await?;
         let measured = measure::run(&mut cluster, plan, ready, progress, stop).await?;
@@ -56,5 +62,6 @@ pub(crate) async fn execute<L: Launcher>(
     .await;
     cluster.stop().await;
     drop(scratch);
+    drop(run_tls);
     result
 }

@@ -1,7 +1,8 @@
 //! Before the load: start the plan's nodes (a seed before the peers that join it, each
-//! server with its scratch data directory when the plan wants one), wait for a swarm to
-//! join and settle, publish the objects where the plan puts them, and resolve the
-//! endpoints users talk to.
+//! server with its scratch data directory when the plan wants one, and with the run's
+//! certificate over TLS, see `tls.rs`), wait for a swarm to join and settle, publish the
+//! objects where the plan puts them, and resolve the endpoints users talk to (over TLS:
+//! checking first that a handshake succeeds).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,7 +11,9 @@ use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use tokio::time::Instant;
 use versus_targets::argv::Multiaddr;
+use versus_targets::tls::client::{ClientTls, Destination};
 
+use super::tls::{check_handshakes, RunTls};
 use crate::arch::Role;
 use crate::drive::http::{Endpoint, HttpConnector};
 use crate::drive::session::{Answer, Connector, Operation, Session};
@@ -32,6 +35,8 @@ const OVERHEAD_SAMPLES: usize = 50;
 pub(super) struct Ready {
     /// Where users send their requests.
     pub(super) endpoints: Vec<Endpoint>,
+    /// With TLS: whom the users trust.
+    pub(super) tls: Option<ClientTls>,
     /// Peer-to-peer: median admin-plane round trip, µs.
     pub(super) admin_overhead_us: Option<u64>,
 }
@@ -50,11 +55,26 @@ pub(super) fn scratch_dirs(plan: &ArchPlan) -> anyhow::Result<Option<ScratchDir>
     Ok(Some(dir))
 }
 
-/// The spec of `node` as it is started: with its data directory, and joining `seed`.
-fn as_started(node: &NodeSpec, scratch: Option<&ScratchDir>, seed: Option<&Multiaddr>) -> NodeSpec {
+/// Where the nodes are started from: the servers' data directories and certificate.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Scratch<'a> {
+    /// The servers' data directories live under it.
+    pub(super) data: Option<&'a ScratchDir>,
+    /// The run's TLS.
+    pub(super) tls: Option<&'a RunTls>,
+}
+
+/// The spec of `node` as it is started: with its data directory and certificate, and
+/// joining `seed`.
+fn as_started(node: &NodeSpec, scratch: Scratch<'_>, seed: Option<&Multiaddr>) -> NodeSpec {
     let mut spec = node.clone();
-    if let (TargetArgs::Server(args), Some(dir)) = (&mut spec.args, scratch) {
-        args.data_dir = Some(dir.path().join(format!("server-{}", node.index)));
+    if let TargetArgs::Server(args) = &mut spec.args {
+        if let Some(dir) = scratch.data {
+            args.data_dir = Some(dir.path().join(format!("server-{}", node.index)));
+        }
+        if let Some(files) = scratch.tls.and_then(RunTls::files) {
+            args.tls = files.server_args();
+        }
     }
     if node.joins_seed {
         spec.args = spec.args.bootstrapping(seed.cloned());
@@ -66,7 +86,7 @@ fn as_started(node: &NodeSpec, scratch: Option<&ScratchDir>, seed: Option<&Multi
 pub(super) async fn launch<L: Launcher>(
     cluster: &mut Cluster<L>,
     plan: &ArchPlan,
-    scratch: Option<&ScratchDir>,
+    scratch: Scratch<'_>,
 ) -> anyhow::Result<()> {
     let cannot = |e: crate::launch::process::LaunchError| Failure::CannotRun(e.to_string());
     let (joiners, first): (Vec<&NodeSpec>, Vec<&NodeSpec>) =
@@ -105,7 +125,9 @@ pub(super) async fn launch<L: Launcher>(
 pub(super) async fn prepare<L: Launcher>(
     cluster: &Cluster<L>,
     plan: &ArchPlan,
+    tls: Option<&RunTls>,
 ) -> anyhow::Result<Ready> {
+    let tls = tls.map(|t| t.client().clone());
     if plan.swarm {
         wait_for_swarm(cluster, plan.ready_timeout).await?;
         // Let the DHT bootstrap (a burst of connections and queries) finish first: the
@@ -117,20 +139,29 @@ pub(super) async fn prepare<L: Launcher>(
         let bytes = object.bytes();
         for &holder in &object.holders {
             let node = &cluster.nodes()[holder];
-            let (addr, method) = match &node.spec().args {
-                TargetArgs::Server(_) => (data_address(node)?, Method::PUT),
-                TargetArgs::Peer(_) => (node.ready().admin, Method::POST),
+            let (to, method) = match &node.spec().args {
+                TargetArgs::Server(_) => {
+                    let addr = data_address(node)?;
+                    let to = Destination::new(addr, &addr.to_string(), tls.as_ref())
+                        .map_err(Failure::CannotRun)?;
+                    (to, Method::PUT)
+                }
+                TargetArgs::Peer(_) => (Destination::plain(node.ready().admin), Method::POST),
             };
-            publish(addr, method, &bytes, &object.id).await?;
+            publish(&to, method, &bytes, &object.id).await?;
         }
     }
     let endpoints = endpoints(cluster, &plan.endpoints, plan.allow_remote_target)?;
+    if let Some(client) = &tls {
+        check_handshakes(&endpoints, client).await?;
+    }
     let admin_overhead_us = match (plan.swarm, endpoints.first()) {
         (true, Some(first)) => admin_overhead(first.addr).await,
         _ => None,
     };
     Ok(Ready {
         endpoints,
+        tls,
         admin_overhead_us,
     })
 }

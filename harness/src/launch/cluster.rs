@@ -292,7 +292,21 @@ fn parse_traffic(text: &str) -> Option<Traffic> {
         fetch_lookup_s: optional(metric_names::FETCH_LOOKUP_US)? / 1e6,
         fetch_first_block_s: optional(metric_names::FETCH_FIRST_BLOCK_US)? / 1e6,
         fetch_s: optional(metric_names::FETCH_US)? / 1e6,
+        gets_answered: gets_answered(text)?,
     })
+}
+
+/// The sum of a server's `versus_requests_total{route="get",…}` series; `None` when one
+/// is not a count.
+fn gets_answered(text: &str) -> Option<u64> {
+    let prefix = format!("{}{{route=\"get\",", metric_names::REQUESTS);
+    text.lines()
+        .filter_map(|line| line.strip_prefix(prefix.as_str()))
+        .map(|rest| {
+            rest.rsplit_once(' ')
+                .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        })
+        .sum()
 }
 
 /// Traffic between two scrapes (after minus before), per role.
@@ -324,5 +338,9 @@ mod tests {
         );
         let bad_busy = format!("{good}versus_upload_busy_microseconds_total NaN\n");
         assert!(parse_traffic(&bad_busy).is_none());
+        let gets = format!(
+            "{good}versus_requests_total{{route=\"get\",status=\"200\"}} 7\nversus_requests_total{{route=\"get\",status=\"404\"}} 2\nversus_requests_total{{route=\"put\",status=\"201\"}} 5\n"
+        );
+        assert_eq!(parse_traffic(&gets).unwrap().gets_answered, 9);
     }
 }

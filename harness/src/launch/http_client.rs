@@ -1,5 +1,6 @@
 //! One-off HTTP requests for setup and bookkeeping (publishing objects before a run,
-//! scraping /metrics after it). Never on the measured path, which uses `driver::http`.
+//! scraping /metrics after it), plain or over TLS to a data plane that speaks HTTPS.
+//! Never on the measured path, which uses `driver::http`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,18 +9,21 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use versus_targets::shaping::Shaper;
+use versus_targets::tls::client::{connect, Destination};
 
 /// A request that failed, with where and why.
 #[derive(Debug, thiserror::Error)]
-#[error("{method} http://{addr}{path} failed: {reason}")]
+#[error("{method} {scheme}://{addr}{path} failed: {reason}")]
 pub struct RequestError {
     method: Method,
+    scheme: &'static str,
     addr: SocketAddr,
     path: String,
     reason: String,
 }
 
-/// Sends one request on a fresh connection and reads the whole answer.
+/// Sends one plain-HTTP request on a fresh connection and reads the whole answer.
 pub async fn request(
     addr: SocketAddr,
     method: Method,
@@ -27,17 +31,32 @@ pub async fn request(
     body: Bytes,
     timeout: Duration,
 ) -> Result<(StatusCode, Bytes), RequestError> {
+    request_to(&Destination::plain(addr), method, path, body, timeout).await
+}
+
+/// Sends one request to `to` (over TLS if it has TLS) on a fresh connection and reads
+/// the whole answer.
+pub async fn request_to(
+    to: &Destination,
+    method: Method,
+    path: &str,
+    body: Bytes,
+    timeout: Duration,
+) -> Result<(StatusCode, Bytes), RequestError> {
+    let addr = to.addr;
     let fail = |reason: String| RequestError {
         method: method.clone(),
+        scheme: if to.tls.is_some() { "https" } else { "http" },
         addr,
         path: path.to_string(),
         reason,
     };
     let exchange = async {
-        let stream = tokio::net::TcpStream::connect(addr)
+        let wire = connect(to, &Shaper::unshaped())
             .await
-            .map_err(|e| e.to_string())?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .map_err(|e| e.to_string())?
+            .wire;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(wire))
             .await
             .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
@@ -70,16 +89,17 @@ pub async fn request(
 /// How long publishing one object may take.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Publishes `bytes` with `method` to `/objects` at `addr` (PUT on a server, POST on a
-/// peer's admin plane) and checks the node answers 201 with the content id `id`.
+/// Publishes `bytes` with `method` to `/objects` at `to` (PUT on a server's data plane,
+/// POST on a peer's admin plane) and checks the node answers 201 with the content id `id`.
 pub async fn publish(
-    addr: SocketAddr,
+    to: &Destination,
     method: Method,
     bytes: &Bytes,
     id: &versus_targets::content::ObjectId,
 ) -> Result<(), crate::error::Failure> {
     use crate::error::Failure;
-    let (status, body) = request(addr, method, "/objects", bytes.clone(), PUBLISH_TIMEOUT)
+    let addr = to.addr;
+    let (status, body) = request_to(to, method, "/objects", bytes.clone(), PUBLISH_TIMEOUT)
         .await
         .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
     let answered: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use versus_targets::tls::Trust;
 use versus_targets::units::ByteRate;
 
 use super::faults::Planned;
@@ -52,6 +53,17 @@ pub enum Endpoints {
     Url(Target),
 }
 
+/// TLS between the users and the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsPlan {
+    /// `network.tls = true`: the executor makes a self-signed certificate for the run,
+    /// every server replica serves with it, and the users trust exactly it.
+    Generated,
+    /// An `https://` URL: the users trust as the command line says (the built-in roots
+    /// by default, `--cacert`, `--insecure`).
+    Url(Trust),
+}
+
 /// One architecture's run, planned.
 #[derive(Debug, Clone)]
 pub struct ArchPlan {
@@ -75,6 +87,8 @@ pub struct ArchPlan {
     pub endpoints: Endpoints,
     /// Each user's download cap, applied on the harness side (client-server).
     pub user_download: Option<ByteRate>,
+    /// TLS on the users' connections, if any.
+    pub tls: Option<TlsPlan>,
     /// When and how hard.
     pub load: LoadPlan,
     /// Faults, in time order.

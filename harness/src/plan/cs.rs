@@ -2,13 +2,14 @@
 //! on every replica (users spread over them round-robin), a fetch workload's objects each
 //! on the replica rendezvous hashing picks. Each user's download cap is applied on the
 //! harness side of its connection. With faults on the servers each replica keeps its
-//! objects in a data directory, so one started again serves them again.
+//! objects in a data directory, so one started again serves them again. With
+//! `network.tls` the data planes speak HTTPS ([`TlsPlan::Generated`]).
 
 use hyper::Method;
 use versus_targets::server::ServerArgs;
 use versus_targets::units::{ByteSize, HumanDuration};
 
-use super::arch_plan::{common, fetch_workload, ArchPlan, Endpoints, WorkloadPlan};
+use super::arch_plan::{common, fetch_workload, ArchPlan, Endpoints, TlsPlan, WorkloadPlan};
 use super::nodes::{NodeSpec, TargetArgs};
 use super::objects::{CatalogEntry, ObjectPlan};
 use super::routing::replica_for;
@@ -86,7 +87,10 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
     let faults = super::faults::plan(scenario, Arch::Cs, replicas, 0, load.model.duration());
     ArchPlan {
         arch: Arch::Cs,
-        target: format!("versus server × {replicas}"),
+        target: format!(
+            "versus server × {replicas}{}",
+            if scenario.network.tls { " (HTTPS)" } else { "" }
+        ),
         users: scenario.load.users as usize,
         nodes,
         objects,
@@ -95,6 +99,7 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         verify: w.verify,
         endpoints: Endpoints::DataPlanes(Role::Server),
         user_download: scenario.network.download,
+        tls: scenario.network.tls.then_some(TlsPlan::Generated),
         data_dirs: !faults.is_empty(),
         load,
         faults,

@@ -15,7 +15,7 @@ pub(crate) mod routing;
 pub mod schedule;
 mod url;
 
-pub use arch_plan::{ArchPlan, Endpoints, PlanError, WorkloadPlan};
+pub use arch_plan::{ArchPlan, Endpoints, PlanError, TlsPlan, WorkloadPlan};
 
 #[cfg(test)]
 mod tests;

@@ -133,6 +133,8 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         data_dirs: false,
         swarm: true,
         ready_timeout,
+        // Noise already encrypts every peer connection.
+        tls: None,
         allow_remote_target: false,
     }
 }

@@ -199,3 +199,31 @@ fn a_url_workload_plans_no_nodes_and_refuses_p2p() {
     assert!(matches!(&cs.workload, WorkloadPlan::RepeatGet { path } if path == "/x?y=1"));
     assert!(ArchPlan::build(&s, Arch::P2p).is_err());
 }
+
+#[test]
+fn tls_is_planned_for_client_server_and_https_urls_only() {
+    use super::TlsPlan;
+    use versus_targets::tls::Trust;
+
+    let (cs, p2p) = plans(&shipped("quickstart", &[]));
+    assert_eq!((cs.tls, p2p.tls), (None, None));
+    let (cs, p2p) = plans(&shipped("quickstart", &["network.tls=true"]));
+    assert_eq!(cs.tls, Some(TlsPlan::Generated));
+    assert_eq!(cs.target, "versus server × 1 (HTTPS)");
+    assert_eq!(p2p.tls, None, "peer-to-peer has Noise already");
+    // The servers get their certificate when the executor has made it.
+    assert!(cs
+        .nodes
+        .iter()
+        .all(|n| matches!(&n.args, TargetArgs::Server(a) if !a.tls.enabled())));
+
+    let url = |u: &str| {
+        let text = format!("name = \"u\"\n[workload]\nkind = \"url\"\nurl = \"{u}\"\n");
+        ArchPlan::build(&scenario::parse("u.toml", &text, &[]).unwrap(), Arch::Cs).unwrap()
+    };
+    assert_eq!(url("http://127.0.0.1:1/").tls, None);
+    assert_eq!(
+        url("https://127.0.0.1:1/").tls,
+        Some(TlsPlan::Url(Trust::Roots { extra: None }))
+    );
+}

@@ -1,7 +1,9 @@
 //! The plan of a `url` workload (`versus run --url`): no nodes to start, GETs of one
-//! path of a server the harness did not start.
+//! path of a server the harness did not start, over TLS for an `https://` URL.
 
-use super::arch_plan::{common, ArchPlan, Endpoints, PlanError, WorkloadPlan};
+use versus_targets::tls::Trust;
+
+use super::arch_plan::{common, ArchPlan, Endpoints, PlanError, TlsPlan, WorkloadPlan};
 use crate::arch::Arch;
 use crate::scenario::url::Target;
 use crate::scenario::Scenario;
@@ -11,6 +13,9 @@ pub(super) fn plan(scenario: &Scenario) -> Result<ArchPlan, PlanError> {
     let url = scenario.workload.url.as_deref().unwrap_or_default();
     let target = Target::parse(url)?;
     let (load, _, ready_timeout) = common(scenario);
+    let tls = target
+        .tls
+        .then_some(TlsPlan::Url(Trust::Roots { extra: None }));
     Ok(ArchPlan {
         arch: Arch::Cs,
         target: url.to_string(),
@@ -24,6 +29,7 @@ pub(super) fn plan(scenario: &Scenario) -> Result<ArchPlan, PlanError> {
         verify: false,
         endpoints: Endpoints::Url(target),
         user_download: scenario.network.download,
+        tls,
         load,
         faults: Vec::new(),
         bound_s: None,

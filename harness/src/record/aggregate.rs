@@ -41,8 +41,11 @@ impl IntervalSummary {
     /// Operations that finished in this second, and of those failed.
     pub fn finished_and_failed(&self) -> (u64, u64) {
         self.ops
-            .values()
-            .fold((0, 0), |(c, e), o| (c + o.count, e + o.errors.min(o.count)))
+            .iter()
+            .filter(|(name, _)| crate::record::op::is_request(name))
+            .fold((0, 0), |(c, e), (_, o)| {
+                (c + o.count, e + o.errors.min(o.count))
+            })
     }
 }
 

@@ -1,5 +1,6 @@
-//! What is recorded of one operation: its kind (`get`, `put`) and how it ended (the
-//! payload bytes it moved, or the kind of error). Names are part of the report contract.
+//! What is recorded of one operation: its kind (`get`, `put`, and `tls_handshake` for a
+//! connection's TLS set-up) and how it ended (the payload bytes it moved, or the kind of
+//! error). Names are part of the report contract.
 
 use std::fmt;
 
@@ -13,22 +14,36 @@ pub enum OpKind {
     Get,
     /// Publish an object.
     Put,
+    /// A new connection's TLS handshake (HTTPS targets only), measured apart from the
+    /// request it was opened for. Not a request: availability and error rates leave it
+    /// out (a failed handshake also fails its request).
+    TlsHandshake,
+}
+
+/// The report name of [`OpKind::TlsHandshake`].
+pub(crate) const TLS_HANDSHAKE: &str = "tls_handshake";
+
+/// Whether the operation named `name` in a report is a request (`get`, `put`), not a
+/// connection's set-up (`tls_handshake`).
+pub(crate) fn is_request(name: &str) -> bool {
+    name != TLS_HANDSHAKE
 }
 
 impl OpKind {
     /// Every kind, in index order.
-    pub const ALL: [OpKind; 2] = [OpKind::Get, OpKind::Put];
+    pub const ALL: [OpKind; 3] = [OpKind::Get, OpKind::Put, OpKind::TlsHandshake];
 
     /// Dense index for per-kind arrays.
     pub fn index(self) -> usize {
         self as usize
     }
 
-    /// The report name: `get` or `put`.
+    /// The report name: `get`, `put` or `tls_handshake`.
     pub fn name(self) -> &'static str {
         match self {
             OpKind::Get => "get",
             OpKind::Put => "put",
+            OpKind::TlsHandshake => TLS_HANDSHAKE,
         }
     }
 }
@@ -59,11 +74,14 @@ pub enum ErrorKind {
     Body,
     /// The bytes received do not match the content id.
     Verify,
+    /// The TLS handshake failed: the server's certificate was not trusted, or the
+    /// protocol failed.
+    Tls,
 }
 
 impl ErrorKind {
     /// Every kind, in index order.
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Io,
@@ -72,6 +90,7 @@ impl ErrorKind {
         ErrorKind::HttpOther,
         ErrorKind::Body,
         ErrorKind::Verify,
+        ErrorKind::Tls,
     ];
 
     /// Dense index for per-kind arrays.
@@ -90,6 +109,7 @@ impl ErrorKind {
             ErrorKind::HttpOther => "http_other",
             ErrorKind::Body => "body",
             ErrorKind::Verify => "verify",
+            ErrorKind::Tls => "tls",
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct Traffic {
     /// Peers: seconds from each fetch's start to its end, summed.
     #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub fetch_s: f64,
+    /// Servers: GET requests their data planes answered, whatever the status (their
+    /// `versus_requests_total{route="get"}`), to check the users' `get` count against.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gets_answered: u64,
 }
 
 impl Traffic {
@@ -44,6 +48,7 @@ impl Traffic {
         self.rx_bytes += other.rx_bytes;
         self.chunks_rejected += other.chunks_rejected;
         self.upload_busy_s += other.upload_busy_s;
+        self.gets_answered += other.gets_answered;
         self.duplicate_bytes += other.duplicate_bytes;
         self.fetches_timed += other.fetches_timed;
         self.fetch_lookup_s += other.fetch_lookup_s;
@@ -76,6 +81,7 @@ impl Traffic {
             fetch_lookup_s: (self.fetch_lookup_s - before.fetch_lookup_s).max(0.0),
             fetch_first_block_s: (self.fetch_first_block_s - before.fetch_first_block_s).max(0.0),
             fetch_s: (self.fetch_s - before.fetch_s).max(0.0),
+            gets_answered: self.gets_answered.saturating_sub(before.gets_answered),
         }
     }
 }

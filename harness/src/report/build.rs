@@ -86,6 +86,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         network: None,
         target: plan.target.clone(),
         servers: plan.arch_servers(),
+        tls: plan.tls.is_some(),
         model: model.into(),
         users,
         rate_per_s,

@@ -60,6 +60,9 @@ pub(crate) fn render(report: &Report, charts: &[String]) -> String {
     );
     out.push_str("## Results\n\n");
     out.push_str("Latency covers successful operations; failed ones are counted under errors.\n\n");
+    if report.runs.iter().any(|r| r.tls) {
+        out.push_str("Client-server connections spoke TLS: `tls_handshake` is each new connection's handshake, timed apart (the request that opened the connection still waited for it).\n\n");
+    }
     table(&mut out, &OP_HEADERS, &op_rows(&report.runs));
     for chart in charts {
         let title = chart.trim_end_matches(".svg").replace('-', " ");

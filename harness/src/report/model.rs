@@ -113,6 +113,10 @@ pub struct RunReport {
     /// Client-server: the number of server replicas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servers: Option<u32>,
+    /// The users' connections spoke TLS (`network.tls`, or an `https://` URL); each new
+    /// connection's handshake is then the `tls_handshake` operation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
     /// `closed` or `open`.
     pub model: String,
     /// Highest number of users (closed) or of pooled connections (open).
@@ -122,7 +126,9 @@ pub struct RunReport {
     pub rate_per_s: Option<f64>,
     /// Wall time from the start of the load to the end of the drain, in seconds.
     pub duration_s: f64,
-    /// Per operation name (`get`, `put`).
+    /// Per operation name (`get`, `put`; over HTTPS also `tls_handshake`: each new
+    /// connection's TLS handshake, timed apart — a request's own latency still covers
+    /// the connection it had to open).
     pub ops: BTreeMap<String, OpReport>,
     /// Open model: how well the schedule was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +191,7 @@ pub struct OpReport {
     pub count: u64,
     /// Of those, failed.
     pub errors_total: u64,
-    /// Failed, by kind (`connect`, `timeout`, `io`, `http_4xx`, `http_5xx`, `body`, `verify`).
+    /// Failed, by kind (`connect`, `timeout`, `io`, `http_4xx`, `http_5xx`, `body`, `verify`, `tls`).
     pub errors: BTreeMap<String, u64>,
     /// Payload bytes moved by successful operations.
     pub bytes: u64,
@@ -283,11 +289,15 @@ impl RunReport {
         self.cpu_cores_peak.max(self.cpu_cores_used) >= CPU_BOUND * f64::from(cores.max(1))
     }
 
-    /// Operations that finished, and of those failed, over every operation.
+    /// Requests that finished, and of those failed, over every operation but the
+    /// connections' set-up (`tls_handshake`, whose failures also fail a request).
     pub fn finished_and_failed(&self) -> (u64, u64) {
-        self.ops.values().fold((0, 0), |(c, e), o| {
-            (c + o.count, e + o.errors_total.min(o.count))
-        })
+        self.ops
+            .iter()
+            .filter(|(name, _)| crate::record::op::is_request(name))
+            .fold((0, 0), |(c, e), (_, o)| {
+                (c + o.count, e + o.errors_total.min(o.count))
+            })
     }
 
     /// How the run is named in tables and legends: `cs`, or `cs · fetch` in a phase.

@@ -41,6 +41,9 @@ impl Scenario {
         if !n.latency.0.is_zero() {
             parts.push(format!("latency {}", n.latency));
         }
+        if n.tls {
+            parts.push("cs over TLS".into());
+        }
         parts.join(", ")
     }
 }

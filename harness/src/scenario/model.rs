@@ -120,7 +120,7 @@ pub enum Popularity {
 pub struct Workload {
     /// `url`, `fetch` or `flash-crowd`.
     pub kind: WorkloadKind,
-    /// For `url`: the address to GET (http:// only).
+    /// For `url`: the address to GET (http:// or https://).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// For `fetch`: how many objects are published before the run.
@@ -258,6 +258,11 @@ pub struct Network {
     /// One-way latency every node adds to what it sends.
     #[serde(default)]
     pub latency: HumanDuration,
+    /// Client-server: the servers' data planes speak HTTPS (a self-signed certificate
+    /// made for the run, trusted by the users), so both architectures pay for
+    /// encryption (peer-to-peer always has Noise).
+    #[serde(default)]
+    pub tls: bool,
 }
 
 /// `[architectures]`: which architectures run and with how many nodes.

@@ -93,7 +93,7 @@ fn check_workload(s: &Scenario) -> Result<(), Problem> {
     match (w.kind, &w.url) {
         (WorkloadKind::Url, None) => problem(
             "workload.url",
-            "kind = \"url\" needs url = \"http://host:port/path\"",
+            "kind = \"url\" needs url = \"http://host:port/path\" (or https://)",
         )?,
         (WorkloadKind::Url, Some(url)) => {
             if let Err(e) = crate::scenario::url::Target::parse(url) {
@@ -105,6 +105,12 @@ fn check_workload(s: &Scenario) -> Result<(), Problem> {
             "applies only to kind = \"url\"; remove it or change the kind",
         )?,
         _ => {}
+    }
+    if w.kind == WorkloadKind::Url && s.network.tls {
+        problem(
+            "network.tls",
+            "applies to the reference servers, not to a url workload; write the url as https://… instead",
+        )?;
     }
     if w.kind != WorkloadKind::Url && w.object_size.bytes() == 0 {
         problem("workload.object_size", "must be at least 1 byte")?;

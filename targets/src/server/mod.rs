@@ -1,7 +1,8 @@
 //! `versus server`: the client-server reference target, an HTTP/1.1 object store.
 //!
 //! The data plane (`PUT /objects`, `GET`/`HEAD`/`DELETE /objects/{id}`, with single
-//! `Range` support) is shaped by the node's network profile;
+//! `Range` support) is shaped by the node's network profile, and speaks HTTPS with
+//! `--tls-cert`/`--tls-key` (shaping and byte counts under TLS: wire bytes);
 //! the admin plane (`/healthz`, `/metrics`) listens separately and is never shaped.
 //! [`run`] is the command: bind, print the ready line, serve until SIGTERM or SIGINT.
 //! [`start`] is the same server in-process, for tests and benches.
@@ -25,14 +26,15 @@ use tokio::task::JoinHandle;
 use crate::admin;
 use crate::exposure::ExposureArgs;
 use crate::limits::{LimitArgs, Limits};
-use crate::metrics::{write_counter, write_gauge, NodeMetrics, RenderMetrics};
+use crate::metrics::{write_counter, write_gauge, Counter, NodeMetrics, RenderMetrics};
 use crate::ready::ReadyLine;
 use crate::shaping::{NetProfile, Shaper};
 use crate::signals::Signals;
 use crate::store::Store;
+use crate::tls::TlsArgs;
 use crate::units::{ByteRate, ByteSize, HumanDuration};
 
-pub use listener::SHUTDOWN_GRACE;
+pub use listener::{SHUTDOWN_GRACE, TLS_HANDSHAKES, TLS_HANDSHAKE_FAILURES};
 pub use routes::ROUTES;
 
 /// Default of `--max-store-size`.
@@ -72,6 +74,9 @@ pub struct ServerArgs {
     /// Exposure beyond loopback.
     #[command(flatten)]
     pub exposure: ExposureArgs,
+    /// HTTPS on the data plane.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 impl Default for ServerArgs {
@@ -89,6 +94,7 @@ impl Default for ServerArgs {
             max_store_size: ByteSize(DEFAULT_MAX_STORE_SIZE),
             limits: LimitArgs::default(),
             exposure: ExposureArgs::default(),
+            tls: TlsArgs::default(),
         }
     }
 }
@@ -110,6 +116,10 @@ pub(crate) struct State {
     metrics: Arc<NodeMetrics>,
     max_object_size: u64,
     limits: Limits,
+    /// TLS handshakes that succeeded on the data plane.
+    tls_handshakes: Counter,
+    /// TLS handshakes that failed (or did not finish in time) on the data plane.
+    tls_handshake_failures: Counter,
 }
 
 impl RenderMetrics for State {
@@ -134,6 +144,18 @@ impl RenderMetrics for State {
             "versus_store_skipped_total",
             "Objects in --data-dir that could not be loaded on start (left in place, not served).",
             self.store.skipped(),
+        );
+        write_counter(
+            out,
+            listener::TLS_HANDSHAKES,
+            "TLS handshakes that succeeded on the data plane (0 without --tls-cert).",
+            self.tls_handshakes.get(),
+        );
+        write_counter(
+            out,
+            listener::TLS_HANDSHAKE_FAILURES,
+            "TLS handshakes that failed or did not finish in time on the data plane.",
+            self.tls_handshake_failures.get(),
         );
     }
 }
@@ -216,6 +238,7 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
         None => Store::in_memory(),
     }
     .with_quota(args.max_store_size.bytes());
+    let tls = args.tls.server_config()?.map(crate::tls::TlsAcceptor::from);
     slowdown::init()?;
     let shaper = Shaper::new(&args.profile());
     let limits = Limits::new(&args.limits);
@@ -234,6 +257,8 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
         )),
         max_object_size: args.max_object_size.bytes(),
         limits: limits.clone(),
+        tls_handshakes: Counter::default(),
+        tls_handshake_failures: Counter::default(),
     });
     let data = TcpListener::bind(args.listen).await.with_context(|| {
         format!("could not bind the data listener on {}; pass another --listen address, or port 0 to pick a free one", args.listen)
@@ -245,7 +270,7 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
     let (stop, stopped) = watch::channel(false);
     let data_task = tokio::spawn(listener::serve(
         data,
-        shaper,
+        listener::Plane { shaper, tls },
         Arc::clone(&state),
         stopped.clone(),
     ));
@@ -269,6 +294,7 @@ pub async fn start(args: ServerArgs) -> anyhow::Result<RunningServer> {
         download = ?args.download.map(|r| r.to_string()),
         latency = ?args.latency.map(|d| d.to_string()),
         data_dir = ?args.data_dir,
+        tls = args.tls.enabled(),
         "object store ready"
     );
     Ok(RunningServer {

@@ -56,9 +56,26 @@ impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
-        let (sender, conn) = http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
+        Self::over(addr, stream).await
+    }
+
+    /// Opens an HTTPS connection to `addr` (127.0.0.1) trusting `tls`; the TLS
+    /// handshake's error when it fails.
+    pub async fn connect_tls(
+        addr: SocketAddr,
+        tls: &versus_targets::tls::client::ClientTls,
+    ) -> Result<Client, versus_targets::tls::client::ConnectError> {
+        use versus_targets::tls::client::{connect, Destination};
+        let to = Destination::new(addr, &addr.to_string(), Some(tls)).expect("an IP address");
+        let connected = connect(&to, &versus_targets::shaping::Shaper::unshaped()).await?;
+        Ok(Self::over(addr, connected.wire).await)
+    }
+
+    async fn over<S>(addr: SocketAddr, io: S) -> Client
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, conn) = http1::handshake(TokioIo::new(io)).await.expect("handshake");
         tokio::spawn(async move {
             let _ = conn.await;
         });

@@ -180,6 +180,9 @@ pub(crate) fn conditions_of(report: &Report, run: &RunReport) -> String {
             parts.push(format!("{label} {v}"));
         }
     }
+    if s["network"]["tls"].as_bool() == Some(true) {
+        parts.push("cs over TLS".into());
+    }
     parts.join(", ")
 }
 

@@ -87,7 +87,7 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
             let sent = Instant::now();
             // Boxed: the operation's state exists only while it runs, so an idle user
             // (thinking, or waiting for its window) holds a small future.
-            let outcome = Box::pin(execute_timed(&mut session, &op, timeout)).await;
+            let outcome = Box::pin(execute_timed(&mut session, &op, timeout, &recorder)).await;
             let latency = sent.elapsed();
             recorder
                 .borrow_mut()

@@ -68,15 +68,32 @@ pub struct WorkerContext<C, W: ?Sized> {
     stop: CancellationToken,
 }
 
-/// Runs an operation with a timeout; a timed-out session is reset.
-async fn execute_timed<S: Session>(session: &mut S, op: &Operation, timeout: Duration) -> Outcome {
-    match tokio::time::timeout(timeout, session.execute(op)).await {
+/// Runs an operation with a timeout; a timed-out session is reset. The connection
+/// set-up it did (a TLS handshake) is recorded into `recorder` as its own operation.
+async fn execute_timed<S: Session>(
+    session: &mut S,
+    op: &Operation,
+    timeout: Duration,
+    recorder: &RefCell<WorkerRecorder>,
+) -> Outcome {
+    let outcome = match tokio::time::timeout(timeout, session.execute(op)).await {
         Ok(outcome) => outcome,
         Err(_) => {
             session.reset();
             Err(ErrorKind::Timeout)
         }
+    };
+    if let Some(setup) = session.take_setup() {
+        let now = Instant::now();
+        recorder.borrow_mut().record(
+            setup.kind,
+            setup.took,
+            Some(setup.took),
+            &setup.outcome,
+            now,
+        );
     }
+    outcome
 }
 
 /// Starts the worker threads. They begin at `start`, stop by themselves at the end of

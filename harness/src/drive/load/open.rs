@@ -118,7 +118,7 @@ async fn arrival<C: Connector>(flight: Rc<Flight<C>>, op: Operation, intended: I
     if sent.saturating_duration_since(intended) > LATE_AFTER {
         flight.recorder.borrow_mut().late(sent);
     }
-    let outcome = execute_timed(&mut session, &op, flight.timeout).await;
+    let outcome = execute_timed(&mut session, &op, flight.timeout, &flight.recorder).await;
     let done = Instant::now();
     flight.recorder.borrow_mut().record(
         op.kind,
