@@ -18,11 +18,14 @@ fn busy_seconds() -> Option<f64> {
         .skip(1)
         .filter_map(|f| f.parse().ok())
         .collect();
-    // user nice system idle iowait irq softirq steal [guest guest_nice: inside user]
+    // user nice system idle iowait irq softirq steal [guest guest_nice: inside user].
+    // Interrupt time is left out: loopback traffic is carried in softirqs that no process
+    // is charged for, so it would count the run's own packets as other work. Steal (a
+    // hypervisor giving the core to another guest) is other work.
     if fields.len() < 8 {
         return None;
     }
-    let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7];
+    let busy = fields[0] + fields[1] + fields[2] + fields[7];
     Some(busy as f64 / TICKS_PER_S)
 }
 
