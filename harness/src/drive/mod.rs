@@ -11,4 +11,5 @@ pub mod load;
 pub mod phase;
 pub mod progress;
 pub mod session;
+pub(crate) mod user_seconds;
 pub mod workload;
