@@ -19,9 +19,11 @@ pub struct RequestError {
     reason: String,
 }
 
-/// Sends one request on a fresh connection and reads the whole answer.
+/// Sends one request on a fresh connection and reads the whole answer; with `bearer`,
+/// authorised with that token (an admin plane exposed beyond loopback wants one).
 pub async fn request(
     addr: SocketAddr,
+    bearer: Option<&str>,
     method: Method,
     path: &str,
     body: Bytes,
@@ -41,10 +43,14 @@ pub async fn request(
             .await
             .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method.clone())
             .uri(path)
-            .header(hyper::header::HOST, addr.to_string())
+            .header(hyper::header::HOST, addr.to_string());
+        if let Some(token) = bearer {
+            request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = request
             .body(Full::new(body))
             .map_err(|e| e.to_string())?;
         let response = sender
@@ -71,15 +77,17 @@ pub async fn request(
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Publishes `bytes` with `method` to `/objects` at `addr` (PUT on a server, POST on a
-/// peer's admin plane) and checks the node answers 201 with the content id `id`.
+/// peer's admin plane, authorised with `bearer` when it wants a token) and checks the
+/// node answers 201 with the content id `id`.
 pub async fn publish(
     addr: SocketAddr,
+    bearer: Option<&str>,
     method: Method,
     bytes: &Bytes,
     id: &versus_targets::content::ObjectId,
 ) -> Result<(), crate::error::Failure> {
     use crate::error::Failure;
-    let (status, body) = request(addr, method, "/objects", bytes.clone(), PUBLISH_TIMEOUT)
+    let (status, body) = request(addr, bearer, method, "/objects", bytes.clone(), PUBLISH_TIMEOUT)
         .await
         .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
     let answered: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();

@@ -15,6 +15,7 @@ use versus_targets::ready::ReadyLine;
 use super::launcher::{Launcher, Node, Signal};
 use super::registry;
 use crate::plan::nodes::NodeSpec;
+use crate::record::resources::Probe;
 use versus_targets::harness_watch::HARNESS_PID_ENV;
 
 /// Lines of a node's stderr kept for error messages.
@@ -313,11 +314,11 @@ impl Node for NodeProcess {
         &self.ready
     }
 
-    fn pid(&self) -> Option<u32> {
-        (self.pid > 0).then_some(self.pid)
+    fn probe(&self) -> Option<Probe> {
+        (self.pid > 0).then_some(Probe::Process(self.pid))
     }
 
-    fn signal(&mut self, signal: Signal) {
+    async fn signal(&mut self, signal: Signal) {
         self.send(match signal {
             Signal::Kill => libc::SIGKILL,
             Signal::Terminate => libc::SIGTERM,
