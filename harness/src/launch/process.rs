@@ -19,7 +19,7 @@ use crate::record::resources::Probe;
 use versus_targets::harness_watch::HARNESS_PID_ENV;
 
 /// Lines of a node's stderr kept for error messages.
-const STDERR_TAIL: usize = 20;
+pub(super) const STDERR_TAIL: usize = 20;
 
 /// Environment variable naming another executable to launch targets with (a wrapper
 /// such as a profiler, or a stand-in in tests). By default the harness runs itself.
@@ -47,6 +47,14 @@ pub enum LaunchError {
         status: String,
         /// Last lines of its stderr.
         stderr: String,
+    },
+    /// The container engine could not start it.
+    #[error("cannot start {name} in a container: {source}")]
+    Container {
+        /// Node name.
+        name: String,
+        /// What the engine said.
+        source: super::docker::engine::DockerError,
     },
     /// It printed no ready line in time.
     #[error("{name} printed no ready line within {timeout:?} (raise architectures.ready_timeout if the machine is slow); its last output:\n{stderr}")]
@@ -90,7 +98,7 @@ fn target_exe() -> String {
         })
 }
 
-fn tail(lines: &Mutex<VecDeque<String>>) -> String {
+pub(super) fn tail(lines: &Mutex<VecDeque<String>>) -> String {
     let lines = lines
         .lock()
         .map(|l| l.iter().cloned().collect::<Vec<_>>())
@@ -239,7 +247,7 @@ fn node_command(exe: &str, spec: &NodeSpec) -> Command {
 }
 
 /// Reads stdout until the ready line; `None` if it closes first.
-async fn read_ready(stdout: Option<ChildStdout>) -> Option<(ReadyLine, BufReader<ChildStdout>)> {
+pub(super) async fn read_ready(stdout: Option<ChildStdout>) -> Option<(ReadyLine, BufReader<ChildStdout>)> {
     let mut reader = BufReader::new(stdout?);
     let mut line = String::new();
     loop {
@@ -261,7 +269,7 @@ async fn drain(mut reader: BufReader<ChildStdout>) {
     }
 }
 
-async fn keep_stderr(
+pub(super) async fn keep_stderr(
     name: String,
     stderr: tokio::process::ChildStderr,
     lines: Arc<Mutex<VecDeque<String>>>,
