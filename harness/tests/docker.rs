@@ -315,3 +315,42 @@ fn a_missing_image_is_a_clear_error() {
     );
     assert_eq!(left_by(pid), (vec![], vec![]));
 }
+
+#[test]
+fn an_unreachable_engine_and_a_bad_launcher_are_clear_errors() {
+    // Needs no engine: the client is pointed at a socket nobody serves.
+    let dir = temp_dir();
+    let text = "name = \"x\"\ndescription = \"x\"\n[workload]\nkind = \"flash-crowd\"\n\
+                object_size = \"16KiB\"\n[load]\nusers = 2\n[architectures]\np2p = false\n";
+    let path = write_file(dir.path(), "s.toml", text);
+    let path = path.to_str().expect("utf-8 path");
+    let out = dir.path().join("out");
+    let nowhere = format!("unix://{}", dir.path().join("no-engine.sock").display());
+    let run = versus()
+        .args(["run", path, "--launcher", "docker", "--progress", "none", "--out"])
+        .arg(&out)
+        .env("DOCKER_HOST", &nowhere)
+        .output()
+        .expect("versus runs");
+    assert_eq!(run.status.code(), Some(3), "{}", describe(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("architectures.launcher = \"docker\"") && stderr.contains("docker"),
+        "{stderr}"
+    );
+    let image = versus()
+        .args(["image", "--tag", "versus:unreachable"])
+        .env("DOCKER_HOST", &nowhere)
+        .output()
+        .expect("versus image runs");
+    assert_eq!(image.status.code(), Some(3), "{}", describe(&image));
+    assert!(String::from_utf8_lossy(&image.stderr).contains("not reachable"));
+    let bad = versus()
+        .args(["run", path, "--set", "architectures.launcher=kubernetes", "--out"])
+        .arg(&out)
+        .output()
+        .expect("versus runs");
+    assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("launcher") && stderr.contains("docker"), "{stderr}");
+}
