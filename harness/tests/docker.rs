@@ -210,15 +210,25 @@ fn a_flash_crowd_in_containers_gives_every_node_its_own_address_and_leaves_nothi
     assert!(swarm.len() >= 9, "seed + 8 peers seen: {seen:?}");
     assert_eq!(distinct.len(), swarm.len(), "one address each: {seen:?}");
     assert!(
-        !distinct.iter().any(|ip| ip.starts_with("127.") || ip.is_empty()),
+        !distinct
+            .iter()
+            .any(|ip| ip.starts_with("127.") || ip.is_empty()),
         "{seen:?}"
     );
     // Resources come from the containers' cgroups, per role.
     let p2p = runs.iter().find(|r| r["arch"] == "p2p").expect("p2p run");
-    assert_eq!(p2p["resources"]["peer"]["processes"], 8, "{}", p2p["resources"]);
+    assert_eq!(
+        p2p["resources"]["peer"]["processes"], 8,
+        "{}",
+        p2p["resources"]
+    );
     assert!(p2p["resources"]["peer"]["cpu_s"].as_f64() > Some(0.0));
     assert!(p2p["resources"]["peer"]["peak_rss_bytes"].as_u64() > Some(1 << 20));
-    assert_eq!(left_by(pid), (vec![], vec![]), "nothing is left after success");
+    assert_eq!(
+        left_by(pid),
+        (vec![], vec![]),
+        "nothing is left after success"
+    );
 }
 
 #[test]
@@ -243,7 +253,11 @@ fn ctrl_c_during_a_docker_run_removes_its_containers_and_network() {
     }
     let done = wait_bounded(child, Duration::from_secs(60));
     assert_eq!(done.status.code(), Some(130), "{}", describe(&done));
-    assert_eq!(left_by(pid), (vec![], vec![]), "nothing is left after Ctrl-C");
+    assert_eq!(
+        left_by(pid),
+        (vec![], vec![]),
+        "nothing is left after Ctrl-C"
+    );
 }
 
 #[test]
@@ -327,7 +341,15 @@ fn an_unreachable_engine_and_a_bad_launcher_are_clear_errors() {
     let out = dir.path().join("out");
     let nowhere = format!("unix://{}", dir.path().join("no-engine.sock").display());
     let run = versus()
-        .args(["run", path, "--launcher", "docker", "--progress", "none", "--out"])
+        .args([
+            "run",
+            path,
+            "--launcher",
+            "docker",
+            "--progress",
+            "none",
+            "--out",
+        ])
         .arg(&out)
         .env("DOCKER_HOST", &nowhere)
         .output()
@@ -346,11 +368,20 @@ fn an_unreachable_engine_and_a_bad_launcher_are_clear_errors() {
     assert_eq!(image.status.code(), Some(3), "{}", describe(&image));
     assert!(String::from_utf8_lossy(&image.stderr).contains("not reachable"));
     let bad = versus()
-        .args(["run", path, "--set", "architectures.launcher=kubernetes", "--out"])
+        .args([
+            "run",
+            path,
+            "--set",
+            "architectures.launcher=kubernetes",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .expect("versus runs");
     assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(stderr.contains("launcher") && stderr.contains("docker"), "{stderr}");
+    assert!(
+        stderr.contains("launcher") && stderr.contains("docker"),
+        "{stderr}"
+    );
 }

@@ -138,7 +138,11 @@ async fn execute_launched(
     let docker = DockerLauncher::start(&scenario.architectures.image)
         .await
         .map_err(|e| Failure::CannotRun(format!("architectures.launcher = \"docker\": {e}")))?;
-    tracing::info!("docker run {} on image {}", docker.run_id(), scenario.architectures.image);
+    tracing::info!(
+        "docker run {} on image {}",
+        docker.run_id(),
+        scenario.architectures.image
+    );
     let result = execute(plan, docker.clone(), progress, stop).await;
     docker.remove().await;
     result

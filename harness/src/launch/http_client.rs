@@ -50,9 +50,7 @@ pub async fn request(
         if let Some(token) = bearer {
             request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let request = request
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
+        let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
         let response = sender
             .send_request(request)
             .await
@@ -87,9 +85,16 @@ pub async fn publish(
     id: &versus_targets::content::ObjectId,
 ) -> Result<(), crate::error::Failure> {
     use crate::error::Failure;
-    let (status, body) = request(addr, bearer, method, "/objects", bytes.clone(), PUBLISH_TIMEOUT)
-        .await
-        .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
+    let (status, body) = request(
+        addr,
+        bearer,
+        method,
+        "/objects",
+        bytes.clone(),
+        PUBLISH_TIMEOUT,
+    )
+    .await
+    .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
     let answered: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     if status != StatusCode::CREATED || answered["id"].as_str() != Some(id.to_string().as_str()) {
         return Err(Failure::CannotRun(format!(

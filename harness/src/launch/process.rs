@@ -247,7 +247,9 @@ fn node_command(exe: &str, spec: &NodeSpec) -> Command {
 }
 
 /// Reads stdout until the ready line; `None` if it closes first.
-pub(super) async fn read_ready(stdout: Option<ChildStdout>) -> Option<(ReadyLine, BufReader<ChildStdout>)> {
+pub(super) async fn read_ready(
+    stdout: Option<ChildStdout>,
+) -> Option<(ReadyLine, BufReader<ChildStdout>)> {
     let mut reader = BufReader::new(stdout?);
     let mut line = String::new();
     loop {

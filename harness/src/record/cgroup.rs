@@ -57,7 +57,9 @@ impl Cgroup {
         }
         match (cpuacct, memory) {
             (Some((mount, cpu)), Some(mem)) => Some(Cgroup {
-                cpu: v1_dir(root, &mount, "cpuacct").join(cpu).join("cpuacct.usage"),
+                cpu: v1_dir(root, &mount, "cpuacct")
+                    .join(cpu)
+                    .join("cpuacct.usage"),
                 memory_stat: root.join("memory").join(mem).join("memory.stat"),
                 unified: false,
             }),

@@ -8,8 +8,8 @@ use crate::arch::Role;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
 pub use super::cgroup::Cgroup;
+use serde::{Deserialize, Serialize};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// Usage of one role, summed over its processes.

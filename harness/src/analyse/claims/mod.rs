@@ -72,6 +72,7 @@ impl Judged {
     /// A claim judged by `judgement`. `lead` says what the effect is, in words, for a
     /// newcomer, and the effect completes it (`CS's makespan over P2P's, for 16 users,
     /// was` … `3.10× (95 % interval …)`); `format` prints a value of the effect.
+    #[allow(clippy::self_named_constructors)]
     pub(crate) fn judged(
         judgement: Judgement,
         lead: &str,

@@ -126,9 +126,7 @@ impl Judgement {
         let (low, high) = self.band;
         let band = format!("{} to {}", format(low), format(high));
         match (self.verdict, self.interval) {
-            (_, None) => format!(
-                "one repetition gives no interval, so noise cannot be ruled out; `versus claims` repeats every experiment (5 times, 3 with --quick)"
-            ),
+            (_, None) => "one repetition gives no interval, so noise cannot be ruled out; `versus claims` repeats every experiment (5 times, 3 with --quick)".to_string(),
             (ClaimVerdict::Supported, Some(_)) => format!(
                 "the whole 95 % interval lies beyond the indifference band ({band}) on the side the claim predicts"
             ),

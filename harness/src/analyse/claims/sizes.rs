@@ -240,7 +240,9 @@ pub(crate) fn cs_scales_out(report: &Report) -> Judged {
 /// Weak scaling: configurations whose users per server stay the same while servers grow,
 /// with their get p99 (`8 users/1 server 3.1ms, 16/2 3.3ms`), if the report has them.
 fn weak_scaling(groups: &BTreeMap<Config, Group<'_>>) -> Option<String> {
-    let mut by_ratio: BTreeMap<(Option<String>, u32), Vec<(u32, u32, f64)>> = BTreeMap::new();
+    /// (experiment, users per server) → (users, servers, get p99).
+    type ByRatio = BTreeMap<(Option<String>, u32), Vec<(u32, u32, f64)>>;
+    let mut by_ratio: ByRatio = BTreeMap::new();
     for (c, g) in groups {
         let servers = c.servers.unwrap_or(1);
         if c.users % servers != 0 {

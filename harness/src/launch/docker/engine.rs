@@ -166,14 +166,26 @@ async fn run_listing(args: &[&str]) -> Result<Vec<String>, DockerError> {
 /// Removes the containers and networks of runs whose harness is no longer running (it
 /// was killed before it could clean up); returns how many runs it removed.
 pub async fn remove_orphans() -> usize {
-    let format = format!(
-        "{{{{.Label \"{RUN_LABEL}\"}}}} {{{{.Label \"{HARNESS_PID_LABEL}\"}}}}"
-    );
+    let format = format!("{{{{.Label \"{RUN_LABEL}\"}}}} {{{{.Label \"{HARNESS_PID_LABEL}\"}}}}");
     let filter = format!("label={RUN_LABEL}");
     let mut runs = std::collections::BTreeSet::new();
     for args in [
-        ["ps", "-a", "--filter", filter.as_str(), "--format", format.as_str()],
-        ["network", "ls", "--filter", filter.as_str(), "--format", format.as_str()],
+        [
+            "ps",
+            "-a",
+            "--filter",
+            filter.as_str(),
+            "--format",
+            format.as_str(),
+        ],
+        [
+            "network",
+            "ls",
+            "--filter",
+            filter.as_str(),
+            "--format",
+            format.as_str(),
+        ],
     ] {
         let Ok(lines) = run_listing(&args).await else {
             continue;
@@ -181,7 +193,9 @@ pub async fn remove_orphans() -> usize {
         runs.extend(lines.iter().filter_map(|line| orphaned_run(line)));
     }
     for run in &runs {
-        tracing::info!("removing the containers and network of run {run}, left by a harness that ended");
+        tracing::info!(
+            "removing the containers and network of run {run}, left by a harness that ended"
+        );
         remove_run(run).await;
     }
     runs.len()

@@ -69,7 +69,9 @@ pub async fn build(exe: &Path, tag: &str) -> Result<Built, ImageError> {
     };
     let rootfs = context.path().join("rootfs");
     std::fs::create_dir(&rootfs).map_err(in_context)?;
-    put_binary(exe, &rootfs.join("versus")).await.map_err(in_context)?;
+    put_binary(exe, &rootfs.join("versus"))
+        .await
+        .map_err(in_context)?;
     let libraries = libraries(exe).await?;
     for library in &libraries {
         let to = rootfs.join(library.strip_prefix("/").unwrap_or(library));
@@ -143,7 +145,9 @@ async fn libraries(exe: &Path) -> Result<Vec<PathBuf>, ImageError> {
         {
             return Ok(Vec::new());
         }
-        return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+        return Err(fail(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
     }
     parse_ldd(&text).map_err(fail)
 }

@@ -329,7 +329,9 @@ async fn probe(id: &str) -> Option<Probe> {
     match Cgroup::of_pid(pid) {
         Some(group) => Some(Probe::Cgroup(group)),
         None => {
-            tracing::info!("container {id}: its cgroup is not readable here; sampling its process {pid}");
+            tracing::info!(
+                "container {id}: its cgroup is not readable here; sampling its process {pid}"
+            );
             Some(Probe::Process(pid))
         }
     }

@@ -87,7 +87,10 @@ mod tests {
     fn subnets_stay_in_their_range_and_do_not_overlap() {
         assert_eq!(SUBNETS, 128);
         assert_eq!(Ipv4Addr::from(subnet_base(0)), Ipv4Addr::new(10, 200, 0, 0));
-        assert_eq!(Ipv4Addr::from(subnet_base(1)), Ipv4Addr::new(10, 200, 16, 0));
+        assert_eq!(
+            Ipv4Addr::from(subnet_base(1)),
+            Ipv4Addr::new(10, 200, 16, 0)
+        );
         assert_eq!(
             Ipv4Addr::from(subnet_base(127)),
             Ipv4Addr::new(10, 207, 240, 0)
