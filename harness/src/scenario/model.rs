@@ -290,6 +290,12 @@ pub struct Architectures {
     pub image: String,
 }
 
+/// The image `launcher = "docker"` runs by default: what `versus image` builds,
+/// `versus:<this version>`.
+pub fn default_image() -> String {
+    format!("versus:{}", env!("CARGO_PKG_VERSION"))
+}
+
 /// `[architectures] launcher`: what runs the nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -368,6 +374,6 @@ mod defaults {
         HumanDuration(Duration::from_secs(10))
     }
     pub(super) fn image() -> String {
-        crate::launch::docker::image::default_tag()
+        super::default_image()
     }
 }

@@ -15,7 +15,7 @@ pub const IMAGE_USER: (u32, u32) = (65532, 65532);
 
 /// The tag `versus image` builds by default, and the image the docker launcher runs.
 pub fn default_tag() -> String {
-    format!("versus:{}", env!("CARGO_PKG_VERSION"))
+    crate::scenario::model::default_image()
 }
 
 /// An image that could not be built.
