@@ -83,7 +83,17 @@ pub async fn build(exe: &Path, tag: &str) -> Result<Built, ImageError> {
     }
     std::fs::write(context.path().join("Dockerfile"), dockerfile()).map_err(in_context)?;
     let dir = context.path().display().to_string();
-    engine::run(&["build", "--quiet", "--tag", tag, &dir]).await?;
+    let previous = engine::run(&["image", "inspect", "--format", "{{.Id}}", tag])
+        .await
+        .ok();
+    let id = engine::run(&["build", "--quiet", "--tag", tag, &dir]).await?;
+    // The image this tag named before is left untagged: remove it, unless something
+    // still uses it (another tag, a container), which the engine refuses.
+    if let Some(old) = previous.filter(|old| *old != id) {
+        if engine::run(&["image", "rm", &old]).await.is_ok() {
+            tracing::info!("removed the image {tag} named before ({old})");
+        }
+    }
     let size = engine::run(&["image", "inspect", "--format", "{{.Size}}", tag]).await?;
     let mut files = vec![PathBuf::from("/versus")];
     files.extend(libraries);
