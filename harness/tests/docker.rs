@@ -1,6 +1,8 @@
 //! The docker launcher, on a real engine: a flash crowd in containers completes with every
 //! node on its own address, and no container or network of the run is left after
-//! success, after Ctrl-C, or after a SIGKILL of the harness followed by the next run.
+//! success, after Ctrl-C, or after a SIGKILL of the harness followed by the next run;
+//! faults are container operations (a killed server comes back on its address); a
+//! missing image, an unreachable engine and an unknown launcher are clear errors.
 //! Skipped, saying so, when no engine answers (`docker info` fails). The image is built
 //! once per test binary from the `versus` cargo built for the tests; the tests run one at
 //! a time (two cores, and the orphan test must see its orphans before a run removes them).
@@ -384,4 +386,53 @@ fn an_unreachable_engine_and_a_bad_launcher_are_clear_errors() {
         stderr.contains("launcher") && stderr.contains("docker"),
         "{stderr}"
     );
+}
+
+#[test]
+fn faults_are_container_operations_and_a_restarted_server_serves_again() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_answers("docker faults") {
+        return;
+    }
+    let dir = temp_dir();
+    let text = format!(
+        "name = \"docker-faults\"\ndescription = \"kill, restart, pause and resume a server container\"\n\
+         [workload]\nkind = \"fetch\"\nobject_size = \"16KiB\"\nobjects = 4\n\
+         [load]\nusers = 2\nduration = \"6s\"\n\
+         [architectures]\np2p = false\nready_timeout = \"60s\"\nlauncher = \"docker\"\nimage = \"{}\"\n\
+         [[faults]]\nat = \"1s\"\naction = \"kill\"\ntarget = \"server:0\"\nduration = \"1500ms\"\n\
+         [[faults]]\nat = \"4s\"\naction = \"pause\"\ntarget = \"server:0\"\nduration = \"1s\"\n",
+        image()
+    );
+    let path = write_file(dir.path(), "faults.toml", &text);
+    let out = dir.path().join("out");
+    let child = start(path.to_str().expect("utf-8 path"), &out);
+    let pid = child.id();
+    let _sweep = Sweep(pid);
+    let done = wait_bounded(child, Duration::from_secs(120));
+    assert_eq!(done.status.code(), Some(0), "{}", describe(&done));
+    let report = read_report(&out);
+    let run = &report["runs"][0];
+    let faults = run["faults"].as_array().expect("faults");
+    let actions: Vec<&str> = faults.iter().filter_map(|f| f["action"].as_str()).collect();
+    assert_eq!(
+        actions,
+        ["kill", "restart", "pause", "resume"],
+        "{faults:?}"
+    );
+    for fault in faults {
+        assert!(fault.get("error").is_none(), "{fault}");
+    }
+    // The restarted container (on the address the first one had) served the users again.
+    assert!(
+        faults[0]["recovery_s"].as_f64().is_some(),
+        "recovered: {}",
+        faults[0]
+    );
+    assert!(
+        run["ops"]["get"]["count"].as_u64() > Some(10),
+        "{}",
+        run["ops"]
+    );
+    assert_eq!(left_by(pid), (vec![], vec![]));
 }
