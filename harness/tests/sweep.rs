@@ -76,11 +76,11 @@ fn sweep_gathers_runs_scaling_and_claims() {
     assert_eq!(report["side_by_side"].as_array().unwrap().len(), 2);
     let claims = report["claims"].as_array().unwrap();
     assert_eq!(claims.len(), 8);
-    // Claim 1 has two user counts: it is judged, unless both runs were left out for a
-    // reason the claim names (another process kept this machine busy, say).
+    // Claim 1 has two user counts: it is judged, unless a run was left out for a reason
+    // the claim names (another process kept this machine busy, say).
     let excluded = claims[0]["excluded_runs"].as_array().map_or(0, Vec::len);
     assert!(
-        claims[0]["verdict"] != "not_measured" || excluded == 2,
+        claims[0]["verdict"] != "not_measured" || excluded >= 1,
         "claim 1 has two user counts: {}",
         claims[0]
     );
