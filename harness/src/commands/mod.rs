@@ -6,6 +6,7 @@ pub mod claims;
 pub mod compare;
 pub mod export;
 pub mod merge;
+pub mod request_flags;
 pub mod run;
 pub mod schema;
 pub mod sweep;

@@ -10,5 +10,6 @@ pub(crate) mod inject;
 pub mod load;
 pub mod phase;
 pub mod progress;
+pub mod request;
 pub mod session;
 pub mod workload;

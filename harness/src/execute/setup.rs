@@ -280,6 +280,7 @@ async fn admin_overhead(admin: SocketAddr) -> Option<u64> {
         endpoint: 0,
         method: Method::GET,
         path: Bytes::from_static(b"/healthz"),
+        headers: None,
         body: None,
         answer: Answer::Payload { verify: None },
     };

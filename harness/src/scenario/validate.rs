@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::faults::FaultTarget;
-use super::model::{LoadModel, Scenario, WorkloadKind};
+use super::model::{LoadModel, Scenario, Workload, WorkloadKind};
 use crate::metric::Metric;
 
 /// The longest run a scenario may ask for: every load loop is bounded in time.
@@ -91,10 +91,11 @@ fn check_one(s: &Scenario) -> Result<(), Problem> {
 fn check_workload(s: &Scenario) -> Result<(), Problem> {
     let w = &s.workload;
     match (w.kind, &w.url) {
-        (WorkloadKind::Url, None) => problem(
+        (WorkloadKind::Url, None) if w.requests.is_none() => problem(
             "workload.url",
-            "kind = \"url\" needs url = \"http://host:port/path\" (or https://)",
+            "kind = \"url\" needs url = \"http://host:port/path\" (or https://), or requests = \"FILE\"",
         )?,
+        (WorkloadKind::Url, None) => {}
         (WorkloadKind::Url, Some(url)) => {
             if let Err(e) = crate::scenario::url::Target::parse(url) {
                 problem("workload.url", e.to_string())?;
@@ -106,6 +107,7 @@ fn check_workload(s: &Scenario) -> Result<(), Problem> {
         )?,
         _ => {}
     }
+    check_request_keys(w)?;
     if w.kind == WorkloadKind::Url && s.network.tls {
         problem(
             "network.tls",
@@ -123,6 +125,39 @@ fn check_workload(s: &Scenario) -> Result<(), Problem> {
             "workload.zipf_exponent",
             "must be a number above 0 and at most 10 (1.0 is classic Zipf)",
         )?;
+    }
+    Ok(())
+}
+
+/// `method`, `headers`, `body`, `requests` and `order` belong to a url workload, and a
+/// requests file says each request's method and body itself.
+fn check_request_keys(w: &Workload) -> Result<(), Problem> {
+    let given = [
+        ("workload.method", w.method.is_some()),
+        ("workload.headers", !w.headers.is_empty()),
+        ("workload.body", w.body.is_some()),
+        ("workload.requests", w.requests.is_some()),
+        ("workload.order", !w.order.is_cycle()),
+    ];
+    for (key, set) in given {
+        if set && w.kind != WorkloadKind::Url {
+            problem(
+                key,
+                "applies only to kind = \"url\"; remove it or change the kind",
+            )?;
+        }
+    }
+    if w.requests.is_some() {
+        for (key, set) in [
+            ("workload.method", w.method.is_some()),
+            ("workload.body", w.body.is_some()),
+        ] {
+            if set {
+                problem(key, "a requests file gives each request's method and body; remove this key (headers still apply to every request)")?;
+            }
+        }
+    } else if !w.order.is_cycle() {
+        problem("workload.order", "applies only with requests = \"FILE\"")?;
     }
     Ok(())
 }
