@@ -166,7 +166,11 @@ fn a_post_with_a_body_and_headers_arrives_as_sent() {
     assert!(ops.get("get").is_none(), "a POST is not a get: {ops}");
     let op = "runs.0.ops.req:POST /echo?x=1";
     let ok = num(&report, &format!("{op}.count")) - num(&report, &format!("{op}.errors_total"));
-    assert_eq!(ok, seen.len() as u64, "the report's successes are the server's requests");
+    assert_eq!(
+        ok,
+        seen.len() as u64,
+        "the report's successes are the server's requests"
+    );
 }
 
 #[test]
@@ -195,7 +199,10 @@ fn a_requests_file_counts_each_named_request_as_the_server_saw_it() {
     for s in &seen {
         assert_eq!(s.headers["x-all"], ["yes"]);
         if s.path == "/beta" {
-            assert_eq!((s.method.as_str(), &s.body[..]), ("POST", &b"beta body"[..]));
+            assert_eq!(
+                (s.method.as_str(), &s.body[..]),
+                ("POST", &b"beta body"[..])
+            );
             assert_eq!(s.headers["x-kind"], ["beta one"]);
         } else {
             assert_eq!((s.method.as_str(), s.path.as_str()), ("GET", "/alpha"));
@@ -219,8 +226,14 @@ fn bad_requests_exit_2_naming_the_flag_or_the_file_and_line() {
     let missing = dir.path().join("missing.json");
     let missing_body = format!("@{}", missing.display());
     let cases: [(&[&str], &[&str]); 4] = [
-        (&["--url", url, "-H", "NoColonHere"], &["-H/--header", "NoColonHere"]),
-        (&["--url", url, "-H", "Bad Name: x"], &["-H/--header", "Bad Name"]),
+        (
+            &["--url", url, "-H", "NoColonHere"],
+            &["-H/--header", "NoColonHere"],
+        ),
+        (
+            &["--url", url, "-H", "Bad Name: x"],
+            &["-H/--header", "Bad Name"],
+        ),
         (
             &["--url", url, "--body", &missing_body],
             &["--body", "missing.json"],
