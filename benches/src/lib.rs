@@ -118,8 +118,8 @@ impl FetchFixture {
         let addr = target.resolve().map_err(|e| anyhow!("{e}"))?;
         let connector = HttpConnector::new(
             vec![Endpoint {
-                addr,
                 authority: target.authority.clone(),
+                ..Endpoint::at(addr)
             }],
             None,
         );

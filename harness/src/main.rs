@@ -47,6 +47,8 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Build the targets' container image offline (FROM scratch) from this executable.
+    Image(versus::commands::image::ImageArgs),
     /// Run the client-server reference target: an HTTP object store.
     Server(versus_targets::server::ServerArgs),
     /// Run the peer-to-peer reference target: a libp2p swarm node.
@@ -108,6 +110,10 @@ struct RunArgs {
     /// third party.
     #[arg(long)]
     allow_remote_target: bool,
+    /// What runs the nodes: child processes or containers (shorthand for --set
+    /// architectures.launcher=L; containers need `versus image` first).
+    #[arg(long, value_name = "L", value_parser = ["process", "docker"])]
+    launcher: Option<String>,
     /// Run each architecture K times, interleaved, keeping every repetition (for `versus compare`).
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     repeat: u32,
@@ -229,6 +235,13 @@ impl RunArgs {
         if let Some(duration) = &self.duration {
             overrides.push(Override::from_flag("--duration", "load.duration", duration));
         }
+        if let Some(launcher) = &self.launcher {
+            overrides.push(Override::from_flag(
+                "--launcher",
+                "architectures.launcher",
+                launcher,
+            ));
+        }
         if let Some(threads) = &self.threads {
             overrides.push(Override::from_flag("--threads", "load.threads", threads));
         }
@@ -312,6 +325,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Export(args) => versus::commands::export::run(&args),
         Command::Merge(args) => versus::commands::merge::run(&args),
         Command::Schema { out } => versus::commands::schema::run(out.as_deref()),
+        Command::Image(args) => runtime()?.block_on(versus::commands::image::run(&args)),
         Command::Server(args) => {
             runtime()?.block_on(versus_targets::server::run(args))?;
             Ok(EXIT_OK)

@@ -55,10 +55,7 @@ fn fetch_answered_with(
         body: Some(body),
         ..Behaviour::default()
     });
-    let endpoint = Endpoint {
-        addr: server.addr,
-        authority: server.addr.to_string(),
-    };
+    let endpoint = Endpoint::at(server.addr);
     let op = Operation {
         kind: OpKind::Get,
         endpoint: 0,

@@ -32,7 +32,7 @@ fn start(data_dir: &std::path::Path) -> Server {
 
 async fn call(server: &Server, method: Method, path: &str, body: Bytes) -> (StatusCode, Bytes) {
     let addr = server.ready.data.parse().unwrap();
-    request(addr, method, path, body, Duration::from_secs(10))
+    request(addr, None, method, path, body, Duration::from_secs(10))
         .await
         .unwrap_or((StatusCode::BAD_GATEWAY, Bytes::new()))
 }

@@ -140,10 +140,16 @@ impl TlsServer {
         let addr = self.ready.data.parse().unwrap();
         let trusted = ClientTls::new(&Trust::Only(self.files.cert.clone())).unwrap();
         let to = Destination::new(addr, &self.ready.data, Some(&trusted)).unwrap();
-        let (status, body) =
-            request_to(&to, Method::PUT, "/objects", bytes, Duration::from_secs(10))
-                .await
-                .expect("PUT over HTTPS");
+        let (status, body) = request_to(
+            &to,
+            None,
+            Method::PUT,
+            "/objects",
+            bytes,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("PUT over HTTPS");
         assert_eq!(status, StatusCode::CREATED);
         let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
         format!(

@@ -5,6 +5,7 @@ pub mod ci;
 pub mod claims;
 pub mod compare;
 pub mod export;
+pub mod image;
 pub mod merge;
 pub mod request_flags;
 pub mod run;

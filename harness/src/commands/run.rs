@@ -13,6 +13,7 @@ use crate::commands::request_flags::{url_scenario, RequestFlags};
 use crate::drive::progress::ProgressMode;
 use crate::error::{Failure, EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use crate::execute::execute;
+use crate::launch::docker::DockerLauncher;
 use crate::launch::process::ProcessLauncher;
 use crate::machine::MachineInfo;
 use crate::plan::ArchPlan;
@@ -21,7 +22,7 @@ use crate::report;
 use crate::report::build::ArchRun;
 use crate::report::model::{Report, RunReport, SideBySide, ToolInfo, SCHEMA_VERSION};
 use crate::report::RunLog;
-use crate::scenario::model::WorkloadKind;
+use crate::scenario::model::{LauncherKind, WorkloadKind};
 use crate::scenario::{self, Override, Scenario};
 use versus_targets::tls::Trust;
 
@@ -153,7 +154,7 @@ pub fn architectures(scenario: &Scenario, choice: Option<ArchChoice>) -> Vec<Arc
         .collect()
 }
 
-/// Runs `scenario` once on `arch`, its nodes as child processes.
+/// Runs `scenario` once on `arch`, its nodes started by the scenario's launcher.
 pub async fn run_arch(
     scenario: &Scenario,
     arch: Arch,
@@ -161,9 +162,34 @@ pub async fn run_arch(
     stop: &CancellationToken,
 ) -> anyhow::Result<ArchRun> {
     let plan = ArchPlan::build(scenario, arch).map_err(|e| Failure::Usage(e.to_string()))?;
-    let mut run = execute(&plan, ProcessLauncher, progress, stop).await?;
+    let mut run = execute_launched(&plan, scenario, progress, stop).await?;
     describe_run(&mut run.report, scenario);
     Ok(run)
+}
+
+/// Carries out `plan` with the launcher `scenario` chooses: child processes, or
+/// containers on a network made for the run (removed with them when it ends).
+async fn execute_launched(
+    plan: &ArchPlan,
+    scenario: &Scenario,
+    progress: ProgressMode,
+    stop: &CancellationToken,
+) -> anyhow::Result<ArchRun> {
+    let launcher = scenario.architectures.launcher;
+    if launcher == LauncherKind::Process || plan.nodes.is_empty() {
+        return execute(plan, ProcessLauncher, progress, stop).await;
+    }
+    let docker = DockerLauncher::start(&scenario.architectures.image)
+        .await
+        .map_err(|e| Failure::CannotRun(format!("architectures.launcher = \"docker\": {e}")))?;
+    tracing::info!(
+        "docker run {} on image {}",
+        docker.run_id(),
+        scenario.architectures.image
+    );
+    let result = execute(plan, docker.clone(), progress, stop).await;
+    docker.remove().await;
+    result
 }
 
 /// Records in `run` the conditions `scenario` gave it: in words, and its network profile.
@@ -189,7 +215,7 @@ async fn run_arch_reaching(
     if let (Some(TlsPlan::Url(trust)), Some(given)) = (&mut plan.tls, &opts.trust) {
         *trust = given.clone();
     }
-    let mut run = execute(&plan, ProcessLauncher, opts.progress, stop).await?;
+    let mut run = execute_launched(&plan, scenario, opts.progress, stop).await?;
     describe_run(&mut run.report, scenario);
     Ok(run)
 }

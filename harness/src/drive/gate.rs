@@ -12,6 +12,8 @@ use bytes::Bytes;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::user_seconds::UserSeconds;
+
 /// How often an offline user checks whether it is back.
 const OFFLINE_POLL: Duration = Duration::from_millis(20);
 
@@ -25,6 +27,7 @@ pub struct UserGate {
     objects: HashMap<Bytes, usize>,
     object_ok: Vec<AtomicU32>,
     object_failed: Vec<AtomicU32>,
+    seconds: UserSeconds,
 }
 
 /// Objects asked for while some node was down, and how many of them never answered.
@@ -37,8 +40,9 @@ pub struct ObjectExposure {
 }
 
 impl UserGate {
-    /// A gate for `users` users, all online, over objects reached at `paths`.
-    pub fn new(users: usize, paths: impl IntoIterator<Item = Bytes>) -> Self {
+    /// A gate for `users` users, all online, over objects reached at `paths`, for a load
+    /// of up to `seconds` seconds starting now.
+    pub fn new(users: usize, paths: impl IntoIterator<Item = Bytes>, seconds: usize) -> Self {
         let objects: HashMap<Bytes, usize> =
             paths.into_iter().enumerate().map(|(i, p)| (p, i)).collect();
         let n = objects.len();
@@ -50,6 +54,7 @@ impl UserGate {
             objects,
             object_ok: (0..n).map(|_| AtomicU32::new(0)).collect(),
             object_failed: (0..n).map(|_| AtomicU32::new(0)).collect(),
+            seconds: UserSeconds::new(users, seconds),
         }
     }
 
@@ -59,6 +64,7 @@ impl UserGate {
         if let Some(flag) = self.online.get(user) {
             flag.store(online, Ordering::Release);
         }
+        self.seconds.set_online(user, online);
         if !online {
             if let Some(hit) = self.hit.get(user) {
                 hit.store(true, Ordering::Release);
@@ -91,8 +97,9 @@ impl UserGate {
         }
     }
 
-    /// Records the outcome of `user`'s operation on `path`.
-    pub fn record(&self, user: usize, path: &Bytes, ok: bool) {
+    /// Records the outcome of `user`'s operation on `path`, sent at `sent`.
+    pub fn record(&self, user: usize, path: &Bytes, sent: Instant, ok: bool) {
+        self.seconds.request(user, sent, ok);
         if ok {
             if let Some(s) = self.succeeded.get(user) {
                 s.fetch_add(1, Ordering::Relaxed);
@@ -109,6 +116,12 @@ impl UserGate {
             };
             counter.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// User-seconds without service over the first `seconds` seconds of the load
+    /// (offline users included).
+    pub fn user_seconds_without_service(&self, seconds: usize) -> u64 {
+        self.seconds.without_service(seconds)
     }
 
     /// Users with at least one successful operation.
@@ -157,12 +170,13 @@ mod tests {
     #[test]
     fn tracks_survivors_and_objects() {
         let paths = [Bytes::from_static(b"/a"), Bytes::from_static(b"/b")];
-        let gate = UserGate::new(3, paths.clone());
-        gate.record(0, &paths[0], true);
+        let gate = UserGate::new(3, paths.clone(), 10);
+        let now = Instant::now();
+        gate.record(0, &paths[0], now, true);
         gate.set_online(1, false);
         gate.set_degraded(1);
-        gate.record(2, &paths[0], true);
-        gate.record(2, &paths[1], false);
+        gate.record(2, &paths[0], now, true);
+        gate.record(2, &paths[1], now, false);
         gate.set_online(1, true);
         assert_eq!(gate.users_succeeded(), 2);
         assert_eq!(gate.survivors(), (2, 2));

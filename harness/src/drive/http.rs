@@ -18,7 +18,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, Connection, SendRequest};
-use hyper::header::HOST;
+use hyper::header::{AUTHORIZATION, HOST};
 use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use versus_targets::shaping::{ByteCounters, NetProfile, Shaper};
@@ -36,6 +36,19 @@ pub struct Endpoint {
     pub addr: SocketAddr,
     /// Host header value.
     pub authority: String,
+    /// Bearer token sent with every request (an admin plane beyond loopback).
+    pub bearer: Option<Arc<str>>,
+}
+
+impl Endpoint {
+    /// `addr`, named by itself, with no token.
+    pub fn at(addr: SocketAddr) -> Self {
+        Endpoint {
+            addr,
+            authority: addr.to_string(),
+            bearer: None,
+        }
+    }
 }
 
 /// Makes [`HttpSession`]s for a set of endpoints.
@@ -210,7 +223,11 @@ impl HttpSession {
         let mut request = Request::builder()
             .method(op.method.clone())
             .uri(Uri::from_maybe_shared(op.path.clone()).map_err(|_| ErrorKind::Http4xx)?)
-            .header(HOST, endpoint.authority.as_str())
+            .header(HOST, endpoint.authority.as_str());
+        if let Some(token) = &endpoint.bearer {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let mut request = request
             .body(Full::new(op.body.clone().unwrap_or_default()))
             .map_err(|_| ErrorKind::Http4xx)?;
         let headers = request.headers_mut();

@@ -140,7 +140,7 @@ impl Injector {
         }
         for index in 0..cluster.nodes().len() {
             if cluster.state(index) == NodeState::Paused {
-                cluster.resume(index);
+                cluster.resume(index).await;
             }
         }
         applied
@@ -201,8 +201,8 @@ impl Injector {
             match action {
                 FaultAction::Kill => cluster.kill(index).await,
                 FaultAction::Leave => cluster.leave(index).await,
-                FaultAction::Pause => cluster.pause(index),
-                FaultAction::Resume => cluster.resume(index),
+                FaultAction::Pause => cluster.pause(index).await,
+                FaultAction::Resume => cluster.resume(index).await,
                 FaultAction::Restart | FaultAction::Join => {
                     if action == FaultAction::Restart && cluster.state(index) != NodeState::Down {
                         cluster.kill(index).await;
@@ -217,10 +217,10 @@ impl Injector {
                         Err(e) => Err(e),
                     };
                     match started {
-                        Ok(pid) => {
+                        Ok(probe) => {
                             let role = cluster.nodes()[index].spec().role;
-                            if let (Ok(mut s), Some(pid)) = (self.spawned.lock(), pid) {
-                                s.push((role, pid));
+                            if let (Ok(mut s), Some(probe)) = (self.spawned.lock(), probe) {
+                                s.push((role, probe));
                             }
                         }
                         Err(e) => {

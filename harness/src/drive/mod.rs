@@ -12,4 +12,5 @@ pub mod phase;
 pub mod progress;
 pub mod request;
 pub mod session;
+pub(crate) mod user_seconds;
 pub mod workload;

@@ -54,7 +54,9 @@ pub(super) async fn run<L: Launcher>(
     progress: ProgressMode,
     stop: &CancellationToken,
 ) -> anyhow::Result<Measured> {
-    let gate = (!plan.faults.is_empty()).then(|| Arc::new(UserGate::new(plan.users, plan.paths())));
+    let seconds = plan.load.model.duration().as_secs() as usize + 2;
+    let gate = (!plan.faults.is_empty())
+        .then(|| Arc::new(UserGate::new(plan.users, plan.paths(), seconds)));
     let mut connector = HttpConnector::new(ready.endpoints, plan.user_download);
     if let Some(tls) = &ready.tls {
         connector = connector

@@ -148,7 +148,7 @@ pub(super) async fn prepare<L: Launcher>(
                 }
                 TargetArgs::Peer(_) => (Destination::plain(node.ready().admin), Method::POST),
             };
-            publish(&to, method, &bytes, &object.id).await?;
+            publish(&to, node.bearer(), method, &bytes, &object.id).await?;
         }
     }
     let endpoints = endpoints(cluster, &plan.endpoints, plan.allow_remote_target)?;
@@ -156,7 +156,7 @@ pub(super) async fn prepare<L: Launcher>(
         check_handshakes(&endpoints, client).await?;
     }
     let admin_overhead_us = match (plan.swarm, endpoints.first()) {
-        (true, Some(first)) => admin_overhead(first.addr).await,
+        (true, Some(first)) => admin_overhead(first.clone()).await,
         _ => None,
     };
     Ok(Ready {
@@ -189,10 +189,6 @@ fn endpoints<L: Launcher>(
     wanted: &Endpoints,
     allow_remote: bool,
 ) -> Result<Vec<Endpoint>, Failure> {
-    let endpoint = |addr: SocketAddr| Endpoint {
-        addr,
-        authority: addr.to_string(),
-    };
     let of_role = |role: Role| {
         cluster
             .nodes()
@@ -201,11 +197,14 @@ fn endpoints<L: Launcher>(
     };
     match wanted {
         Endpoints::DataPlanes(role) => of_role(*role)
-            .map(|n| data_address(n).map(endpoint))
+            .map(|n| data_address(n).map(Endpoint::at))
             .collect(),
-        Endpoints::AdminPlanes(role) => {
-            Ok(of_role(*role).map(|n| endpoint(n.ready().admin)).collect())
-        }
+        Endpoints::AdminPlanes(role) => Ok(of_role(*role)
+            .map(|n| Endpoint {
+                bearer: n.bearer().map(Into::into),
+                ..Endpoint::at(n.ready().admin)
+            })
+            .collect()),
         Endpoints::Url(target) => {
             let addr = target
                 .resolve()
@@ -218,8 +217,8 @@ fn endpoints<L: Launcher>(
                 )));
             }
             Ok(vec![Endpoint {
-                addr,
                 authority: target.authority.clone(),
+                ..Endpoint::at(addr)
             }])
         }
     }
@@ -235,7 +234,7 @@ async fn wait_for_swarm<L: Launcher>(
         return Ok(());
     }
     for node in cluster.nodes() {
-        while !joined(node.ready().admin).await {
+        while !joined(node.ready().admin, node.bearer()).await {
             if Instant::now() > deadline {
                 return Err(Failure::CannotRun(format!(
                     "{} did not join the swarm within {timeout:?} (raise architectures.ready_timeout on a slow machine)",
@@ -250,9 +249,10 @@ async fn wait_for_swarm<L: Launcher>(
 }
 
 /// True when the peer at `admin` says it has connections and a routing table.
-async fn joined(admin: SocketAddr) -> bool {
+async fn joined(admin: SocketAddr, bearer: Option<&str>) -> bool {
     let status = request(
         admin,
+        bearer,
         Method::GET,
         "/status",
         Bytes::new(),
@@ -269,11 +269,7 @@ async fn joined(admin: SocketAddr) -> bool {
 /// Median round trip of `GET /healthz` on a peer's admin plane, in microseconds: the
 /// overhead the harness adds to every P2P operation by driving it over HTTP.
 /// Measured through the same keep-alive driver the load uses.
-async fn admin_overhead(admin: SocketAddr) -> Option<u64> {
-    let endpoint = Endpoint {
-        addr: admin,
-        authority: admin.to_string(),
-    };
+async fn admin_overhead(endpoint: Endpoint) -> Option<u64> {
     let mut session = HttpConnector::new(vec![endpoint], None).session(0);
     let op = Operation {
         kind: OpKind::Get,

@@ -15,7 +15,7 @@ use super::launcher::{Launcher, Node, Signal};
 use super::process::LaunchError;
 use crate::arch::Role;
 use crate::plan::nodes::{NodeSpec, TargetArgs};
-use crate::record::resources::ResourceSampler;
+use crate::record::resources::{Probe, ResourceSampler};
 use crate::record::traffic::Traffic;
 use versus_targets::metric_names;
 
@@ -101,7 +101,7 @@ impl<L: Launcher> Cluster<L> {
     /// Crashes node `index` (SIGKILL), after saving its traffic counters.
     pub(crate) async fn kill(&mut self, index: usize) {
         self.retire_traffic(index).await;
-        self.nodes[index].signal(Signal::Kill);
+        self.nodes[index].signal(Signal::Kill).await;
         self.nodes[index].wait_exit(STOP_GRACE).await;
         self.states[index] = NodeState::Down;
     }
@@ -109,43 +109,43 @@ impl<L: Launcher> Cluster<L> {
     /// Departs node `index` gracefully (SIGTERM, SIGKILL after the grace period).
     pub(crate) async fn leave(&mut self, index: usize) {
         self.retire_traffic(index).await;
-        self.nodes[index].signal(Signal::Terminate);
+        self.nodes[index].signal(Signal::Terminate).await;
         if !self.nodes[index].wait_exit(STOP_GRACE).await {
-            self.nodes[index].signal(Signal::Kill);
+            self.nodes[index].signal(Signal::Kill).await;
         }
         self.states[index] = NodeState::Down;
     }
 
     /// Freezes node `index` (SIGSTOP).
-    pub(crate) fn pause(&mut self, index: usize) {
-        self.nodes[index].signal(Signal::Pause);
+    pub(crate) async fn pause(&mut self, index: usize) {
+        self.nodes[index].signal(Signal::Pause).await;
         self.states[index] = NodeState::Paused;
     }
 
     /// Thaws node `index` (SIGCONT).
-    pub(crate) fn resume(&mut self, index: usize) {
-        self.nodes[index].signal(Signal::Resume);
+    pub(crate) async fn resume(&mut self, index: usize) {
+        self.nodes[index].signal(Signal::Resume).await;
         self.states[index] = NodeState::Up;
     }
 
     /// Starts node `index` again with `args` (its own, adjusted by the caller); returns
-    /// the new process id, if the backend has one.
+    /// what to sample of the new instance, if the backend exposes it.
     pub(crate) async fn start_again(
         &mut self,
         index: usize,
         args: TargetArgs,
         ready_timeout: Duration,
-    ) -> Result<Option<u32>, LaunchError> {
+    ) -> Result<Option<Probe>, LaunchError> {
         let spec = NodeSpec {
             args,
             ..self.nodes[index].spec().clone()
         };
         let node = self.launcher.launch(spec, ready_timeout).await?;
-        let pid = node.pid();
+        let probe = node.probe();
         let old = std::mem::replace(&mut self.nodes[index], node);
         self.retired.push(old);
         self.states[index] = NodeState::Up;
-        Ok(pid)
+        Ok(probe)
     }
 
     /// Adds node `index`'s counters to the retired traffic before it goes down.
@@ -169,14 +169,14 @@ impl<L: Launcher> Cluster<L> {
     pub(crate) async fn settle(&self, quiet_cores: f64, limit: Duration) -> Duration {
         const WINDOW: Duration = Duration::from_millis(250);
         let started = tokio::time::Instant::now();
-        let pids: Vec<u32> = self.nodes.iter().filter_map(Node::pid).collect();
-        let mut last = cpu_ticks(&pids);
+        let probes: Vec<Probe> = self.nodes.iter().filter_map(Node::probe).collect();
+        let cpu_ns = || probes.iter().filter_map(Probe::cpu_ns).sum::<u64>();
+        let mut last = cpu_ns();
         let mut quiet_windows = 0;
         while started.elapsed() < limit && quiet_windows < 2 {
             tokio::time::sleep(WINDOW).await;
-            let now = cpu_ticks(&pids);
-            let cores =
-                (now.saturating_sub(last)) as f64 / ticks_per_second() / WINDOW.as_secs_f64();
+            let now = cpu_ns();
+            let cores = (now.saturating_sub(last)) as f64 / 1e9 / WINDOW.as_secs_f64();
             last = now;
             quiet_windows = if cores < quiet_cores {
                 quiet_windows + 1
@@ -190,8 +190,8 @@ impl<L: Launcher> Cluster<L> {
     /// Registers every node with the resource sampler under its role.
     pub(crate) fn track(&self, sampler: &mut ResourceSampler) {
         for node in &self.nodes {
-            if let Some(pid) = node.pid() {
-                sampler.track(node.spec().role, pid);
+            if let Some(probe) = node.probe() {
+                sampler.track(node.spec().role, probe);
             }
         }
     }
@@ -224,7 +224,7 @@ impl<L: Launcher> Cluster<L> {
     pub(crate) async fn stop(mut self) {
         for index in 0..self.nodes.len() {
             if self.states[index] == NodeState::Paused {
-                self.resume(index);
+                self.resume(index).await;
             }
         }
         let all = self.nodes.drain(..).chain(self.retired.drain(..));
@@ -232,35 +232,11 @@ impl<L: Launcher> Cluster<L> {
     }
 }
 
-/// CPU time (user + system, in clock ticks) of `pids`, from /proc (0 for any gone).
-fn cpu_ticks(pids: &[u32]) -> u64 {
-    pids.iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
-        .filter_map(|stat| {
-            // Fields after the command name (which may hold spaces) end at ')'.
-            let rest = stat.rsplit_once(')')?.1;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            let utime: u64 = fields.get(11)?.parse().ok()?;
-            let stime: u64 = fields.get(12)?.parse().ok()?;
-            Some(utime + stime)
-        })
-        .sum()
-}
-
-fn ticks_per_second() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks > 0 {
-        ticks as f64
-    } else {
-        100.0
-    }
-}
-
 /// One node's byte counters from its /metrics, if it answers within `timeout`.
 async fn scrape(node: &impl Node, timeout: Duration) -> Option<Traffic> {
     let (_, body) = request(
         node.ready().admin,
+        node.bearer(),
         Method::GET,
         "/metrics",
         Default::default(),

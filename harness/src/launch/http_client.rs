@@ -23,21 +23,32 @@ pub struct RequestError {
     reason: String,
 }
 
-/// Sends one plain-HTTP request on a fresh connection and reads the whole answer.
+/// Sends one plain-HTTP request on a fresh connection and reads the whole answer; with
+/// `bearer`, authorised with that token (an admin plane exposed beyond loopback wants one).
 pub async fn request(
     addr: SocketAddr,
+    bearer: Option<&str>,
     method: Method,
     path: &str,
     body: Bytes,
     timeout: Duration,
 ) -> Result<(StatusCode, Bytes), RequestError> {
-    request_to(&Destination::plain(addr), method, path, body, timeout).await
+    request_to(
+        &Destination::plain(addr),
+        bearer,
+        method,
+        path,
+        body,
+        timeout,
+    )
+    .await
 }
 
-/// Sends one request to `to` (over TLS if it has TLS) on a fresh connection and reads
-/// the whole answer.
+/// Sends one request to `to` (over TLS if it has TLS) on a fresh connection, authorised
+/// with `bearer` if given, and reads the whole answer.
 pub async fn request_to(
     to: &Destination,
+    bearer: Option<&str>,
     method: Method,
     path: &str,
     body: Bytes,
@@ -60,12 +71,14 @@ pub async fn request_to(
             .await
             .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method.clone())
             .uri(path)
-            .header(hyper::header::HOST, addr.to_string())
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
+            .header(hyper::header::HOST, addr.to_string());
+        if let Some(token) = bearer {
+            request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
         let response = sender
             .send_request(request)
             .await
@@ -90,18 +103,27 @@ pub async fn request_to(
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Publishes `bytes` with `method` to `/objects` at `to` (PUT on a server's data plane,
-/// POST on a peer's admin plane) and checks the node answers 201 with the content id `id`.
+/// POST on a peer's admin plane, authorised with `bearer` when it wants a token) and
+/// checks the node answers 201 with the content id `id`.
 pub async fn publish(
     to: &Destination,
+    bearer: Option<&str>,
     method: Method,
     bytes: &Bytes,
     id: &versus_targets::content::ObjectId,
 ) -> Result<(), crate::error::Failure> {
     use crate::error::Failure;
     let addr = to.addr;
-    let (status, body) = request_to(to, method, "/objects", bytes.clone(), PUBLISH_TIMEOUT)
-        .await
-        .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
+    let (status, body) = request_to(
+        to,
+        bearer,
+        method,
+        "/objects",
+        bytes.clone(),
+        PUBLISH_TIMEOUT,
+    )
+    .await
+    .map_err(|e| Failure::CannotRun(format!("publishing an object before the run: {e}")))?;
     let answered: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     if status != StatusCode::CREATED || answered["id"].as_str() != Some(id.to_string().as_str()) {
         return Err(Failure::CannotRun(format!(

@@ -10,6 +10,7 @@ use versus_targets::ready::ReadyLine;
 
 use super::process::LaunchError;
 use crate::plan::nodes::NodeSpec;
+use crate::record::resources::Probe;
 
 /// What a fault or a shutdown does to a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub(crate) enum Signal {
     Kill,
     /// Ask it to stop (SIGTERM).
     Terminate,
-    /// Freeze it (SIGSTOP).
+    /// Freeze it (SIGSTOP, or a container's freezer).
     Pause,
     /// Thaw it (SIGCONT).
     Resume,
@@ -43,10 +44,15 @@ pub(crate) trait Node {
     fn spec(&self) -> &NodeSpec;
     /// Its ready line (addresses, peer id).
     fn ready(&self) -> &ReadyLine;
-    /// The process to sample for CPU and memory, if the backend exposes one.
-    fn pid(&self) -> Option<u32>;
-    /// Sends it `signal`, if it still runs.
-    fn signal(&mut self, signal: Signal);
+    /// What to sample for its CPU and memory (its process, its container's cgroup), if
+    /// the backend exposes it.
+    fn probe(&self) -> Option<Probe>;
+    /// The bearer token its admin plane wants, when it is exposed beyond loopback.
+    fn bearer(&self) -> Option<&str> {
+        None
+    }
+    /// Sends it `signal`, if it still runs (done when this returns).
+    fn signal(&mut self, signal: Signal) -> impl Future<Output = ()>;
     /// Waits up to `grace` for it to exit; true if it did.
     fn wait_exit(&mut self, grace: Duration) -> impl Future<Output = bool>;
     /// Asks it to stop, then kills it after `grace`.

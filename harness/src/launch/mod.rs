@@ -1,7 +1,8 @@
-//! Stage 4, launching the nodes of a plan: node processes, clusters of them, and the
-//! small HTTP client used to set them up and scrape them.
+//! Stage 4, launching the nodes of a plan: node processes or containers, clusters of
+//! them, and the small HTTP client used to set them up and scrape them.
 
 pub(crate) mod cluster;
+pub mod docker;
 pub mod http_client;
 pub(crate) mod launcher;
 pub mod process;

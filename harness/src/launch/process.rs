@@ -15,10 +15,11 @@ use versus_targets::ready::ReadyLine;
 use super::launcher::{Launcher, Node, Signal};
 use super::registry;
 use crate::plan::nodes::NodeSpec;
+use crate::record::resources::Probe;
 use versus_targets::harness_watch::HARNESS_PID_ENV;
 
 /// Lines of a node's stderr kept for error messages.
-const STDERR_TAIL: usize = 20;
+pub(super) const STDERR_TAIL: usize = 20;
 
 /// Environment variable naming another executable to launch targets with (a wrapper
 /// such as a profiler, or a stand-in in tests). By default the harness runs itself.
@@ -46,6 +47,14 @@ pub enum LaunchError {
         status: String,
         /// Last lines of its stderr.
         stderr: String,
+    },
+    /// The container engine could not start it.
+    #[error("cannot start {name} in a container: {source}")]
+    Container {
+        /// Node name.
+        name: String,
+        /// What the engine said.
+        source: super::docker::engine::DockerError,
     },
     /// It printed no ready line in time.
     #[error("{name} printed no ready line within {timeout:?} (raise architectures.ready_timeout if the machine is slow); its last output:\n{stderr}")]
@@ -89,7 +98,7 @@ fn target_exe() -> String {
         })
 }
 
-fn tail(lines: &Mutex<VecDeque<String>>) -> String {
+pub(super) fn tail(lines: &Mutex<VecDeque<String>>) -> String {
     let lines = lines
         .lock()
         .map(|l| l.iter().cloned().collect::<Vec<_>>())
@@ -238,7 +247,9 @@ fn node_command(exe: &str, spec: &NodeSpec) -> Command {
 }
 
 /// Reads stdout until the ready line; `None` if it closes first.
-async fn read_ready(stdout: Option<ChildStdout>) -> Option<(ReadyLine, BufReader<ChildStdout>)> {
+pub(super) async fn read_ready(
+    stdout: Option<ChildStdout>,
+) -> Option<(ReadyLine, BufReader<ChildStdout>)> {
     let mut reader = BufReader::new(stdout?);
     let mut line = String::new();
     loop {
@@ -260,7 +271,7 @@ async fn drain(mut reader: BufReader<ChildStdout>) {
     }
 }
 
-async fn keep_stderr(
+pub(super) async fn keep_stderr(
     name: String,
     stderr: tokio::process::ChildStderr,
     lines: Arc<Mutex<VecDeque<String>>>,
@@ -313,11 +324,11 @@ impl Node for NodeProcess {
         &self.ready
     }
 
-    fn pid(&self) -> Option<u32> {
-        (self.pid > 0).then_some(self.pid)
+    fn probe(&self) -> Option<Probe> {
+        (self.pid > 0).then_some(Probe::Process(self.pid))
     }
 
-    fn signal(&mut self, signal: Signal) {
+    async fn signal(&mut self, signal: Signal) {
         self.send(match signal {
             Signal::Kill => libc::SIGKILL,
             Signal::Terminate => libc::SIGTERM,

@@ -1,5 +1,6 @@
 //! Everything the harness has started that must not outlive it: the process groups of
-//! its nodes and its scratch directories. A node or directory registers when it is made
+//! its nodes, the containers and networks of its docker runs, and its scratch
+//! directories. A node or directory registers when it is made
 //! and leaves when it is stopped or removed; a second Ctrl-C, which cannot wait for an
 //! orderly stop, kills whatever is still registered and removes it before the harness
 //! exits ([`kill_and_remove_all`]).
@@ -12,6 +13,22 @@ use std::sync::Mutex;
 static GROUPS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 /// Scratch directories still on disk.
 static SCRATCH: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+/// Docker runs (their label values) whose containers and network may still exist.
+static DOCKER_RUNS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// Docker run `run` started making containers.
+pub(crate) fn docker_run_started(run: &str) {
+    if let Ok(mut r) = DOCKER_RUNS.lock() {
+        r.insert(run.to_string());
+    }
+}
+
+/// Docker run `run`'s containers and network are removed.
+pub(crate) fn docker_run_removed(run: &str) {
+    if let Ok(mut r) = DOCKER_RUNS.lock() {
+        r.remove(run);
+    }
+}
 
 /// Node `pid` started, leading its own process group.
 fn started(pid: u32) {
@@ -83,8 +100,9 @@ pub(crate) fn removed(path: &Path) {
     }
 }
 
-/// Kills every registered process group and removes every registered scratch
-/// directory: the last thing the harness does when it must leave at once.
+/// Kills every registered process group, removes the containers and networks of every
+/// registered docker run and every registered scratch directory: the last thing the
+/// harness does when it must leave at once.
 pub fn kill_and_remove_all() {
     let groups: Vec<u32> = GROUPS
         .lock()
@@ -92,6 +110,13 @@ pub fn kill_and_remove_all() {
         .unwrap_or_default();
     for pid in groups {
         signal_group(pid, libc::SIGKILL);
+    }
+    let runs: Vec<String> = DOCKER_RUNS
+        .lock()
+        .map(|r| r.iter().cloned().collect())
+        .unwrap_or_default();
+    for run in runs {
+        super::docker::engine::remove_run_blocking(&run);
     }
     let dirs: Vec<PathBuf> = SCRATCH
         .lock()

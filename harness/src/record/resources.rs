@@ -1,12 +1,14 @@
 //! Resource sampling: CPU time and resident memory of the harness and of every target
-//! process, once a second, grouped by role (`harness`, `server`, `peer`). Also tells
-//! whether the harness itself was CPU-saturated, because a saturated load generator
-//! under-reports latency and throughput.
+//! node (a process, or a container's cgroup: [`Probe`]), once a second, grouped by role
+//! (`harness`, `server`, `peer`). Also tells whether the harness itself was
+//! CPU-saturated, because a saturated load generator under-reports latency and
+//! throughput.
 
 use crate::arch::Role;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+pub use super::cgroup::Cgroup;
 use serde::{Deserialize, Serialize};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
@@ -37,13 +39,33 @@ pub struct HarnessLoad {
     pub cpu_saturated: bool,
 }
 
-/// Processes started while the sampler runs (a restarted node): (role, pid), taken up
-/// at the next sample.
-pub type NewProcesses = Arc<Mutex<Vec<(Role, u32)>>>;
+/// What to sample for one node: a process (and its threads), or a control group (a
+/// container: every process in it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// A process, by the host's process id.
+    Process(u32),
+    /// A control group's accounting files.
+    Cgroup(Cgroup),
+}
+
+impl Probe {
+    /// CPU time used so far, in nanoseconds (a process's exact CPU-time clock).
+    pub fn cpu_ns(&self) -> Option<u64> {
+        match self {
+            Probe::Process(pid) => process_cpu_ns(*pid),
+            Probe::Cgroup(group) => group.cpu_ns(),
+        }
+    }
+}
+
+/// Nodes started while the sampler runs (a restarted node): (role, probe), taken up at
+/// the next sample.
+pub type NewProcesses = Arc<Mutex<Vec<(Role, Probe)>>>;
 
 struct Tracked {
     role: Role,
-    pid: Pid,
+    probe: Probe,
     /// CPU time at the first sample, in nanoseconds.
     cpu_ns_at_start: Option<u64>,
     /// CPU time at the latest sample (kept once the process is gone).
@@ -87,15 +109,15 @@ impl ResourceSampler {
             peak_cores: 0.0,
             machine: Default::default(),
         };
-        sampler.track(Role::Harness, std::process::id());
+        sampler.track(Role::Harness, Probe::Process(std::process::id()));
         sampler
     }
 
-    /// Adds process `pid` under `role`.
-    pub fn track(&mut self, role: Role, pid: u32) {
+    /// Adds a node (a process, or a container's group) under `role`.
+    pub fn track(&mut self, role: Role, probe: Probe) {
         self.tracked.push(Tracked {
             role,
-            pid: Pid::from_u32(pid),
+            probe,
             cpu_ns_at_start: None,
             cpu_ns_last: 0,
             cpu_ns_window: None,
@@ -112,15 +134,22 @@ impl ResourceSampler {
 
     /// Takes one sample of every tracked process (call about once a second).
     pub fn sample(&mut self) {
-        let arrived: Vec<(Role, u32)> = self
+        let arrived: Vec<(Role, Probe)> = self
             .arrivals
             .lock()
             .map(|mut a| a.drain(..).collect())
             .unwrap_or_default();
-        for (role, pid) in arrived {
-            self.track(role, pid);
+        for (role, probe) in arrived {
+            self.track(role, probe);
         }
-        let pids: Vec<Pid> = self.tracked.iter().map(|t| t.pid).collect();
+        let pids: Vec<Pid> = self
+            .tracked
+            .iter()
+            .filter_map(|t| match t.probe {
+                Probe::Process(pid) => Some(Pid::from_u32(pid)),
+                Probe::Cgroup(_) => None,
+            })
+            .collect();
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::Some(&pids),
             true,
@@ -132,25 +161,21 @@ impl ResourceSampler {
         );
         let mut rss_by_role: BTreeMap<Role, u64> = BTreeMap::new();
         for t in &mut self.tracked {
-            let Some(process) = self.system.process(t.pid) else {
+            let Some((cpu_ns, rss)) = Self::read(&self.system, t) else {
                 continue;
-            };
-            let exact = process_cpu_ns(t.pid.as_u32());
-            let use_exact = *t.exact_clock.get_or_insert(exact.is_some());
-            let cpu_ns = match (use_exact, exact) {
-                (true, Some(ns)) => ns,
-                (true, None) => t.cpu_ns_last,
-                (false, _) => process.accumulated_cpu_time().saturating_mul(1_000_000),
             };
             t.cpu_ns_at_start.get_or_insert(cpu_ns);
             t.cpu_ns_last = cpu_ns;
-            let rss = process.memory();
             *rss_by_role.entry(t.role).or_default() += rss;
             let role = self.roles.entry(t.role).or_default();
             role.peak_rss_per_process_bytes = role.peak_rss_per_process_bytes.max(rss);
             if t.role == Role::Harness {
-                self.harness_cpu_samples
-                    .push(f64::from(process.cpu_usage()) / 100.0);
+                if let Probe::Process(pid) = t.probe {
+                    if let Some(process) = self.system.process(Pid::from_u32(pid)) {
+                        self.harness_cpu_samples
+                            .push(f64::from(process.cpu_usage()) / 100.0);
+                    }
+                }
             }
         }
         for (role, rss) in rss_by_role {
@@ -158,6 +183,24 @@ impl ResourceSampler {
             r.peak_rss_bytes = r.peak_rss_bytes.max(rss);
         }
         self.close_window();
+    }
+
+    /// CPU time (ns) and resident memory (bytes) of `t` now; `None` once it is gone.
+    fn read(system: &System, t: &mut Tracked) -> Option<(u64, u64)> {
+        match &t.probe {
+            Probe::Process(pid) => {
+                let process = system.process(Pid::from_u32(*pid))?;
+                let exact = process_cpu_ns(*pid);
+                let use_exact = *t.exact_clock.get_or_insert(exact.is_some());
+                let cpu_ns = match (use_exact, exact) {
+                    (true, Some(ns)) => ns,
+                    (true, None) => t.cpu_ns_last,
+                    (false, _) => process.accumulated_cpu_time().saturating_mul(1_000_000),
+                };
+                Some((cpu_ns, process.memory()))
+            }
+            Probe::Cgroup(group) => Some((group.cpu_ns()?, group.rss_bytes()?)),
+        }
     }
 
     /// Ends the current window once it is long enough: its CPU use in cores may be the

@@ -176,6 +176,9 @@ fn add_faults(
             } else {
                 degraded_seconds(&report.intervals)
             },
+            user_seconds_without_service: (!one_shot).then(|| {
+                gate.user_seconds_without_service(report.duration_s.ceil().max(1.0) as usize)
+            }),
         });
     }
     report.faults = faults

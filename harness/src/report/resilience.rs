@@ -31,6 +31,11 @@ pub struct Resilience {
     /// Seconds whose availability was below 99 % (or that finished no operation while
     /// users were active).
     pub degraded_seconds: u32,
+    /// Steady workloads: user-seconds without service — seconds a user was offline (its
+    /// own node down or frozen) or spent waiting on requests that all failed, summed
+    /// over the users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_seconds_without_service: Option<u64>,
 }
 
 /// Availability of one second: ok / finished, `None` when nothing finished.

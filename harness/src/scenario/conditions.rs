@@ -1,7 +1,8 @@
-//! A scenario's conditions in words — workload, object size, load model, network profile —
-//! as a claim quotes them next to the evidence of the run that gave it.
+//! A scenario's conditions in words — workload, object size, load model, network profile,
+//! and the launcher when it is not the default — as a claim quotes them next to the
+//! evidence of the run that gave it.
 
-use super::model::{LoadModel, Scenario, WorkloadKind};
+use super::model::{LauncherKind, LoadModel, Scenario, WorkloadKind};
 
 impl Scenario {
     /// `workload flash-crowd, object 2MiB, closed model, server upload 4MiB/s, peer
@@ -43,6 +44,9 @@ impl Scenario {
         }
         if n.tls {
             parts.push("cs over TLS".into());
+        }
+        if self.architectures.launcher != LauncherKind::Process {
+            parts.push(format!("{} launcher", self.architectures.launcher.name()));
         }
         parts.join(", ")
     }

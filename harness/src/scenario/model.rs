@@ -307,6 +307,39 @@ pub struct Architectures {
     /// Peer-to-peer: how many users' peers accept chunk requests and never answer.
     #[serde(default)]
     pub stall_peers: u32,
+    /// How the nodes run: child processes on loopback, or containers.
+    #[serde(default)]
+    pub launcher: LauncherKind,
+    /// The image the containers run (`launcher = "docker"`), as `versus image` builds it.
+    #[serde(default = "defaults::image")]
+    pub image: String,
+}
+
+/// The image `launcher = "docker"` runs by default: what `versus image` builds,
+/// `versus:<this version>`.
+pub fn default_image() -> String {
+    format!("versus:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// `[architectures] launcher`: what runs the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LauncherKind {
+    /// Each node a child process on 127.0.0.1.
+    #[default]
+    Process,
+    /// Each node a container on a bridge network made for the run.
+    Docker,
+}
+
+impl LauncherKind {
+    /// The name as a scenario writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LauncherKind::Process => "process",
+            LauncherKind::Docker => "docker",
+        }
+    }
 }
 
 impl Default for Architectures {
@@ -318,6 +351,8 @@ impl Default for Architectures {
             ready_timeout: defaults::ready_timeout(),
             corrupt_peers: 0,
             stall_peers: 0,
+            launcher: LauncherKind::default(),
+            image: defaults::image(),
         }
     }
 }
@@ -362,5 +397,8 @@ mod defaults {
     }
     pub(super) fn ready_timeout() -> HumanDuration {
         HumanDuration(Duration::from_secs(10))
+    }
+    pub(super) fn image() -> String {
+        super::default_image()
     }
 }

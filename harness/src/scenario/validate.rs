@@ -72,6 +72,13 @@ fn check_one(s: &Scenario) -> Result<(), Problem> {
             "must be above 0 and at most 10m",
         )?;
     }
+    let image = &s.architectures.image;
+    if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
+        problem(
+            "architectures.image",
+            format!("{image:?} is not an image name; give a tag such as \"versus:0.1.0\" (what `versus image` builds)"),
+        )?;
+    }
     if s.architectures.servers == 0 || s.architectures.servers > 64 {
         problem("architectures.servers", "must be between 1 and 64")?;
     }

@@ -309,7 +309,7 @@ impl RenderMetrics for PeerMetrics {
 
 #[cfg(test)]
 mod tests {
-    use super::BusyTime;
+    use super::{BusyTime, Duration};
 
     #[test]
     fn busy_time_counts_finished_and_ongoing_periods() {

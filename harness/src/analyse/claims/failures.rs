@@ -62,16 +62,30 @@ fn fault_evidence(run: &RunReport) -> String {
     )
 }
 
+/// Seconds per user without service: the user-seconds the run counted (offline users
+/// included) over its users, or, for reports from before they were counted, the seconds
+/// in which the whole service was out.
+fn lost_per_user(run: &RunReport) -> Option<f64> {
+    let counted = run
+        .resilience
+        .as_ref()
+        .and_then(|r| r.user_seconds_without_service)
+        .filter(|_| run.users > 0)
+        .map(|s| s as f64 / f64::from(run.users));
+    Some(counted.unwrap_or(outage_seconds(run) as f64))
+}
+
 /// Claim 6: a crash of the server(s) stops client-server completely, while the same
-/// kind of fault leaves peer-to-peer serving. The effect of a repetition is CS's seconds
-/// without service minus P2P's; the band is ±1 s (one per-second row).
+/// kind of fault leaves peer-to-peer serving. The effect of a repetition is the seconds
+/// each CS user went without service minus each P2P user's (offline users included);
+/// the band is ±1 s.
 pub(crate) fn single_point_of_failure(report: &Report) -> Judged {
     let needs =
         "needs a steady workload with faults on both architectures (scenarios/claims/spof.toml)";
     let usable = usable(report, Some(6), Faults::With, |r| r.completion.is_none());
     let cs = by_config(&usable.runs, Arch::Cs, false);
     let p2p = by_config(&usable.runs, Arch::P2p, false);
-    let outage = |r: &RunReport| Some(outage_seconds(r) as f64);
+    let outage = lost_per_user;
     let judged = cs.iter().rev().find_map(|(config, cs_group)| {
         let p2p_group = p2p.get(config)?;
         let (b, c) = paired(p2p_group, cs_group, outage, outage);
@@ -87,7 +101,7 @@ pub(crate) fn single_point_of_failure(report: &Report) -> Judged {
     };
     let first = |g: &BTreeMap<u32, &RunReport>| g.values().next().map(|r| fault_evidence(r));
     let evidence = format!(
-        "seconds without service (medians): cs {:.1}, p2p {:.1}; first repetition: {}; {}",
+        "user-seconds without service per user, offline users included (medians): cs {:.1}, p2p {:.1}; first repetition: {}; {}",
         median_of(cs_group, outage).unwrap_or(f64::NAN),
         median_of(p2p_group, outage).unwrap_or(f64::NAN),
         first(cs_group).unwrap_or_default(),
@@ -101,14 +115,14 @@ pub(crate) fn single_point_of_failure(report: &Report) -> Judged {
     Judged::from_judgement(
         judgement,
         &format!(
-            "With the same node kinds killed, CS's seconds without any service minus P2P's, for {} users, were",
+            "With the same node kinds killed, the seconds each CS user went without service minus each P2P user's, for {} users, were",
             config.users
         ),
         |v| format!("{v:+.1} s"),
         Measured {
             evidence,
             conditions: conditions(report, &runs),
-            effect_metric: "seconds without service, cs − p2p".into(),
+            effect_metric: "user-seconds without service per user, cs − p2p".into(),
             excluded: usable.excluded,
         },
     )

@@ -93,7 +93,7 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
                 .borrow_mut()
                 .record(op.kind, latency, None, &outcome, sent + latency);
             if let Some(gate) = &gate {
-                gate.record(user as usize, &op.path, outcome.is_ok());
+                gate.record(user as usize, &op.path, sent, outcome.is_ok());
             }
             let pause = if outcome.is_err() {
                 plan.think_time.max(plan.retry_backoff)
