@@ -187,7 +187,7 @@ fn a_requests_file_counts_each_named_request_as_the_server_saw_it() {
         dir.path(),
         "requests.toml",
         &format!(
-            "name = \"reqs\"\n[workload]\nkind = \"url\"\nurl = \"{}\"\nrequests = \"requests.txt\"\norder = \"random\"\nheaders = [\"X-All: yes\"]\n",
+            "name = \"reqs\"\n[workload]\nkind = \"url\"\nurl = \"{}\"\nrequests = \"requests.txt\"\norder = \"random\"\nheaders = [\"X-All: yes\"]\n[thresholds]\n\"req:alpha\".p99 = \"< 60s\"\n\"req:beta\".error_rate = \"<= 50%\"\n",
             server.url("/")
         ),
     );
@@ -244,7 +244,17 @@ fn bad_requests_exit_2_naming_the_flag_or_the_file_and_line() {
         &["--url", url, "--requests", requests],
         &["bad.txt", "line 3", "NoColonHere"],
     );
-    for (args, wanted) in cases.iter().chain([&file_case]) {
+    write_file(dir.path(), "good.txt", "GET /a name=a\n");
+    let scenario = write_file(
+        dir.path(),
+        "thresholds.toml",
+        &format!("name = \"t\"\n[workload]\nkind = \"url\"\nurl = \"{url}\"\nrequests = \"good.txt\"\n[thresholds]\n\"req:nope\".p99 = \"< 1s\"\n"),
+    );
+    let threshold_case: (&[&str], &[&str]) = (
+        &[scenario.to_str().unwrap()],
+        &["thresholds.toml:7", "req:nope", "no request is named"],
+    );
+    for (args, wanted) in cases.iter().chain([&file_case, &threshold_case]) {
         let out = run(args, &dir.path().join("out"));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
         let stderr = String::from_utf8_lossy(&out.stderr);

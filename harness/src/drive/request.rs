@@ -27,14 +27,9 @@ impl RequestWorkload {
             .list
             .iter()
             .map(|r| {
-                let kind = match &r.name {
-                    None if r.method == hyper::Method::GET => OpKind::Get,
-                    name => {
-                        let name = name
-                            .clone()
-                            .unwrap_or_else(|| format!("{} {}", r.method, r.target.path));
-                        OpKind::Request(name_index(&mut names, name))
-                    }
+                let kind = match r.op_name() {
+                    None => OpKind::Get,
+                    Some(name) => OpKind::Request(name_index(&mut names, name)),
                 };
                 operation(r, kind)
             })

@@ -119,6 +119,8 @@ pub fn parse_in(
     validate::check(&scenario).map_err(|(key, message)| located.error_for_key(&key, message))?;
     request::resolve_workload(&mut scenario.workload, base)
         .map_err(|(key, message)| located.error_for_key(key, message))?;
+    request::check_thresholds(&scenario)
+        .map_err(|(key, message)| located.error_for_key(&key, message))?;
     for (i, phase) in scenario.phases.iter_mut().enumerate() {
         request::resolve_workload(&mut phase.workload, base).map_err(|(key, message)| {
             located.error_for_key(&format!("phases[{i}].{key}"), message)

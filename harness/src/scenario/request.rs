@@ -12,8 +12,10 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 use serde::{Deserialize, Serialize};
 
-use super::model::{Workload, WorkloadKind};
+use super::model::{Scenario, Workload, WorkloadKind};
 use super::url::{Target, TargetError};
+use crate::metric::Metric;
+use crate::record::op::REQUEST_PREFIX;
 
 /// The most distinct request names a run may have: each gets its own histograms in
 /// every worker, so the number is bounded.
@@ -88,6 +90,18 @@ pub struct RequestSpec {
     pub body: Option<Bytes>,
 }
 
+impl RequestSpec {
+    /// The name it is reported under without the `req:` prefix, or `None` for the
+    /// single unnamed GET of `--url`, reported as `get`.
+    pub fn op_name(&self) -> Option<String> {
+        match &self.name {
+            None if self.method == Method::GET => None,
+            Some(name) => Some(name.clone()),
+            None => Some(format!("{} {}", self.method, self.target.path)),
+        }
+    }
+}
+
 /// The resolved requests of a `url` workload and their order; empty until the scenario
 /// is loaded (never serialized: the scenario's own keys say where they came from).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -152,6 +166,36 @@ pub(super) fn resolve_workload(
 ) -> Result<(), (&'static str, String)> {
     if w.kind == WorkloadKind::Url {
         w.resolved = resolve(w, base)?;
+    }
+    Ok(())
+}
+
+/// Checks that every `req:<name>` threshold names one of the workload's requests.
+pub(super) fn check_thresholds(s: &Scenario) -> Result<(), (String, String)> {
+    let names: Vec<String> = s
+        .workload
+        .resolved
+        .list
+        .iter()
+        .filter_map(RequestSpec::op_name)
+        .collect();
+    for t in &s.thresholds.0 {
+        let (Metric::Latency { op, .. } | Metric::Rps { op } | Metric::OpErrorRate { op }) =
+            &t.metric
+        else {
+            continue;
+        };
+        if let Some(name) = op.strip_prefix(REQUEST_PREFIX) {
+            if !names.iter().any(|n| n == name) {
+                return Err((
+                    format!("thresholds.{}", t.metric),
+                    format!(
+                        "no request is named `{name}`; the requests are named {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
 }

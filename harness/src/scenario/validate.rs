@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::faults::FaultTarget;
 use super::model::{LoadModel, Scenario, Workload, WorkloadKind};
 use crate::metric::Metric;
+use crate::record::op::REQUEST_PREFIX;
 
 /// The longest run a scenario may ask for: every load loop is bounded in time.
 pub(super) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -381,6 +382,7 @@ fn check_churn(
 
 fn check_thresholds(s: &Scenario) -> Result<(), Problem> {
     let one_shot = s.workload.kind == WorkloadKind::FlashCrowd;
+    let url = s.workload.kind == WorkloadKind::Url;
     for t in &s.thresholds.0 {
         let key = format!("thresholds.{}", t.metric);
         match &t.metric {
@@ -388,8 +390,9 @@ fn check_thresholds(s: &Scenario) -> Result<(), Problem> {
                 &key,
                 "applies only to one-shot workloads (kind = \"flash-crowd\")",
             )?,
+            // A url workload's named requests are checked once the requests are read.
             Metric::Latency { op, .. } | Metric::Rps { op } | Metric::OpErrorRate { op }
-                if op != "get" =>
+                if op != "get" && !(url && op.starts_with(REQUEST_PREFIX)) =>
             {
                 problem(
                     &key,
