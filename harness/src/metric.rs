@@ -11,8 +11,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
-
-use crate::record::op::REQUEST_PREFIX;
 use versus_targets::units::{parse_duration, ByteSize, Percent};
 
 /// Latency statistics of one operation.
@@ -22,6 +20,8 @@ pub const ROLE_STATS: [&str; 3] = ["cpu_s", "peak_rss_bytes", "cpu_per_op"];
 /// Operation names of the report contract (`tls_handshake`: each new connection's TLS
 /// handshake, on HTTPS targets).
 pub const OPERATIONS: [&str; 3] = ["get", "put", "tls_handshake"];
+/// The prefix of a url workload's named request's operation, `req:<name>`.
+pub const REQUEST_PREFIX: &str = "req:";
 /// Roles of the report contract.
 pub const ROLES: [&str; 4] = ["harness", "peer", "seed", "server"];
 

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::metric::REQUEST_PREFIX;
 use crate::scenario::request::MAX_REQUEST_NAMES;
 
 use serde::{Deserialize, Serialize};
@@ -75,9 +76,6 @@ impl OpKind {
         }
     }
 }
-
-/// The report prefix of a named request's operation.
-pub(crate) const REQUEST_PREFIX: &str = "req:";
 
 /// The report names of a run's operations: each kind's own, and `req:<name>` for each
 /// named request. Cheap to clone.

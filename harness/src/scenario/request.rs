@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{Scenario, Workload, WorkloadKind};
 use super::url::{Target, TargetError};
 use crate::metric::Metric;
-use crate::record::op::REQUEST_PREFIX;
+use crate::metric::REQUEST_PREFIX;
 
 /// The most distinct request names a run may have: each gets its own histograms in
 /// every worker, so the number is bounded.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::faults::FaultTarget;
 use super::model::{LoadModel, Scenario, Workload, WorkloadKind};
 use crate::metric::Metric;
-use crate::record::op::REQUEST_PREFIX;
+use crate::metric::REQUEST_PREFIX;
 
 /// The longest run a scenario may ask for: every load loop is bounded in time.
 pub(super) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
