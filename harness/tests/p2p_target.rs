@@ -100,3 +100,24 @@ fn repeated_fetches_go_through_the_swarm() {
         "{received} bytes for {ok} fetches: local hits instead of downloads?"
     );
 }
+
+#[test]
+fn upload_busy_of_a_capped_fetch_run_is_bytes_over_cap() {
+    // Peers capped at 1 MiB/s: however their answers queue above the cap, the link was
+    // busy for the time the bytes they sent take at that rate.
+    let scenario = FETCH.replace(
+        "[architectures]",
+        "[network]\npeer_upload = \"1MiB/s\"\n[architectures]",
+    );
+    let report = run_p2p(&scenario);
+    let run = &report["runs"][0];
+    let peers = &run["traffic"]["peer"];
+    let sent = peers["tx_bytes"].as_f64().unwrap();
+    let busy = peers["upload_busy_s"].as_f64().unwrap_or(0.0);
+    let expected = sent / f64::from(1u32 << 20);
+    assert!(sent > 0.0, "{peers}");
+    assert!(
+        (busy - expected).abs() <= 0.1 * expected,
+        "upload busy {busy:.3} s vs {expected:.3} s = bytes sent / cap"
+    );
+}

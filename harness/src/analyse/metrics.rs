@@ -167,32 +167,42 @@ pub fn samples(runs: &[&RunReport]) -> Vec<(MetricDef, Vec<f64>)> {
     out
 }
 
-/// What makes runs repetitions of one configuration: the architecture, the number of
-/// users and, for client-server runs, of server replicas.
+/// What makes runs repetitions of one configuration: the claim suite's experiment, the
+/// architecture, the number of users, for client-server runs of server replicas, and for
+/// the open model the arrival rate.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GroupKey {
+    /// The claim suite's experiment, if the run belongs to one.
+    pub experiment: Option<String>,
     /// `cs` or `p2p`.
     pub arch: Arch,
     /// Users (closed) or pooled connections (open).
     pub users: u32,
     /// Client-server replicas, when recorded.
     pub servers: Option<u32>,
+    /// Open model: arrivals per second, in thousandths (an exact key).
+    pub rate_milli: Option<u64>,
 }
 
 impl GroupKey {
     /// The key of `run`.
     pub fn of(run: &RunReport) -> Self {
         GroupKey {
+            experiment: run.experiment.clone(),
             arch: run.arch,
             users: run.users,
             servers: run.servers,
+            rate_milli: run.rate_per_s.map(|r| (r * 1000.0).round() as u64),
         }
     }
 
     /// The parts that tell this group from the others of its architecture: `8 users`,
     /// `2 servers` (none when the architecture has one configuration).
     pub fn distinguishing(&self, several_users: bool, several_servers: bool) -> Vec<String> {
-        let mut parts = Vec::new();
+        let mut parts: Vec<String> = self.experiment.iter().cloned().collect();
+        if let Some(rate) = self.rate_milli.filter(|_| self.experiment.is_some()) {
+            parts.push(format!("{}/s", rate as f64 / 1000.0));
+        }
         if several_users {
             parts.push(format!("{} users", self.users));
         }

@@ -88,6 +88,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, MergeError> {
     } else {
         Vec::new()
     };
+    merged.crossover = claims::crossover::map(&merged);
     Ok(merged)
 }
 

@@ -118,6 +118,11 @@ impl UserGate {
         }
     }
 
+    /// Sets when the load's schedule starts (second 0 of the user-seconds).
+    pub fn begin(&self, start: Instant) {
+        self.seconds.begin(start);
+    }
+
     /// User-seconds without service over the first `seconds` seconds of the load
     /// (offline users included).
     pub fn user_seconds_without_service(&self, seconds: usize) -> u64 {

@@ -6,6 +6,7 @@
 //! costs all the seconds it hung, not only the one in which it gave up.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 use tokio::time::Instant;
 
@@ -21,7 +22,10 @@ const ONLINE: u64 = u64::MAX;
 /// Per-user, per-second outcomes of one run.
 #[derive(Debug)]
 pub(crate) struct UserSeconds {
-    start: Instant,
+    /// When the load's schedule starts (its second 0), once known; until then, when the
+    /// cells were made.
+    start: OnceLock<Instant>,
+    made: Instant,
     seconds: usize,
     cells: Vec<AtomicU8>,
     /// Milliseconds since `start` when each user went offline, or [`ONLINE`].
@@ -33,15 +37,26 @@ impl UserSeconds {
     pub(crate) fn new(users: usize, seconds: usize) -> Self {
         let seconds = seconds.clamp(1, MAX_SECONDS);
         Self {
-            start: Instant::now(),
+            start: OnceLock::new(),
+            made: Instant::now(),
             seconds,
             cells: (0..users * seconds).map(|_| AtomicU8::new(0)).collect(),
             offline_since: (0..users).map(|_| AtomicU64::new(ONLINE)).collect(),
         }
     }
 
+    /// Sets when the load's schedule starts, so the seconds here are the report's
+    /// per-second rows (only the first call counts).
+    pub(crate) fn begin(&self, start: Instant) {
+        let _ = self.start.set(start);
+    }
+
+    fn origin(&self) -> Instant {
+        *self.start.get().unwrap_or(&self.made)
+    }
+
     fn second(&self, at: Instant) -> usize {
-        (at.saturating_duration_since(self.start).as_secs() as usize).min(self.seconds - 1)
+        (at.saturating_duration_since(self.origin()).as_secs() as usize).min(self.seconds - 1)
     }
 
     fn mark(&self, user: usize, from: usize, to: usize, bit: u8) {
@@ -67,7 +82,9 @@ impl UserSeconds {
         let Some(since) = self.offline_since.get(user) else {
             return;
         };
-        let now_ms = self.start.elapsed().as_millis() as u64;
+        let now_ms = Instant::now()
+            .saturating_duration_since(self.origin())
+            .as_millis() as u64;
         if online {
             let was = since.swap(ONLINE, Ordering::AcqRel);
             if was != ONLINE {

@@ -74,6 +74,9 @@ pub(super) async fn run<L: Launcher>(
     let before = cluster.traffic().await;
     let arrivals = sampler.arrivals();
     let start = Instant::now() + START_LEAD;
+    if let Some(gate) = &gate {
+        gate.begin(start);
+    }
     let end = start + plan.load.model.duration();
     // The injector stops when the load does (a flash crowd may end early).
     let load_done = stop.child_token();

@@ -1,8 +1,8 @@
 //! The crossover heatmap: the claim suite's grid of flash crowds, N across and
 //! u_s / u_i down, each cell coloured by the measured makespan ratio CS / P2P (vermillion
 //! where P2P was faster, blue where CS was, white at a tie) and labelled with it; a
-//! dashed black step line marks where the analytical bounds cross, a ring the smallest N
-//! at which P2P was measured faster in each row.
+//! dashed black step line marks where the analytical bounds cross, an outline the
+//! smallest N at which P2P was measured faster in each row.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -109,7 +109,7 @@ fn draw(map: &CrossoverMap, sizes: &[u32], ratios: &[f64], svg: &mut String) -> 
     }
     draw_crossovers(map, &root, (gx0, gy0, cw, ch), &col, &row)?;
     root.draw(&Text::new(
-        "users N (every user's download capped)   ·   dashed: where the bounds cross   ·   ring: smallest N at which P2P was measured faster",
+        "users N (every user's download capped)   ·   dashed: where the bounds cross   ·   outlined: smallest N at which P2P was measured faster",
         (style::MARGIN, h - 30),
         font(style::MARKER_PX).color(&style::MUTED).pos(left_top),
     ))?;
@@ -118,7 +118,7 @@ fn draw(map: &CrossoverMap, sizes: &[u32], ratios: &[f64], svg: &mut String) -> 
 }
 
 /// The bounds' crossover as a step line left of the first column where the bound ratio
-/// exceeds 1 in each row, and a ring in the first cell measured above 1.
+/// exceeds 1 in each row, and an outline around the first cell measured above 1.
 fn draw_crossovers(
     map: &CrossoverMap,
     root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
@@ -138,10 +138,9 @@ fn draw_crossovers(
             steps.push((x, y + ch));
         }
         if let Some(n) = c.measured_n {
-            let centre = (gx0 + col(n) * cw + cw / 2, y + ch / 2);
-            root.draw(&Circle::new(
-                centre,
-                (ch.min(cw) / 2 - 6).max(4),
+            let x = gx0 + col(n) * cw;
+            root.draw(&Rectangle::new(
+                [(x + 4, y + 4), (x + cw - 4, y + ch - 4)],
                 BLACK.stroke_width(2),
             ))?;
         }
