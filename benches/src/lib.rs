@@ -21,7 +21,7 @@ use versus::drive::http::{Endpoint, HttpConnector, Target};
 use versus::drive::load::Job;
 use versus::drive::phase::{drive, Control, Driven};
 use versus::drive::progress::ProgressMode;
-use versus::drive::workload::RepeatGet;
+use versus::drive::request::RequestWorkload;
 use versus::plan::load::load_plan;
 use versus::record::resources::ResourceSampler;
 use versus_targets::server::{self, RunningServer, ServerArgs};
@@ -124,7 +124,7 @@ impl FetchFixture {
             None,
         );
         let plan = load_plan(&scenario);
-        let workload = Arc::new(RepeatGet::new(&target.path));
+        let workload = Arc::new(RequestWorkload::new(&scenario.workload.resolved));
         let mut sampler = ResourceSampler::new();
         let stop = CancellationToken::new();
         let job = Job {

@@ -59,10 +59,32 @@ enum Command {
 struct RunArgs {
     /// Scenario file (TOML). Without it, the embedded quickstart runs.
     scenario: Option<PathBuf>,
-    /// Drive any HTTP/1.1 server with GETs of this URL (http:// or https://) instead of
-    /// a scenario's targets.
+    /// Drive any HTTP/1.1 server with requests to this URL (http:// or https://; GETs
+    /// unless --method) instead of a scenario's targets. With --requests, the base that
+    /// the file's paths are relative to.
     #[arg(long, value_name = "URL")]
     url: Option<String>,
+    /// With --url: the method, such as POST (GET, HEAD, POST, PUT, DELETE, PATCH,
+    /// OPTIONS; default GET).
+    #[arg(long, value_name = "M")]
+    method: Option<String>,
+    /// With --url or --requests: a header sent with every request, "Name: value"
+    /// (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// With --url: the request body, @FILE to send a file's bytes, or the text itself
+    /// (@@text sends "@text").
+    #[arg(long, value_name = "@FILE|TEXT", allow_hyphen_values = true)]
+    body: Option<String>,
+    /// A requests file: one request per line, `METHOD URL [name=NAME] ["Name: value"]...
+    /// [@BODYFILE]`, # comments; each name is reported as its own operation, req:NAME.
+    /// URLs may be paths when --url gives the host.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["method", "body"])]
+    requests: Option<String>,
+    /// With --requests: how each user goes through the requests, `cycle` (in file order,
+    /// the default) or `random` (seeded, reproducible).
+    #[arg(long, value_name = "ORDER", requires = "requests")]
+    order: Option<String>,
     /// https:// only: accept any server certificate (the traffic is encrypted but the
     /// server is not authenticated), such as a self-signed one.
     #[arg(long, conflicts_with = "cacert")]
@@ -235,6 +257,13 @@ impl RunArgs {
         Ok(RunOptions {
             scenario: self.scenario,
             url: self.url,
+            requests: versus::commands::request_flags::RequestFlags {
+                method: self.method,
+                headers: self.headers,
+                body: self.body,
+                requests: self.requests,
+                order: self.order,
+            },
             arch: self.arch,
             overrides,
             out: self.output.out,

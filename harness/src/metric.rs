@@ -20,6 +20,8 @@ pub const ROLE_STATS: [&str; 3] = ["cpu_s", "peak_rss_bytes", "cpu_per_op"];
 /// Operation names of the report contract (`tls_handshake`: each new connection's TLS
 /// handshake, on HTTPS targets).
 pub const OPERATIONS: [&str; 3] = ["get", "put", "tls_handshake"];
+/// The prefix of a url workload's named request's operation, `req:<name>`.
+pub const REQUEST_PREFIX: &str = "req:";
 /// Roles of the report contract.
 pub const ROLES: [&str; 4] = ["harness", "peer", "seed", "server"];
 
@@ -228,8 +230,16 @@ impl Metric {
                 Metric::describe_names(ops, roles)
             )
         };
-        let (prefix, stat) = name.split_once('.').ok_or_else(unknown)?;
-        if ops.contains(&prefix) {
+        // A named request (`req:<name>`) is an operation whatever its name, which may
+        // hold dots: its statistic is after the last one.
+        let request = name.starts_with(REQUEST_PREFIX);
+        let split = if request {
+            name.rsplit_once('.')
+        } else {
+            name.split_once('.')
+        };
+        let (prefix, stat) = split.ok_or_else(unknown)?;
+        if request || ops.contains(&prefix) {
             let op = prefix.to_string();
             return match stat {
                 "rps" => Ok(Metric::Rps { op }),
@@ -264,7 +274,7 @@ impl Metric {
     pub fn describe_names(ops: &[&str], roles: &[&str]) -> String {
         let singles: Vec<&str> = SINGLES.iter().map(|(n, _)| *n).collect();
         format!(
-            "<op>.{{{}, rps, error_rate}} (ops: {}), {}, <role>.{{{}}} (roles: {})",
+            "<op>.{{{}, rps, error_rate}} (ops: {}, req:<name>), {}, <role>.{{{}}} (roles: {})",
             LATENCY_STATS.join(", "),
             ops.join(", "),
             singles.join(", "),
@@ -346,6 +356,16 @@ impl fmt::Display for Metric {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_requests_are_operations_even_with_dots() {
+        let m = Metric::parse_contract("req:GET /a.html.p99").unwrap();
+        assert!(
+            matches!(&m, Metric::Latency { op, stat } if op == "req:GET /a.html" && *stat == "p99"),
+            "{m:?}"
+        );
+        assert!(Metric::parse_contract("req:alpha.p98").is_err());
+    }
 
     #[test]
     fn names_round_trip_and_carry_units() {

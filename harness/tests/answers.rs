@@ -61,6 +61,7 @@ fn fetch_answered_with(
         endpoint: 0,
         method: hyper::Method::POST,
         path: Bytes::from(format!("/fetch/{id}")),
+        headers: None,
         body: None,
         answer: Answer::FetchStats { id, size },
     };

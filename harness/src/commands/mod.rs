@@ -7,6 +7,7 @@ pub mod compare;
 pub mod export;
 pub mod image;
 pub mod merge;
+pub mod request_flags;
 pub mod run;
 pub mod schema;
 pub mod sweep;

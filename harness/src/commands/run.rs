@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::analyse::{claims, side_by_side, thresholds};
 use crate::arch::Arch;
 use crate::commands::ci::CiArgs;
+use crate::commands::request_flags::{url_scenario, RequestFlags};
 use crate::drive::progress::ProgressMode;
 use crate::error::{Failure, EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use crate::execute::execute;
@@ -43,10 +44,10 @@ fn check_trust(scenario: &Scenario, trust: Option<&Trust>) -> Result<(), Failure
     let https = scenario.workload.kind == WorkloadKind::Url
         && scenario
             .workload
-            .url
-            .as_deref()
-            .and_then(|u| scenario::url::Target::parse(u).ok())
-            .is_some_and(|t| t.tls);
+            .resolved
+            .list
+            .first()
+            .is_some_and(|r| r.target.tls);
     if !https {
         return Err(Failure::Usage(
             "--insecure and --cacert apply only to an https:// URL (--url https://…, or a kind = \"url\" scenario with one)".into(),
@@ -73,8 +74,10 @@ pub enum ArchChoice {
 pub struct RunOptions {
     /// The scenario file; `None` runs the embedded quickstart (or `url`).
     pub scenario: Option<PathBuf>,
-    /// Drive this URL with GETs instead of a scenario's targets.
+    /// Drive this URL instead of a scenario's targets.
     pub url: Option<String>,
+    /// What to send to it (`--method`, `-H`, `--body`, `--requests`, `--order`).
+    pub requests: RequestFlags,
     /// Architectures to run (the scenario's `[architectures]` when `None`).
     pub arch: Option<ArchChoice>,
     /// `--set` overrides and the shorthand flags, in order.
@@ -107,26 +110,30 @@ pub struct Outputs<'a> {
 
 /// Reads the scenario the options point at, with overrides applied.
 pub fn resolve_scenario(opts: &RunOptions) -> anyhow::Result<Scenario> {
-    if let Some(url) = &opts.url {
+    if opts.url.is_some() || opts.requests.any() {
         if opts.scenario.is_some() {
-            return Err(
-                Failure::Usage("give either a SCENARIO file or --url, not both".into()).into(),
-            );
+            return Err(Failure::Usage(
+                "give either a SCENARIO file or --url/--requests (a scenario sets method, headers, body and requests as [workload] keys), not both".into(),
+            )
+            .into());
         }
-        let text = format!(
-            "name = \"url\"\ndescription = \"GET {url} again and again.\"\n[workload]\nkind = \"url\"\nurl = {}\n",
-            toml_string(url)
-        );
-        return Ok(scenario::parse("--url", &text, &opts.overrides)?);
+        if opts.url.is_none() && opts.requests.requests.is_none() {
+            return Err(Failure::Usage(
+                "--method, -H/--header, --body and --order need --url URL (or --requests FILE)"
+                    .into(),
+            )
+            .into());
+        }
+        return Ok(url_scenario(
+            opts.url.as_deref(),
+            &opts.requests,
+            &opts.overrides,
+        )?);
     }
     Ok(match &opts.scenario {
         Some(path) => scenario::load_file(path, &opts.overrides)?,
         None => scenario::parse("<quickstart>", scenario::QUICKSTART, &opts.overrides)?,
     })
-}
-
-fn toml_string(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
 }
 
 /// The architectures to run: the command line's choice, else the scenario's.

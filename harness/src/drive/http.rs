@@ -1,6 +1,6 @@
 //! The HTTP/1.1 driver on hyper: keep-alive connections to one or more endpoints
-//! (server replicas), plain or over TLS, GET and PUT of objects, errors classified by
-//! kind.
+//! (server replicas), plain or over TLS, GET and PUT of objects (and a url workload's
+//! requests, with their headers), errors classified by kind.
 //!
 //! A session keeps at most one connection per endpoint and opens it lazily, so a closed
 //! user holds one connection and an open-model pool slot holds one too. Response bodies
@@ -227,9 +227,19 @@ impl HttpSession {
         if let Some(token) = &endpoint.bearer {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        request
+        let mut request = request
             .body(Full::new(op.body.clone().unwrap_or_default()))
-            .map_err(|_| ErrorKind::Http4xx)
+            .map_err(|_| ErrorKind::Http4xx)?;
+        let headers = request.headers_mut();
+        for (name, value) in op.headers.iter().flat_map(|h| h.iter()) {
+            // A Host of the user's replaces the URL's; any other header adds to the rest.
+            if name == HOST {
+                headers.insert(name, value.clone());
+            } else {
+                headers.append(name, value.clone());
+            }
+        }
+        Ok(request)
     }
 
     /// Sends `op` and reads the whole response on connection `conn`.

@@ -10,6 +10,7 @@ pub(crate) mod inject;
 pub mod load;
 pub mod phase;
 pub mod progress;
+pub mod request;
 pub mod session;
 pub(crate) mod user_seconds;
 pub mod workload;

@@ -77,10 +77,11 @@ pub async fn drive<C: Connector, W: Workload + ?Sized>(
     let (start, stop) = (control.start, control.stop);
     let workers = plan.threads.max(1);
     let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let names = job.workload.op_names();
     let handles = load::start(plan, job, start, stop.clone(), events_tx);
     let schedule_end = start + plan.model.duration();
     let give_up = start + time_bound(plan) + GRACE;
-    let mut aggregator = Aggregator::new(workers);
+    let mut aggregator = Aggregator::new(workers, names);
     let mut progress = Progress::start(control.progress, control.label, plan.model.duration());
     let mut sample_every = tokio::time::interval(Duration::from_secs(1));
     let mut finished = 0usize;

@@ -23,6 +23,8 @@ pub struct Operation {
     pub method: hyper::Method,
     /// Request path and query, such as `/objects/ab12…`.
     pub path: Bytes,
+    /// Headers besides Host (a `Host` here replaces it): a url workload's.
+    pub headers: Option<std::sync::Arc<[(hyper::header::HeaderName, hyper::header::HeaderValue)]>>,
     /// Body to send (PUT).
     pub body: Option<Bytes>,
     /// What a good answer is, and which bytes it delivered.

@@ -2,43 +2,20 @@
 //! workload decides what (which object, which replica), from a per-user random stream
 //! so runs are reproducible.
 
-use bytes::Bytes;
 use rand::rngs::SmallRng;
 
 use crate::drive::session::{Answer, Operation};
 use crate::plan::objects::CatalogEntry;
-use crate::record::op::OpKind;
+use crate::record::op::{OpKind, OpNames};
 
 /// Chooses operations. Shared by every worker thread.
 pub trait Workload: Send + Sync + 'static {
     /// The operation `user` performs as its `iteration`-th, or `None` when it is done.
     fn next_op(&self, user: u64, iteration: u64, rng: &mut SmallRng) -> Option<Operation>;
-}
 
-/// GET one path again and again (the `url` workload, `versus run --url`).
-pub struct RepeatGet {
-    op: Operation,
-}
-
-impl RepeatGet {
-    /// GETs `path` on endpoint 0.
-    pub fn new(path: &str) -> Self {
-        Self {
-            op: Operation {
-                kind: OpKind::Get,
-                endpoint: 0,
-                method: hyper::Method::GET,
-                path: Bytes::copy_from_slice(path.as_bytes()),
-                body: None,
-                answer: Answer::Payload { verify: None },
-            },
-        }
-    }
-}
-
-impl Workload for RepeatGet {
-    fn next_op(&self, _user: u64, _iteration: u64, _rng: &mut SmallRng) -> Option<Operation> {
-        Some(self.op.clone())
+    /// The report names of its operations (the named requests of a url workload).
+    fn op_names(&self) -> OpNames {
+        OpNames::default()
     }
 }
 
@@ -96,6 +73,7 @@ fn get(entry: &CatalogEntry, verify: bool) -> Operation {
         endpoint: entry.endpoint,
         method: entry.method.clone(),
         path: entry.path.clone(),
+        headers: None,
         body: None,
         // Only a body that is the object itself can be checked against its id.
         answer: match entry.delivers {
@@ -139,6 +117,7 @@ impl Workload for OneShot {
 mod tests {
     use super::*;
     use crate::plan::objects::object_bytes;
+    use bytes::Bytes;
     use rand::SeedableRng;
     use versus_targets::content::Manifest;
 

@@ -15,7 +15,8 @@ use crate::drive::inject::Injector;
 use crate::drive::load::Job;
 use crate::drive::phase::{drive, Control, START_LEAD};
 use crate::drive::progress::ProgressMode;
-use crate::drive::workload::{Fetch, OneShot, RepeatGet, Workload};
+use crate::drive::request::RequestWorkload;
+use crate::drive::workload::{Fetch, OneShot, Workload};
 use crate::launch::cluster::{traffic_delta, Cluster};
 use crate::launch::launcher::Launcher;
 use crate::plan::{ArchPlan, WorkloadPlan};
@@ -39,7 +40,7 @@ fn workload(plan: &ArchPlan) -> Arc<dyn Workload> {
                 None => fetch,
             })
         }
-        WorkloadPlan::RepeatGet { path } => Arc::new(RepeatGet::new(path)),
+        WorkloadPlan::Requests(requests) => Arc::new(RequestWorkload::new(requests)),
     }
 }
 

@@ -276,6 +276,7 @@ async fn admin_overhead(endpoint: Endpoint) -> Option<u64> {
         endpoint: 0,
         method: Method::GET,
         path: Bytes::from_static(b"/healthz"),
+        headers: None,
         body: None,
         answer: Answer::Payload { verify: None },
     };

@@ -35,11 +35,8 @@ pub enum WorkloadPlan {
         /// Peer-to-peer: user u always asks its own peer, endpoint `u % n`.
         own_endpoints: Option<usize>,
     },
-    /// GET one path again and again.
-    RepeatGet {
-        /// The path (and query).
-        path: String,
-    },
+    /// Send a url workload's requests again and again.
+    Requests(crate::scenario::request::Requests),
 }
 
 /// Where the users' requests go.

@@ -196,7 +196,9 @@ fn a_url_workload_plans_no_nodes_and_refuses_p2p() {
     .unwrap();
     let cs = ArchPlan::build(&s, Arch::Cs).unwrap();
     assert!(cs.nodes.is_empty() && cs.arch_servers().is_none());
-    assert!(matches!(&cs.workload, WorkloadPlan::RepeatGet { path } if path == "/x?y=1"));
+    assert!(
+        matches!(&cs.workload, WorkloadPlan::Requests(r) if r.list.len() == 1 && r.list[0].target.path == "/x?y=1")
+    );
     assert!(ArchPlan::build(&s, Arch::P2p).is_err());
 }
 

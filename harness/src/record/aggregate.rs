@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::op::OpKind;
+use crate::record::op::{OpKind, OpNames};
 
 use super::histogram::{self, new_latency, Latency};
 use super::recorder::{IntervalSnapshot, OpCounters, OpInterval, ScheduleCounters};
@@ -82,6 +82,8 @@ pub struct Recorded {
     pub hlog: Vec<HlogEntry>,
     /// Open-model schedule keeping.
     pub schedule: ScheduleCounters,
+    /// The report name of each kind in `totals`.
+    pub names: OpNames,
 }
 
 #[derive(Default)]
@@ -99,14 +101,18 @@ pub(crate) struct Aggregator {
 }
 
 impl Aggregator {
-    /// An aggregator expecting snapshots from `workers` workers.
-    pub(crate) fn new(workers: usize) -> Self {
+    /// An aggregator expecting snapshots from `workers` workers, naming operations
+    /// with `names`.
+    pub(crate) fn new(workers: usize, names: OpNames) -> Self {
         Self {
             last_index: vec![None; workers],
             done: vec![false; workers],
             pending: BTreeMap::new(),
             next_to_finalize: 0,
-            recorded: Recorded::default(),
+            recorded: Recorded {
+                names,
+                ..Recorded::default()
+            },
         }
     }
 
@@ -176,8 +182,9 @@ impl Aggregator {
             ..Default::default()
         };
         for (kind, op) in pending.ops {
+            let name = self.recorded.names.name(kind).to_string();
             summary.ops.insert(
-                kind.name().to_string(),
+                name.clone(),
                 IntervalOp {
                     count: op.counters.count,
                     errors: op.counters.errors_total(),
@@ -187,13 +194,13 @@ impl Aggregator {
             );
             self.recorded.hlog.push(HlogEntry {
                 index,
-                tag: kind.name().to_string(),
+                tag: name.clone(),
                 encoded: histogram::to_bytes(&op.latency),
             });
             if let Some(u) = &op.uncorrected {
                 self.recorded.hlog.push(HlogEntry {
                     index,
-                    tag: format!("{}-uncorrected", kind.name()),
+                    tag: format!("{name}-uncorrected"),
                     encoded: histogram::to_bytes(u),
                 });
             }
@@ -262,7 +269,7 @@ mod tests {
 
     #[test]
     fn merges_workers_and_waits_for_laggards() {
-        let mut agg = Aggregator::new(2);
+        let mut agg = Aggregator::new(2, OpNames::default());
         let start = tokio::time::Instant::now();
         let at = |ms: u64| start + Duration::from_millis(ms);
         let mut w0 = WorkerRecorder::new(0, false, start);

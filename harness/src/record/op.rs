@@ -1,8 +1,13 @@
-//! What is recorded of one operation: its kind (`get`, `put`, and `tls_handshake` for a
-//! connection's TLS set-up) and how it ended (the payload bytes it moved, or the kind of
-//! error). Names are part of the report contract.
+//! What is recorded of one operation: its kind (`get`, `put`, `tls_handshake` for a
+//! connection's TLS set-up, and `req:<name>` for each named request of a url workload)
+//! and how it ended (the payload bytes it moved, or the kind of error). Names are part
+//! of the report contract.
 
 use std::fmt;
+use std::sync::Arc;
+
+use crate::metric::REQUEST_PREFIX;
+use crate::scenario::request::MAX_REQUEST_NAMES;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +23,9 @@ pub enum OpKind {
     /// request it was opened for. Not a request: availability and error rates leave it
     /// out (a failed handshake also fails its request).
     TlsHandshake,
+    /// A named request of a url workload (`req:<name>`): the index of its name in the
+    /// run's [`OpNames`], below [`MAX_REQUEST_NAMES`].
+    Request(u8),
 }
 
 /// The report name of [`OpKind::TlsHandshake`].
@@ -29,21 +37,74 @@ pub(crate) fn is_request(name: &str) -> bool {
     name != TLS_HANDSHAKE
 }
 
-impl OpKind {
-    /// Every kind, in index order.
-    pub const ALL: [OpKind; 3] = [OpKind::Get, OpKind::Put, OpKind::TlsHandshake];
+/// The kinds before the requests in index order.
+const FIXED_KINDS: usize = 3;
 
-    /// Dense index for per-kind arrays.
+impl OpKind {
+    /// How many kinds there are: the dense indices are `0..COUNT`.
+    pub const COUNT: usize = FIXED_KINDS + MAX_REQUEST_NAMES;
+
+    /// Dense index for per-kind arrays, below [`OpKind::COUNT`].
     pub fn index(self) -> usize {
-        self as usize
+        match self {
+            OpKind::Get => 0,
+            OpKind::Put => 1,
+            OpKind::TlsHandshake => 2,
+            OpKind::Request(i) => FIXED_KINDS + usize::from(i),
+        }
     }
 
-    /// The report name: `get`, `put` or `tls_handshake`.
+    /// The kind with dense index `index`, if any.
+    pub fn from_index(index: usize) -> Option<OpKind> {
+        match index {
+            0 => Some(OpKind::Get),
+            1 => Some(OpKind::Put),
+            2 => Some(OpKind::TlsHandshake),
+            i if i < Self::COUNT => u8::try_from(i - FIXED_KINDS).ok().map(OpKind::Request),
+            _ => None,
+        }
+    }
+
+    /// The report name: `get`, `put` or `tls_handshake`; `request` for every named
+    /// request (its own name is in the run's [`OpNames`]).
     pub fn name(self) -> &'static str {
         match self {
             OpKind::Get => "get",
             OpKind::Put => "put",
             OpKind::TlsHandshake => TLS_HANDSHAKE,
+            OpKind::Request(_) => "request",
+        }
+    }
+}
+
+/// The report names of a run's operations: each kind's own, and `req:<name>` for each
+/// named request. Cheap to clone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpNames {
+    requests: Arc<[String]>,
+}
+
+impl OpNames {
+    /// Names for requests named `names` (the first [`MAX_REQUEST_NAMES`]; the requests
+    /// file allows no more), [`OpKind::Request`]`(i)` being `names[i]`.
+    pub fn new<I: IntoIterator<Item = String>>(names: I) -> Self {
+        Self {
+            requests: names
+                .into_iter()
+                .take(MAX_REQUEST_NAMES)
+                .map(|n| format!("{REQUEST_PREFIX}{n}"))
+                .collect(),
+        }
+    }
+
+    /// The report name of `kind`.
+    pub fn name(&self, kind: OpKind) -> &str {
+        match kind {
+            OpKind::Request(i) => self
+                .requests
+                .get(usize::from(i))
+                .map_or(kind.name(), String::as_str),
+            other => other.name(),
         }
     }
 }

@@ -121,7 +121,7 @@ impl WorkerRecorder {
             open_model,
             start,
             index: 0,
-            ops: OpKind::ALL.iter().map(|_| None).collect(),
+            ops: (0..OpKind::COUNT).map(|_| None).collect(),
             schedule: ScheduleCounters::default(),
             outbox: Vec::new(),
         }
@@ -182,9 +182,11 @@ impl WorkerRecorder {
     }
 
     fn take_current(&mut self) -> IntervalSnapshot {
-        let ops = OpKind::ALL
-            .iter()
-            .filter_map(|k| self.ops[k.index()].take().map(|op| (*k, op)))
+        let ops = self
+            .ops
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, op)| Some((OpKind::from_index(i)?, op.take()?)))
             .collect();
         IntervalSnapshot {
             worker: self.worker,

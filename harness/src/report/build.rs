@@ -58,7 +58,10 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
     let ops: BTreeMap<String, OpReport> = recorded
         .totals
         .iter()
-        .map(|(kind, totals)| (kind.name().to_string(), op_report(totals, duration_s)))
+        .map(|(kind, totals)| {
+            let name = recorded.names.name(*kind).to_string();
+            (name, op_report(totals, duration_s))
+        })
         .collect();
     let (model, users, rate_per_s) = match &plan.load.model {
         ModelPlan::Closed(c) => ("closed", c.users, None),

@@ -7,12 +7,14 @@ pub mod faults;
 mod location;
 pub mod model;
 mod overrides;
+pub mod request;
+mod requests_file;
 pub mod threshold;
 pub mod url;
 mod validate;
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use model::Scenario;
 pub use overrides::Override;
@@ -63,14 +65,28 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
         key: None,
         message: format!("cannot read the scenario file: {e}; check the path"),
     })?;
-    parse(&name, &text, overrides)
+    let base = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    parse_in(&name, &text, overrides, &base)
 }
 
-/// Parses scenario `text` (named `source_name` in messages), applying `overrides` first.
+/// Parses scenario `text` (named `source_name` in messages), applying `overrides` first;
+/// the files it names are relative to the working directory.
 pub fn parse(
     source_name: &str,
     text: &str,
     overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
+    parse_in(source_name, text, overrides, Path::new("."))
+}
+
+/// As [`parse`], the files the scenario names (bodies, requests) relative to `base`.
+pub fn parse_in(
+    source_name: &str,
+    text: &str,
+    overrides: &[Override],
+    base: &Path,
 ) -> Result<Scenario, ScenarioError> {
     let located = Locator {
         source_name,
@@ -99,7 +115,17 @@ pub fn parse(
         let offset = e.span().map(|s| s.start);
         located.error_at(&effective, offset, message)
     })?;
+    let mut scenario = scenario;
     validate::check(&scenario).map_err(|(key, message)| located.error_for_key(&key, message))?;
+    request::resolve_workload(&mut scenario.workload, base)
+        .map_err(|(key, message)| located.error_for_key(key, message))?;
+    request::check_thresholds(&scenario)
+        .map_err(|(key, message)| located.error_for_key(&key, message))?;
+    for (i, phase) in scenario.phases.iter_mut().enumerate() {
+        request::resolve_workload(&mut phase.workload, base).map_err(|(key, message)| {
+            located.error_for_key(&format!("phases[{i}].{key}"), message)
+        })?;
+    }
     Ok(scenario)
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use versus_targets::units::{ArrivalRate, ByteRate, ByteSize, HumanDuration};
 
 use super::faults::{Churn, Fault};
+use super::request::{RequestOrder, Requests};
 use super::threshold::Thresholds;
 
 /// A whole scenario: what to run, how hard, on what network, and what counts as passing.
@@ -120,9 +121,28 @@ pub enum Popularity {
 pub struct Workload {
     /// `url`, `fetch` or `flash-crowd`.
     pub kind: WorkloadKind,
-    /// For `url`: the address to GET (http:// or https://).
+    /// For `url`: the address to request (http:// or https://); with `requests`, the
+    /// base that paths in the requests file are relative to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// For `url`: the method, such as `POST` (default `GET`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// For `url`: headers sent with every request, each `"Name: value"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+    /// For `url`: the body, `"@FILE"` (relative to the scenario file) or the text itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// For `url`: a requests file (relative to the scenario file), one request per line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<String>,
+    /// For `url` with `requests`: `cycle` (default) or `random`.
+    #[serde(default, skip_serializing_if = "RequestOrder::is_cycle")]
+    pub order: RequestOrder,
+    /// The requests, read when the scenario is loaded.
+    #[serde(skip)]
+    pub resolved: Requests,
     /// For `fetch`: how many objects are published before the run.
     #[serde(default = "defaults::objects")]
     pub objects: u32,

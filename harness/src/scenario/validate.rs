@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use super::faults::FaultTarget;
-use super::model::{LoadModel, Scenario, WorkloadKind};
+use super::model::{LoadModel, Scenario, Workload, WorkloadKind};
 use crate::metric::Metric;
+use crate::metric::REQUEST_PREFIX;
 
 /// The longest run a scenario may ask for: every load loop is bounded in time.
 pub(super) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -98,10 +99,11 @@ fn check_one(s: &Scenario) -> Result<(), Problem> {
 fn check_workload(s: &Scenario) -> Result<(), Problem> {
     let w = &s.workload;
     match (w.kind, &w.url) {
-        (WorkloadKind::Url, None) => problem(
+        (WorkloadKind::Url, None) if w.requests.is_none() => problem(
             "workload.url",
-            "kind = \"url\" needs url = \"http://host:port/path\" (or https://)",
+            "kind = \"url\" needs url = \"http://host:port/path\" (or https://), or requests = \"FILE\"",
         )?,
+        (WorkloadKind::Url, None) => {}
         (WorkloadKind::Url, Some(url)) => {
             if let Err(e) = crate::scenario::url::Target::parse(url) {
                 problem("workload.url", e.to_string())?;
@@ -113,6 +115,7 @@ fn check_workload(s: &Scenario) -> Result<(), Problem> {
         )?,
         _ => {}
     }
+    check_request_keys(w)?;
     if w.kind == WorkloadKind::Url && s.network.tls {
         problem(
             "network.tls",
@@ -130,6 +133,39 @@ fn check_workload(s: &Scenario) -> Result<(), Problem> {
             "workload.zipf_exponent",
             "must be a number above 0 and at most 10 (1.0 is classic Zipf)",
         )?;
+    }
+    Ok(())
+}
+
+/// `method`, `headers`, `body`, `requests` and `order` belong to a url workload, and a
+/// requests file says each request's method and body itself.
+fn check_request_keys(w: &Workload) -> Result<(), Problem> {
+    let given = [
+        ("workload.method", w.method.is_some()),
+        ("workload.headers", !w.headers.is_empty()),
+        ("workload.body", w.body.is_some()),
+        ("workload.requests", w.requests.is_some()),
+        ("workload.order", !w.order.is_cycle()),
+    ];
+    for (key, set) in given {
+        if set && w.kind != WorkloadKind::Url {
+            problem(
+                key,
+                "applies only to kind = \"url\"; remove it or change the kind",
+            )?;
+        }
+    }
+    if w.requests.is_some() {
+        for (key, set) in [
+            ("workload.method", w.method.is_some()),
+            ("workload.body", w.body.is_some()),
+        ] {
+            if set {
+                problem(key, "a requests file gives each request's method and body; remove this key (headers still apply to every request)")?;
+            }
+        }
+    } else if !w.order.is_cycle() {
+        problem("workload.order", "applies only with requests = \"FILE\"")?;
     }
     Ok(())
 }
@@ -346,6 +382,7 @@ fn check_churn(
 
 fn check_thresholds(s: &Scenario) -> Result<(), Problem> {
     let one_shot = s.workload.kind == WorkloadKind::FlashCrowd;
+    let url = s.workload.kind == WorkloadKind::Url;
     for t in &s.thresholds.0 {
         let key = format!("thresholds.{}", t.metric);
         match &t.metric {
@@ -353,8 +390,9 @@ fn check_thresholds(s: &Scenario) -> Result<(), Problem> {
                 &key,
                 "applies only to one-shot workloads (kind = \"flash-crowd\")",
             )?,
+            // A url workload's named requests are checked once the requests are read.
             Metric::Latency { op, .. } | Metric::Rps { op } | Metric::OpErrorRate { op }
-                if op != "get" =>
+                if op != "get" && !(url && op.starts_with(REQUEST_PREFIX)) =>
             {
                 problem(
                     &key,
