@@ -22,6 +22,9 @@ pub struct Experiment {
     pub quick: &'static [Variant],
     /// Run in the first repetition only (a map, not a verdict).
     pub once: bool,
+    /// Its scenario churns: each repetition draws its own churn schedule (seed), so the
+    /// interval covers schedules, not only the machine's noise.
+    pub churn: bool,
 }
 
 impl Experiment {
@@ -111,6 +114,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
         full: &[users(4), users(8), users(16), users(32)],
         quick: &[users(4), users(16)],
         once: false,
+        churn: false,
     },
     Experiment {
         name: "response",
@@ -120,6 +124,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
         full: &[rate(8, 10), rate(8, 25), rate(8, 50)],
         quick: &[rate(8, 10), rate(8, 40)],
         once: false,
+        churn: false,
     },
     Experiment {
         name: "servers",
@@ -135,6 +140,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
         ],
         quick: &[servers(16, 1), servers(16, 4)],
         once: false,
+        churn: false,
     },
     Experiment {
         name: "spof",
@@ -144,6 +150,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
         full: &[users(8)],
         quick: &[users(8)],
         once: false,
+        churn: false,
     },
     Experiment {
         name: "churn",
@@ -153,6 +160,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
         full: &[users(8), users(16), users(32)],
         quick: &[users(8), users(16)],
         once: false,
+        churn: true,
     },
     Experiment {
         name: "crossover",
@@ -162,6 +170,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
         full: &CROSSOVER_GRID,
         quick: &[],
         once: true,
+        churn: false,
     },
 ];
 
@@ -212,6 +221,14 @@ impl Step {
                 "--servers",
                 "architectures.servers",
                 &s.to_string(),
+            ));
+        }
+        if self.experiment.churn {
+            let seed = u64::from(self.repetition) + 1;
+            overrides.push(Override::from_flag(
+                "--set",
+                "churn.seed",
+                &seed.to_string(),
             ));
         }
         if let Some(u) = v.peer_upload {
@@ -322,6 +339,12 @@ mod tests {
             "--only 8 runs flash only"
         );
         assert_eq!(s.last().unwrap().repetition, 1);
+        let churn = steps(&[7], true, 2).unwrap();
+        let seeds: Vec<u64> = churn
+            .iter()
+            .map(|s| s.scenario(&[]).unwrap().churn.unwrap().seed)
+            .collect();
+        assert_eq!(seeds, [1, 1, 2, 2], "one churn schedule per repetition");
         let response = steps(&[4], true, 1).unwrap();
         let scenario = response[0].scenario(&[]).unwrap();
         assert_eq!(
