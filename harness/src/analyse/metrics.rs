@@ -167,6 +167,11 @@ pub fn samples(runs: &[&RunReport]) -> Vec<(MetricDef, Vec<f64>)> {
     out
 }
 
+/// An open-model run's arrival rate as an exact key: thousandths of an arrival per second.
+pub fn rate_key(run: &RunReport) -> Option<u64> {
+    run.rate_per_s.map(|r| (r * 1000.0).round() as u64)
+}
+
 /// What makes runs repetitions of one configuration: the claim suite's experiment, the
 /// architecture, the number of users, for client-server runs of server replicas, and for
 /// the open model the arrival rate.
@@ -192,7 +197,7 @@ impl GroupKey {
             arch: run.arch,
             users: run.users,
             servers: run.servers,
-            rate_milli: run.rate_per_s.map(|r| (r * 1000.0).round() as u64),
+            rate_milli: rate_key(run),
         }
     }
 

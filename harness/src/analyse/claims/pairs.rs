@@ -91,18 +91,18 @@ impl Paired<'_> {
 }
 
 /// The pair at the largest size, judged, as a [`Judged`]; `describe` gives the lead
-/// sentence, the effect's name and the evidence from it.
+/// sentence, the effect's name and the evidence from it (and every size judged).
 fn judge_largest(
     report: &Report,
     c: &Comparison,
     rule: Rule,
-    describe: impl Fn(&Paired<'_>) -> (String, String, String),
+    describe: impl Fn(&Paired<'_>, &[Paired<'_>]) -> (String, String, String),
 ) -> Judged {
     let (judged, excluded) = c.judge_all(report, rule);
     let Some(largest) = judged.last() else {
         return Judged::not_measured(c.needs, excluded);
     };
-    let (lead, effect_metric, evidence) = describe(largest);
+    let (lead, effect_metric, evidence) = describe(largest, &judged);
     Judged::from_judgement(
         largest.judgement.clone(),
         &lead,
@@ -143,7 +143,7 @@ pub(crate) fn cs_more_expensive(report: &Report) -> Judged {
         cs_over_p2p: true,
         needs: "needs a flash crowd on both architectures (scenarios/claims/flash.toml)",
     };
-    judge_largest(report, &c, Rule::ratio(Side::Above), |p| {
+    judge_largest(report, &c, Rule::ratio(Side::Above), |p, _| {
         let n = p.config.users;
         let show = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("n/a".into(), f);
         let bytes = |v: f64| format_bytes(v);
@@ -338,7 +338,7 @@ pub(crate) fn cs_less_traffic(report: &Report) -> Judged {
         cs_over_p2p: false,
         needs: "needs the same workload on both architectures",
     };
-    judge_largest(report, &c, Rule::ratio(Side::Above), |p| {
+    judge_largest(report, &c, Rule::ratio(Side::Above), |p, _| {
         let n = p.config.users;
         (
             format!("P2P's wire bytes per delivered byte over CS's, for {n} users, was"),
@@ -365,7 +365,7 @@ pub(crate) fn p2p_large_content(report: &Report) -> Judged {
         needs: "needs a flash crowd on both architectures (scenarios/claims/flash.toml)",
     };
     let rule = Rule::ratio(Side::Above);
-    let mut judged = judge_largest(report, &c, rule, |p| {
+    judge_largest(report, &c, rule, |p, all| {
         let n = p.config.users;
         let bounds = format!(
             "; bounds cs {}, p2p {}",
@@ -376,21 +376,17 @@ pub(crate) fn p2p_large_content(report: &Report) -> Judged {
             format!("CS's flash-crowd makespan over P2P's, for {n} users, was"),
             format!("flash-crowd makespan, cs / p2p, at N = {n}"),
             format!(
-                "flash-crowd makespan: {}{bounds}",
-                p.medians(&c, |s| format_duration_us(s * 1e6))
+                "flash-crowd makespan: {}{bounds}{}",
+                p.medians(&c, |s| format_duration_us(s * 1e6)),
+                crossover_text(report, all)
             ),
         )
-    });
-    if judged.verdict != crate::report::model::ClaimVerdict::NotMeasured {
-        judged.evidence.push_str(&crossover_text(report, &c, rule));
-    }
-    judged
+    })
 }
 
 /// `; crossover N* (smallest N at which P2P was faster): 4 measured, 2 from the bounds`,
-/// over the sizes of the flash crowd, and per u_s / u_i from the crossover map.
-fn crossover_text(report: &Report, c: &Comparison, rule: Rule) -> String {
-    let (all, _) = c.judge_all(report, rule);
+/// over the sizes judged (`all`), and per u_s / u_i from the crossover map.
+fn crossover_text(report: &Report, all: &[Paired<'_>]) -> String {
     let bound_ratio = |p: &Paired<'_>| {
         let cs = median_of(&p.cs, |r| r.bound_s)?;
         let p2p = median_of(&p.p2p, |r| r.bound_s)?;

@@ -166,7 +166,7 @@ impl Config {
             phase: run.phase.clone(),
             users: run.users,
             servers: run.servers.filter(|_| with_servers),
-            rate_milli: run.rate_per_s.map(|r| (r * 1000.0).round() as u64),
+            rate_milli: crate::analyse::metrics::rate_key(run),
         }
     }
 }
