@@ -52,10 +52,17 @@ impl MachineLoad {
         let now = Instant::now();
         if let Some((before, since)) = self.start {
             self.machine_s += (busy - before).max(0.0);
+            tracing::debug!(machine_s = busy - before, own_s, "machine window");
             self.own_s += own_s;
             self.wall_s += (now - since).as_secs_f64();
         }
         self.start = Some((busy, now));
+    }
+
+    /// The run's own CPU-seconds over the closed windows.
+    #[cfg(test)]
+    pub(crate) fn own_seconds(&self) -> f64 {
+        self.own_s
     }
 
     /// Cores busy with work other than the run's, on average over the closed windows.

@@ -70,12 +70,20 @@ struct Tracked {
     cpu_ns_at_start: Option<u64>,
     /// CPU time at the latest sample (kept once the process is gone).
     cpu_ns_last: u64,
-    /// CPU time when the current window started (`None` for a process tracked since).
+    /// CPU time when the current window started, or at the process's first reading if
+    /// it was tracked since (`None` until it is first read).
     cpu_ns_window: Option<u64>,
     /// Whether the CPU time comes from the process's CPU-time clock (exact) rather than
     /// from `/proc/<pid>/stat` ticks (10 ms steps); fixed at the first sample so the two
     /// are never mixed.
     exact_clock: Option<bool>,
+    /// A child of the harness: once it exits and is reaped, its whole CPU time shows in
+    /// the harness's reaped-children clock ([`reaped_children_ns`]).
+    child: bool,
+    /// Gone since the previous window closed (its reaped time not yet set against it).
+    vanished: bool,
+    /// Gone, and already set against the reaped-children clock.
+    settled: bool,
 }
 
 /// Samples processes once a second.
@@ -91,6 +99,8 @@ pub struct ResourceSampler {
     peak_cores: f64,
     /// The whole machine's CPU use over the same windows.
     machine: super::machine_load::MachineLoad,
+    /// The harness's reaped children's CPU time when the current window started.
+    reaped_ns_window: Option<u64>,
 }
 
 /// A window shorter than this does not count towards the peak (too short to be a rate).
@@ -108,6 +118,7 @@ impl ResourceSampler {
             window: None,
             peak_cores: 0.0,
             machine: Default::default(),
+            reaped_ns_window: None,
         };
         sampler.track(Role::Harness, Probe::Process(std::process::id()));
         sampler
@@ -115,6 +126,10 @@ impl ResourceSampler {
 
     /// Adds a node (a process, or a container's group) under `role`.
     pub fn track(&mut self, role: Role, probe: Probe) {
+        let child = match probe {
+            Probe::Process(pid) => parent_of(pid) == Some(std::process::id()),
+            Probe::Cgroup(_) => false,
+        };
         self.tracked.push(Tracked {
             role,
             probe,
@@ -122,6 +137,9 @@ impl ResourceSampler {
             cpu_ns_last: 0,
             cpu_ns_window: None,
             exact_clock: None,
+            child,
+            vanished: false,
+            settled: false,
         });
         self.roles.entry(role).or_default().processes += 1;
         self.sample();
@@ -162,9 +180,13 @@ impl ResourceSampler {
         let mut rss_by_role: BTreeMap<Role, u64> = BTreeMap::new();
         for t in &mut self.tracked {
             let Some((cpu_ns, rss)) = Self::read(&self.system, t) else {
+                t.vanished |= t.child && !t.settled && t.cpu_ns_at_start.is_some();
                 continue;
             };
             t.cpu_ns_at_start.get_or_insert(cpu_ns);
+            // A node tracked while a window is open counts from its first reading: the
+            // nodes of a run are tracked in a burst, faster than a window closes.
+            t.cpu_ns_window.get_or_insert(cpu_ns);
             t.cpu_ns_last = cpu_ns;
             *rss_by_role.entry(t.role).or_default() += rss;
             let role = self.roles.entry(t.role).or_default();
@@ -218,14 +240,52 @@ impl ResourceSampler {
                 .sum();
             let cores = used as f64 / 1e9 / (now - since).as_secs_f64();
             self.peak_cores = self.peak_cores.max(cores);
-            self.machine.window(used as f64 / 1e9);
+            let exited = self.exited_since_window();
+            tracing::debug!(
+                used_s = used as f64 / 1e9,
+                exited_s = exited as f64 / 1e9,
+                tracked = self.tracked.len(),
+                unread = self
+                    .tracked
+                    .iter()
+                    .filter(|t| t.cpu_ns_window.is_none())
+                    .count(),
+                window_s = (now - since).as_secs_f64(),
+                "resource window"
+            );
+            self.machine.window((used + exited) as f64 / 1e9);
         } else {
+            self.reaped_ns_window = reaped_children_ns();
             self.machine.window(0.0);
         }
         for t in &mut self.tracked {
             t.cpu_ns_window = Some(t.cpu_ns_last);
         }
         self.window = Some(now);
+    }
+
+    /// CPU time that children of the harness used between their last sample and their
+    /// exit, in nanoseconds: the reaped-children clock's growth over the window, less
+    /// what the samples had already counted of the children that went. Without it, the
+    /// last moments of every node that exits (a flash crowd's peers) would show as other
+    /// work on the machine.
+    fn exited_since_window(&mut self) -> u64 {
+        let Some(reaped) = reaped_children_ns() else {
+            return 0;
+        };
+        let grown = reaped.saturating_sub(self.reaped_ns_window.unwrap_or(reaped));
+        self.reaped_ns_window = Some(reaped);
+        if grown == 0 {
+            // Gone but not yet reaped: set against the clock once it is.
+            return 0;
+        }
+        let mut counted = 0u64;
+        for t in self.tracked.iter_mut().filter(|t| t.vanished) {
+            counted += t.cpu_ns_last;
+            t.vanished = false;
+            t.settled = true;
+        }
+        grown.saturating_sub(counted)
     }
 
     /// The highest CPU use of every tracked process together over one sampling window
@@ -297,6 +357,33 @@ fn process_cpu_ns(pid: u32) -> Option<u64> {
     Some(seconds.saturating_mul(1_000_000_000).saturating_add(nanos))
 }
 
+/// CPU time (user and system) of the harness's children that have exited and been
+/// reaped, in nanoseconds.
+fn reaped_children_ns() -> Option<u64> {
+    // SAFETY: an all-zero rusage is a valid value for the call to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid rusage for the call to fill.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return None;
+    }
+    let micros = |t: libc::timeval| {
+        u64::try_from(t.tv_sec)
+            .ok()?
+            .checked_mul(1_000_000)?
+            .checked_add(u64::try_from(t.tv_usec).ok()?)
+    };
+    Some((micros(usage.ru_utime)? + micros(usage.ru_stime)?).saturating_mul(1_000))
+}
+
+/// The parent process of `pid`, from `/proc/<pid>/stat` (`None` where it cannot be read).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid ...`; comm may hold spaces and parentheses: split after the
+    // last one.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 impl Default for ResourceSampler {
     fn default() -> Self {
         Self::new()
@@ -306,6 +393,63 @@ impl Default for ResourceSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shell that counts for a while: its own CPU, no forks.
+    fn busy_shell(iterations: u32) -> std::process::Child {
+        std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!("i=0; while [ $i -lt {iterations} ]; do i=$((i+1)); done"),
+            ])
+            .spawn()
+            .expect("sh starts")
+    }
+
+    #[test]
+    fn a_node_tracked_while_a_window_is_open_counts_in_it() {
+        let mut sampler = ResourceSampler::new();
+        // Tracked at once, well within the window the harness's own tracking opened.
+        let mut child = busy_shell(3_000_000);
+        sampler.track(Role::Peer, Probe::Process(child.id()));
+        let at_track = process_cpu_ns(child.id()).unwrap_or(0);
+        std::thread::sleep(MIN_WINDOW + std::time::Duration::from_millis(200));
+        sampler.sample();
+        let burned = process_cpu_ns(child.id())
+            .unwrap_or(0)
+            .saturating_sub(at_track) as f64
+            / 1e9;
+        let own = sampler.machine.own_seconds();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(burned > 0.05, "the shell barely ran: {burned} s");
+        assert!(
+            own >= 0.9 * burned,
+            "own {own:.3} s < the node's {burned:.3} s in the window"
+        );
+    }
+
+    #[test]
+    fn a_child_that_exits_between_samples_is_the_runs_own_work() {
+        let mut sampler = ResourceSampler::new();
+        let mut child = busy_shell(400_000);
+        let reaped_before = reaped_children_ns().expect("getrusage");
+        sampler.track(Role::Peer, Probe::Process(child.id()));
+        std::thread::sleep(MIN_WINDOW);
+        sampler.sample();
+        let counted_while_alive = sampler.machine.own_seconds();
+        child.wait().expect("sh exits");
+        let burned = (reaped_children_ns().expect("getrusage") - reaped_before) as f64 / 1e9;
+        std::thread::sleep(MIN_WINDOW);
+        sampler.sample();
+        let own = sampler.machine.own_seconds();
+        assert!(burned > 0.05, "the shell barely ran: {burned} s");
+        // Everything the child burned is the run's own, including what it burned after
+        // its last sample (bounded: the harness's own sampling adds a little).
+        assert!(
+            own >= 0.9 * burned,
+            "own {own:.3} s < child's {burned:.3} s (counted while alive {counted_while_alive:.3} s)"
+        );
+    }
 
     /// This thread's CPU time.
     fn thread_cpu() -> std::time::Duration {
