@@ -55,6 +55,7 @@ impl ServerArgs {
         a.optional("upload", self.upload);
         a.optional("download", self.download);
         a.optional("latency", self.latency);
+        a.optional("jitter", self.jitter);
         a.path("data-dir", self.data_dir.as_deref());
         a.flag("max-object-size", self.max_object_size);
         a.flag("max-store-size", self.max_store_size);
@@ -77,6 +78,7 @@ impl PeerArgs {
         a.optional("upload", self.upload);
         a.optional("download", self.download);
         a.optional("latency", self.latency);
+        a.optional("jitter", self.jitter);
         if let Some(m) = self.misbehave {
             use clap::ValueEnum;
             if let Some(name) = m.to_possible_value() {
