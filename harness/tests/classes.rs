@@ -47,7 +47,11 @@ fn classes_finish_in_the_order_of_their_download_caps() {
     let report = read_report(&out);
     for run in report["runs"].as_array().expect("runs") {
         let arch = run["arch"].as_str().unwrap_or("?");
-        assert_eq!(run["ops"]["get"]["errors_total"], 0, "{arch}: {}", run["ops"]);
+        assert_eq!(
+            run["ops"]["get"]["errors_total"], 0,
+            "{arch}: {}",
+            run["ops"]
+        );
         let seconds = completion_seconds(run);
         assert_eq!(seconds.len(), 6, "{arch}: {seconds:?}");
         // 4 MiB at 16 MiB/s is a quarter second; at 1 MiB/s four seconds.
@@ -60,7 +64,10 @@ fn classes_finish_in_the_order_of_their_download_caps() {
         let bound = run["bound_s"].as_f64().expect("a bound");
         assert!((bound - 4.0).abs() < 1e-9, "{arch}: bound {bound}");
         let makespan = run["completion"]["makespan_s"].as_f64().expect("makespan");
-        assert!(makespan >= bound * 0.97, "{arch}: {makespan} s below the bound");
+        assert!(
+            makespan >= bound * 0.97,
+            "{arch}: {makespan} s below the bound"
+        );
         assert_eq!(run["network"]["min_download"], 1 << 20, "{arch}");
     }
 }

@@ -126,7 +126,11 @@ fn run_watching(
     }
     let done = wait_bounded(child, Duration::from_secs(10));
     assert_eq!(done.status.code(), Some(0), "{}", describe(&done));
-    assert_eq!(left_by(pid), (vec![], vec![]), "no container or network left");
+    assert_eq!(
+        left_by(pid),
+        (vec![], vec![]),
+        "no container or network left"
+    );
     read_report(out)
 }
 
@@ -180,15 +184,26 @@ fn kernel_caps_hold_transfers_near_their_rate_and_leave_nothing() {
         for (role, pid) in pids {
             if role == "peer" {
                 let links = in_namespace(*pid, "ip", &["-o", "link", "show"]);
-                let filters = in_namespace(*pid, "tc", &["filter", "show", "dev", "eth0", "ingress"]);
+                let filters =
+                    in_namespace(*pid, "tc", &["filter", "show", "dev", "eth0", "ingress"]);
                 ifb_seen |= links.contains("vsifb0") && filters.contains("mirred");
             }
         }
     });
-    assert!(ifb_seen, "the peer's namespace had its IFB device and redirect");
+    assert!(
+        ifb_seen,
+        "the peer's namespace had its IFB device and redirect"
+    );
     let ratio = throughput_over(&report["runs"][0], 4.0 * MIB, MIB);
-    assert!((0.8..=1.1).contains(&ratio), "download at {ratio} × the cap");
-    assert_eq!(host_state(), before, "no IFB device or iptables rule on the host");
+    assert!(
+        (0.8..=1.1).contains(&ratio),
+        "download at {ratio} × the cap"
+    );
+    assert_eq!(
+        host_state(),
+        before,
+        "no IFB device or iptables rule on the host"
+    );
 }
 
 #[test]
@@ -214,7 +229,11 @@ fn kernel_loss_shows_in_tcp_retransmissions() {
     });
     assert!(rules, "the server's namespace had the random-drop rules");
     let run = &report["runs"][0];
-    assert_eq!(run["ops"]["get"]["errors_total"], 0, "TCP recovers: {}", run["ops"]);
+    assert_eq!(
+        run["ops"]["get"]["errors_total"], 0,
+        "TCP recovers: {}",
+        run["ops"]
+    );
     assert_eq!(run["network"]["loss"], 0.02, "{}", run["network"]);
     let (sent, retransmitted) = last.expect("the server's TCP counters were read");
     let share = retransmitted as f64 / sent.max(1) as f64;
@@ -341,11 +360,17 @@ fn a_partition_costs_availability_across_the_split_then_heals() {
     }
     let (during, n_during) = availability(run, 2, 6);
     let (after, n_after) = availability(run, 9, 14);
-    assert!(n_during > 10 && n_after > 10, "{n_during} and {n_after} fetches");
+    assert!(
+        n_during > 10 && n_after > 10,
+        "{n_during} and {n_after} fetches"
+    );
     // Same-side fetches still succeed, cross-split ones fail: neither all nor none.
     assert!(
         (0.2..=0.85).contains(&during),
         "availability {during} during the partition ({n_during} fetches)"
     );
-    assert!(after >= 0.95, "availability {after} after healing ({n_after} fetches)");
+    assert!(
+        after >= 0.95,
+        "availability {after} after healing ({n_after} fetches)"
+    );
 }

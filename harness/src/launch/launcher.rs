@@ -61,7 +61,8 @@ pub(crate) trait Node {
     fn isolate(&mut self, others: &[IpAddr]) -> impl Future<Output = Result<(), String>> {
         let _ = others;
         std::future::ready(Err(
-            "a partition needs nodes with their own addresses: architectures.launcher = \"docker\"".to_string(),
+            "a partition needs nodes with their own addresses: architectures.launcher = \"docker\""
+                .to_string(),
         ))
     }
     /// Sends it `signal`, if it still runs (done when this returns).

@@ -303,7 +303,9 @@ mod tests {
         assert!(ups.windows(2).all(|w| w[0] <= w[1]), "slowest first");
         assert_eq!(ups[50], MIB);
         // 20 users: the slowest sits at the 2.5 % quantile, the median × e^(−0.5·1.96).
-        let first = user_links(&net, 20)[0].upload.map_or(0, Capacity::bytes_per_sec);
+        let first = user_links(&net, 20)[0]
+            .upload
+            .map_or(0, Capacity::bytes_per_sec);
         let expected = MIB as f64 * (-0.5f64 * 1.959964).exp();
         assert!((first as f64 / expected - 1.0).abs() < 1e-4, "{first}");
     }

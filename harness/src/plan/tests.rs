@@ -257,9 +257,16 @@ fn peer_classes_give_each_peer_its_caps_and_the_bounds_their_sum() {
     // Client-server: max(N·F/u_s, F/d_min) = 16 s; users 4..12 download at 2 MiB/s.
     assert!(close(cs.bound_s, 16.0), "{:?}", cs.bound_s);
     assert_eq!(cs.user_downloads.len(), 16);
-    assert_eq!(cs.user_downloads[4].map(|d| d.bytes_per_sec()), Some(2 * MIB));
+    assert_eq!(
+        cs.user_downloads[4].map(|d| d.bytes_per_sec()),
+        Some(2 * MIB)
+    );
     assert_eq!(cs.user_downloads[0], None);
-    assert!(cs.nodes.iter().chain(&p2p.nodes).all(|n| n.kernel.is_none()));
+    assert!(cs
+        .nodes
+        .iter()
+        .chain(&p2p.nodes)
+        .all(|n| n.kernel.is_none()));
 }
 
 #[test]
@@ -282,10 +289,23 @@ fn kernel_emulation_moves_every_cap_to_the_containers() {
         assert_eq!(kernel.loss, Some(0.01));
     }
     let kernel = |n: &NodeSpec| n.kernel.unwrap();
-    assert_eq!(kernel(&cs.nodes[0]).upload.map(|u| u.bytes_per_sec()), Some(4 * MIB));
-    assert_eq!(kernel(&p2p.nodes[1]).upload.map(|u| u.bytes_per_sec()), Some(4 * MIB));
-    assert_eq!(kernel(&p2p.nodes[5]).download.map(|u| u.bytes_per_sec()), Some(2 * MIB));
-    assert_eq!(kernel(&p2p.nodes[16]).upload, None, "a free-rider is not capped");
+    assert_eq!(
+        kernel(&cs.nodes[0]).upload.map(|u| u.bytes_per_sec()),
+        Some(4 * MIB)
+    );
+    assert_eq!(
+        kernel(&p2p.nodes[1]).upload.map(|u| u.bytes_per_sec()),
+        Some(4 * MIB)
+    );
+    assert_eq!(
+        kernel(&p2p.nodes[5]).download.map(|u| u.bytes_per_sec()),
+        Some(2 * MIB)
+    );
+    assert_eq!(
+        kernel(&p2p.nodes[16]).upload,
+        None,
+        "a free-rider is not capped"
+    );
     // The bounds do not depend on who applies the caps.
     assert!(close(p2p.bound_s, 64.0 / 28.0));
 }
@@ -307,5 +327,9 @@ fn a_lognormal_distribution_sets_each_peers_upload() {
     let sum: u64 = ups.iter().sum();
     // N·F/(u_s + Σu_i) with u_s = 4 MiB/s, F = 8 MiB, N = 16.
     let expected = 16.0 * 8.0 * MIB as f64 / (4.0 * MIB as f64 + sum as f64);
-    assert!(close(p2p.bound_s, expected), "{:?} vs {expected}", p2p.bound_s);
+    assert!(
+        close(p2p.bound_s, expected),
+        "{:?} vs {expected}",
+        p2p.bound_s
+    );
 }

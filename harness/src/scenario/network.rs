@@ -76,7 +76,9 @@ impl<'de> Deserialize<'de> for Capacity {
             Integer(i64),
             Float(f64),
         }
-        let negative = || serde::de::Error::custom("a rate cannot be negative; write 0 for none (a free-rider's upload) or a rate such as \"1MiB/s\"");
+        let negative = || {
+            serde::de::Error::custom("a rate cannot be negative; write 0 for none (a free-rider's upload) or a rate such as \"1MiB/s\"")
+        };
         let text = match Raw::deserialize(d)? {
             Raw::Integer(0) => return Ok(Capacity::Zero),
             Raw::Integer(n) if n < 0 => return Err(negative()),

@@ -133,4 +133,3 @@ pub fn addresses(pid: u32) -> BTreeMap<(String, String), String> {
     }
     found
 }
-

@@ -147,7 +147,9 @@ impl DockerLauncher {
                 let pid = pid.ok_or_else(|| {
                     failed(DockerError::Failed {
                         command: format!("inspect {id}"),
-                        stderr: "no process id for the container: cannot enter its network namespace".into(),
+                        stderr:
+                            "no process id for the container: cannot enter its network namespace"
+                                .into(),
                     })
                 })?;
                 Namespace { pid }

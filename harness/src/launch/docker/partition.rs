@@ -9,15 +9,19 @@ use std::net::IpAddr;
 use super::shaping::{Namespace, ShapingError};
 
 /// The chain holding a node's partition rules.
-pub const CHAIN: &str = "VERSUS-PARTITION";
+pub(super) const CHAIN: &str = "VERSUS-PARTITION";
 
 impl Namespace {
     /// Drops what goes to or comes from `others`, in place of what was dropped before
     /// (nothing, with an empty list).
     pub async fn isolate(&self, others: &[IpAddr]) -> Result<(), ShapingError> {
         // Declaring the chain creates it, or empties it (--noflush keeps the rest).
-        self.run_with_input("iptables-restore", &["-w", "--noflush"], Some(rules(others).as_str()))
-            .await?;
+        self.run_with_input(
+            "iptables-restore",
+            &["-w", "--noflush"],
+            Some(rules(others).as_str()),
+        )
+        .await?;
         for hook in ["INPUT", "OUTPUT"] {
             let jump = ["-w", "-C", hook, "-j", CHAIN];
             if self.run("iptables", &jump).await.is_err() {
@@ -33,7 +37,9 @@ impl Namespace {
 fn rules(others: &[IpAddr]) -> String {
     let mut text = format!("*filter\n:{CHAIN} - [0:0]\n");
     for ip in others {
-        text.push_str(&format!("-A {CHAIN} -s {ip} -j DROP\n-A {CHAIN} -d {ip} -j DROP\n"));
+        text.push_str(&format!(
+            "-A {CHAIN} -s {ip} -j DROP\n-A {CHAIN} -d {ip} -j DROP\n"
+        ));
     }
     text.push_str("COMMIT\n");
     text

@@ -50,7 +50,9 @@ pub enum ShapingError {
         hint: &'static str,
     },
     /// No interface carries the container's address.
-    #[error("network.emulation = \"kernel\": no interface has address {0} in the container's namespace")]
+    #[error(
+        "network.emulation = \"kernel\": no interface has address {0} in the container's namespace"
+    )]
     NoInterface(Ipv4Addr),
 }
 
@@ -113,7 +115,8 @@ impl Namespace {
             return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
         }
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        let hint = if stderr.contains("Operation not permitted") || stderr.contains("Permission denied")
+        let hint = if stderr.contains("Operation not permitted")
+            || stderr.contains("Permission denied")
         {
             " (entering a container's namespace and shaping it needs root: CAP_SYS_ADMIN and CAP_NET_ADMIN)"
         } else if stderr.contains("No such file") && stderr.contains("execute") {
@@ -156,10 +159,12 @@ impl Namespace {
             admin.as_str(),
         );
         let steps: [&[&str]; 5] = [
-            &["qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "10"],
             &[
-                "class", "add", "dev", dev, "parent", "1:", "classid", "1:10", "htb", "rate",
-                rate, "ceil", rate, "burst", burst, "cburst", burst,
+                "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "10",
+            ],
+            &[
+                "class", "add", "dev", dev, "parent", "1:", "classid", "1:10", "htb", "rate", rate,
+                "ceil", rate, "burst", burst, "cburst", burst,
             ],
             &[
                 "qdisc", "add", "dev", dev, "parent", "1:10", "handle", "10:", "bfifo", "limit",
@@ -185,8 +190,11 @@ impl Namespace {
         ifb_module_quietly().await;
         self.run("ip", &["link", "add", IFB, "type", "ifb"]).await?;
         self.run("ip", &["link", "set", IFB, "up"]).await?;
-        self.run("tc", &["qdisc", "add", "dev", dev, "handle", "ffff:", "ingress"])
-            .await?;
+        self.run(
+            "tc",
+            &["qdisc", "add", "dev", dev, "handle", "ffff:", "ingress"],
+        )
+        .await?;
         self.run(
             "tc",
             &[
