@@ -4,8 +4,8 @@
 //!   time against the configured rate), and a peer's download cap through an IFB device
 //!   does the same, the qdiscs and the IFB device seen in the containers' namespaces
 //!   while they run;
-//! - random loss with iptables shows as TCP retransmissions in the server's namespace,
-//!   in proportion to the loss;
+//! - random loss with iptables shows as TCP retransmissions in the sender's (the seed's)
+//!   namespace, in proportion to the loss;
 //! - nothing of it is left afterwards: the containers (and with them their namespaces,
 //!   qdiscs, IFB devices and rules) are gone, the host has no IFB device and no new
 //!   iptables rule;
@@ -214,20 +214,24 @@ fn kernel_loss_shows_in_tcp_retransmissions() {
     }
     let before = host_state();
     let dir = temp_dir();
-    let cs = scenario(dir.path(), "cs", "3MiB", "loss = \"2%\"");
+    // The seed sends a 3 MiB object to one peer, whose namespace drops 2 % of what
+    // arrives: the seed sends those segments again.
+    let p2p = scenario(dir.path(), "p2p", "3MiB", "loss = \"2%\"");
     let mut last = None;
     let mut rules = false;
-    let report = run_watching(&cs, &dir.path().join("cs"), |pids| {
+    let report = run_watching(&p2p, &dir.path().join("p2p"), |pids| {
         for (role, pid) in pids {
-            if role == "server" {
+            if role == "seed" {
                 if let Some(counts) = tcp_segments(*pid) {
                     last = Some(counts);
                 }
+            }
+            if role == "peer" {
                 rules |= in_namespace(*pid, "iptables", &["-S"]).contains("statistic");
             }
         }
     });
-    assert!(rules, "the server's namespace had the random-drop rules");
+    assert!(rules, "the peer's namespace had the random-drop rule");
     let run = &report["runs"][0];
     assert_eq!(
         run["ops"]["get"]["errors_total"], 0,
@@ -235,7 +239,7 @@ fn kernel_loss_shows_in_tcp_retransmissions() {
         run["ops"]
     );
     assert_eq!(run["network"]["loss"], 0.02, "{}", run["network"]);
-    let (sent, retransmitted) = last.expect("the server's TCP counters were read");
+    let (sent, retransmitted) = last.expect("the seed's TCP counters were read");
     let share = retransmitted as f64 / sent.max(1) as f64;
     // 2 % of packets each way are dropped: about as many segments are sent again
     // (bounded loosely: GSO drops several segments at once, the last reading may come

@@ -141,7 +141,6 @@ impl DockerLauncher {
                 let emulated = Emulated {
                     link,
                     ip,
-                    gateway: run.network.gateway(),
                     admin_port: ready.admin.port(),
                 };
                 let pid = pid.ok_or_else(|| {

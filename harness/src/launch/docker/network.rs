@@ -67,12 +67,6 @@ impl RunNetwork {
         Err(last.unwrap_or(DockerError::Unreachable("no subnet tried".into())))
     }
 
-    /// The gateway: the host's own address on the network (the harness's traffic
-    /// comes from it).
-    pub(super) fn gateway(&self) -> Ipv4Addr {
-        Ipv4Addr::from(self.base + 1)
-    }
-
     /// A fresh address for a node; `None` once the subnet is full.
     pub(super) fn allocate(&self) -> Option<Ipv4Addr> {
         let host = self.next.fetch_add(1, Ordering::Relaxed);

@@ -6,9 +6,10 @@
 //!   (a byte-limited fifo under it), the admin plane's port in an unshaped class.
 //! - Download: the interface's ingress redirected (u32 match-all, `mirred`) to an IFB
 //!   device made in the same namespace, shaped there the same way.
-//! - Loss: iptables `statistic --mode random` DROP rules on what arrives (any source)
-//!   and on what leaves for the host (the harness), the admin port left alone, so every
-//!   path loses its share once per direction.
+//! - Loss: an iptables `statistic --mode random` DROP rule on what arrives (any source,
+//!   the admin port left alone): between containers every packet has that chance of
+//!   being lost once, in both directions; client-server users in the harness (on the
+//!   host) lose only what they send to the servers.
 //!
 //! Everything lives in the container's namespace and goes with it: the IFB device and
 //! the rules are never in the host's. Caps are rates on the wire (headers included), as
@@ -63,8 +64,6 @@ pub struct Emulated {
     pub link: KernelLink,
     /// The container's address.
     pub ip: Ipv4Addr,
-    /// The run network's gateway: where the harness's traffic comes from.
-    pub gateway: Ipv4Addr,
     /// The admin plane's port, never shaped.
     pub admin_port: u16,
 }
@@ -207,33 +206,33 @@ impl Namespace {
         self.cap(IFB, rate, "dport", admin).await
     }
 
-    /// Random drops of `share` of the packets arriving on `dev`, and of those leaving
-    /// on it for `gateway`, the admin port excepted.
-    async fn lose(
-        &self,
-        dev: &str,
-        share: f64,
-        gateway: Ipv4Addr,
-        admin: u16,
-    ) -> Result<(), ShapingError> {
+    /// Random drops of `share` of the packets arriving on `dev`, the admin port
+    /// excepted. Only arrivals: a packet dropped on its way out would be a local send
+    /// error that TCP retries at once, not a loss on the wire.
+    async fn lose(&self, dev: &str, share: f64, admin: u16) -> Result<(), ShapingError> {
         let p = format!("{share:.6}");
         let admin = admin.to_string();
-        let gateway = gateway.to_string();
-        let (p, admin, gateway) = (p.as_str(), admin.as_str(), gateway.as_str());
-        let random = ["-m", "statistic", "--mode", "random", "--probability", p];
-        let mut inbound = vec![
-            "-w", "-A", "INPUT", "-i", dev, "-p", "tcp", "!", "--dport", admin,
+        let rule = [
+            "-w",
+            "-A",
+            "INPUT",
+            "-i",
+            dev,
+            "-p",
+            "tcp",
+            "!",
+            "--dport",
+            &admin,
+            "-m",
+            "statistic",
+            "--mode",
+            "random",
+            "--probability",
+            &p,
+            "-j",
+            "DROP",
         ];
-        inbound.extend(random);
-        inbound.extend(["-j", "DROP"]);
-        self.run("iptables", &inbound).await?;
-        let mut outbound = vec![
-            "-w", "-A", "OUTPUT", "-o", dev, "-d", gateway, "-p", "tcp", "!", "--sport", admin,
-        ];
-        outbound.extend(random);
-        outbound.extend(["-j", "DROP"]);
-        self.run("iptables", &outbound).await?;
-        Ok(())
+        self.run("iptables", &rule).await.map(drop)
     }
 
     /// Applies `e` to this namespace.
@@ -249,7 +248,7 @@ impl Namespace {
             self.cap_ingress(&dev, down, e.admin_port).await?;
         }
         if let Some(loss) = e.link.loss.filter(|l| *l > 0.0) {
-            self.lose(&dev, loss, e.gateway, e.admin_port).await?;
+            self.lose(&dev, loss, e.admin_port).await?;
         }
         tracing::debug!(
             "kernel emulation on {} ({dev}, process {}): {:?}",
