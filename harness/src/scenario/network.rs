@@ -83,7 +83,7 @@ impl<'de> Deserialize<'de> for Capacity {
             Raw::Integer(0) => return Ok(Capacity::Zero),
             Raw::Integer(n) if n < 0 => return Err(negative()),
             Raw::Float(f) if f < 0.0 => return Err(negative()),
-            Raw::Float(f) if f == 0.0 => return Ok(Capacity::Zero),
+            Raw::Float(0.0) => return Ok(Capacity::Zero),
             Raw::Integer(n) => n.to_string(),
             Raw::Float(f) => f.to_string(),
             Raw::Text(t) => t,
