@@ -63,6 +63,7 @@ fn stream(c: &mut Criterion) {
                 upload: Some(HUGE),
                 download: Some(HUGE),
                 latency: Duration::ZERO,
+                jitter: Duration::ZERO,
             },
         ),
     ];

@@ -55,6 +55,7 @@ impl ServerArgs {
         a.optional("upload", self.upload);
         a.optional("download", self.download);
         a.optional("latency", self.latency);
+        a.optional("jitter", self.jitter);
         a.path("data-dir", self.data_dir.as_deref());
         a.flag("max-object-size", self.max_object_size);
         a.flag("max-store-size", self.max_store_size);
@@ -77,6 +78,7 @@ impl PeerArgs {
         a.optional("upload", self.upload);
         a.optional("download", self.download);
         a.optional("latency", self.latency);
+        a.optional("jitter", self.jitter);
         if let Some(m) = self.misbehave {
             use clap::ValueEnum;
             if let Some(name) = m.to_possible_value() {
@@ -130,6 +132,7 @@ mod tests {
             upload: Some(ByteRate(3 << 20)),
             download: Some(ByteRate(1000)),
             latency: Some(HumanDuration(Duration::from_micros(2500))),
+            jitter: Some(HumanDuration(Duration::from_micros(500))),
             data_dir: Some("/tmp/some dir".into()),
             max_object_size: ByteSize(12345),
             max_store_size: ByteSize(99 << 20),
@@ -172,6 +175,7 @@ mod tests {
             upload: Some(ByteRate(512 << 10)),
             download: Some(ByteRate(1 << 20)),
             latency: Some(HumanDuration(Duration::from_millis(25))),
+            jitter: Some(HumanDuration(Duration::from_millis(5))),
             misbehave: Some(Misbehave::Stall),
             fetch_timeout: HumanDuration(Duration::from_secs(7)),
             lookup_timeout: HumanDuration(Duration::from_millis(1500)),

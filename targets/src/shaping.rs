@@ -1,8 +1,8 @@
 //! The network profile, applied by a node to its own data plane (portable, no root).
 //!
 //! A [`Shaper`] holds one node's profile: an upload cap and a download cap, each a
-//! [`TokenBucket`] shared by all of the node's connections, and a one-way latency added to
-//! the data the node sends. [`Shaper::wrap`] turns any stream into a [`ShapedStream`] that
+//! [`TokenBucket`] shared by all of the node's connections, and a one-way latency (with
+//! optional jitter) added to the data the node sends. [`Shaper::wrap`] turns any stream into a [`ShapedStream`] that
 //! applies the profile and counts the bytes it moves into the shaper's [`ByteCounters`].
 //! With no cap and no latency the wrapper only counts bytes.
 //!
@@ -40,12 +40,18 @@ pub struct NetProfile {
     pub download: Option<ByteRate>,
     /// One-way latency added to the bytes the node sends.
     pub latency: Duration,
+    /// Each piece sent is delayed by `latency` ± up to this much (uniform), never
+    /// overtaking the piece before it.
+    pub jitter: Duration,
 }
 
 impl NetProfile {
     /// True when the profile changes nothing.
     pub fn is_unshaped(&self) -> bool {
-        self.upload.is_none() && self.download.is_none() && self.latency.is_zero()
+        self.upload.is_none()
+            && self.download.is_none()
+            && self.latency.is_zero()
+            && self.jitter.is_zero()
     }
 }
 
@@ -83,6 +89,7 @@ pub struct Shaper {
     upload: Option<Arc<TokenBucket>>,
     download: Option<Arc<TokenBucket>>,
     latency: Duration,
+    jitter: Duration,
     window: usize,
     counters: Arc<ByteCounters>,
 }
@@ -93,7 +100,9 @@ impl Shaper {
         let window = match profile.upload {
             // Enough to keep a capped link busy for two latencies.
             Some(rate) => {
-                let bdp = u128::from(rate.bytes_per_sec()) * profile.latency.as_nanos() * 2
+                let bdp = u128::from(rate.bytes_per_sec())
+                    * (profile.latency + profile.jitter).as_nanos()
+                    * 2
                     / 1_000_000_000;
                 usize::try_from(bdp).unwrap_or(usize::MAX).max(DELAY_WINDOW)
             }
@@ -103,6 +112,7 @@ impl Shaper {
             upload: profile.upload.map(|r| Arc::new(TokenBucket::new(r))),
             download: profile.download.map(|r| Arc::new(TokenBucket::new(r))),
             latency: profile.latency,
+            jitter: profile.jitter,
             window,
             counters: Arc::new(ByteCounters::default()),
         }
@@ -132,13 +142,13 @@ impl Shaper {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let io = if self.latency.is_zero() {
+        let io = if self.latency.is_zero() && self.jitter.is_zero() {
             Io::Direct(io)
         } else {
             let (read, write) = tokio::io::split(io);
             Io::Delayed {
                 read,
-                line: DelayLine::spawn(write, self.latency, self.window),
+                line: DelayLine::spawn(write, self.latency, self.jitter, self.window),
             }
         };
         ShapedStream {
@@ -387,6 +397,41 @@ mod tests {
             "took {:?}",
             start.elapsed()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jitter_spreads_delays_around_the_latency_without_reordering() {
+        let shaper = Shaper::new(&NetProfile {
+            latency: Duration::from_millis(20),
+            jitter: Duration::from_millis(10),
+            ..NetProfile::default()
+        });
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let mut a = shaper.wrap(a);
+        let mut delays = Vec::new();
+        for i in 0..40u8 {
+            let start = Instant::now();
+            a.write_all(&[i]).await.unwrap();
+            let mut got = [0u8; 1];
+            b.read_exact(&mut got).await.unwrap();
+            assert_eq!(got[0], i, "in order");
+            delays.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        let (min, max) = delays
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), d| (lo.min(*d), hi.max(*d)));
+        // 20 ms ± 10 ms, one piece at a time (none waits behind another).
+        assert!(min >= 9.9 && max <= 30.1, "{delays:?}");
+        assert!(max - min > 8.0, "the delays vary: {delays:?}");
+        let mean = delays.iter().sum::<f64>() / delays.len() as f64;
+        assert!((15.0..25.0).contains(&mean), "mean {mean} ms");
+        // Back-to-back pieces never overtake one another.
+        for i in 0..50u8 {
+            a.write_all(&[i]).await.unwrap();
+        }
+        let mut rest = [0u8; 50];
+        b.read_exact(&mut rest).await.unwrap();
+        assert!(rest.iter().enumerate().all(|(i, v)| *v == i as u8));
     }
 
     #[tokio::test(start_paused = true)]

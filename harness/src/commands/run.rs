@@ -195,12 +195,10 @@ async fn execute_launched(
 /// Records in `run` the conditions `scenario` gave it: in words, and its network profile.
 fn describe_run(run: &mut RunReport, scenario: &Scenario) {
     run.conditions = Some(scenario.conditions());
-    let n = &scenario.network;
-    run.network = Some(crate::report::model::RunNetwork {
-        server_upload: n.server_upload.map(|r| r.0),
-        peer_upload: n.peer_upload.map(|r| r.0),
-        download: n.download.map(|r| r.0),
-    });
+    run.network = Some(crate::report::model::RunNetwork::of(
+        &scenario.network,
+        run.users as usize,
+    ));
 }
 
 /// As [`run_arch`], with the command line's leave to drive a URL beyond loopback.

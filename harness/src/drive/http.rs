@@ -59,6 +59,8 @@ pub struct HttpConnector {
     destinations: Arc<[Destination]>,
     /// Each user's download cap, applied on the harness side of the connection.
     download_cap: Option<ByteRate>,
+    /// Per user (slot), a cap of its own instead of `download_cap` (peer classes).
+    user_caps: Arc<[Option<ByteRate>]>,
     /// Counts the wire bytes of every session.
     shaper: Shaper,
 }
@@ -77,8 +79,16 @@ impl HttpConnector {
             endpoints: endpoints.into(),
             destinations,
             download_cap,
+            user_caps: Vec::new().into(),
             shaper: Shaper::unshaped(),
         }
+    }
+
+    /// The same connector with user (slot) i capped at `caps[i]` (cycling), in place
+    /// of the one cap for all; no change when `caps` is empty.
+    pub fn with_user_downloads(mut self, caps: &[Option<ByteRate>]) -> Self {
+        self.user_caps = caps.into();
+        self
     }
 
     /// The same connector speaking TLS with `tls` to every endpoint, each endpoint's
@@ -100,14 +110,18 @@ impl HttpConnector {
 
 impl Connector for HttpConnector {
     type Session = HttpSession;
-    fn session(&self, _slot: u64) -> HttpSession {
+    fn session(&self, slot: u64) -> HttpSession {
+        let download_cap = match self.user_caps.len() {
+            0 => self.download_cap,
+            n => self.user_caps[(slot % n as u64) as usize],
+        };
         HttpSession {
             endpoints: self.endpoints.clone(),
             destinations: self.destinations.clone(),
             connections: (0..self.endpoints.len()).map(|_| None).collect(),
             setup: None,
             // Each user gets its own download bucket, like a peer's own access link.
-            shaper: match self.download_cap {
+            shaper: match download_cap {
                 Some(cap) => Shaper::new(&NetProfile {
                     download: Some(cap),
                     ..NetProfile::default()

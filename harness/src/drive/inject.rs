@@ -153,7 +153,7 @@ impl Injector {
             FaultAction::Pause | FaultAction::Leave => state == NodeState::Up,
             FaultAction::Resume => state == NodeState::Paused,
             FaultAction::Join => state == NodeState::Down,
-            FaultAction::Restart => true,
+            FaultAction::Restart | FaultAction::Partition | FaultAction::Heal => true,
         };
         let wanted_index = match event.target {
             FaultTarget::Server(i) | FaultTarget::Peer(i) => Some(i as usize),
@@ -188,6 +188,11 @@ impl Injector {
         nodes: &[usize],
         stop: &CancellationToken,
     ) -> Option<String> {
+        match action {
+            FaultAction::Partition => return cluster.partition(Some(nodes)).await.err(),
+            FaultAction::Heal => return cluster.partition(None).await.err(),
+            _ => {}
+        }
         let mut error = None;
         if matches!(
             action,
@@ -203,6 +208,8 @@ impl Injector {
                 FaultAction::Leave => cluster.leave(index).await,
                 FaultAction::Pause => cluster.pause(index).await,
                 FaultAction::Resume => cluster.resume(index).await,
+                // Handled above, for the whole cluster at once.
+                FaultAction::Partition | FaultAction::Heal => {}
                 FaultAction::Restart | FaultAction::Join => {
                     if action == FaultAction::Restart && cluster.state(index) != NodeState::Down {
                         cluster.kill(index).await;
@@ -262,6 +269,7 @@ fn undo_of(action: FaultAction) -> Option<FaultAction> {
         FaultAction::Kill => Some(FaultAction::Restart),
         FaultAction::Pause => Some(FaultAction::Resume),
         FaultAction::Leave => Some(FaultAction::Join),
+        FaultAction::Partition => Some(FaultAction::Heal),
         _ => None,
     }
 }

@@ -57,7 +57,8 @@ pub(super) async fn run<L: Launcher>(
     let seconds = plan.load.model.duration().as_secs() as usize + 2;
     let gate = (!plan.faults.is_empty())
         .then(|| Arc::new(UserGate::new(plan.users, plan.paths(), seconds)));
-    let mut connector = HttpConnector::new(ready.endpoints, plan.user_download);
+    let mut connector = HttpConnector::new(ready.endpoints, plan.user_download)
+        .with_user_downloads(&plan.user_downloads);
     if let Some(tls) = &ready.tls {
         connector = connector
             .with_tls(tls)

@@ -128,6 +128,35 @@ impl<L: Launcher> Cluster<L> {
         self.states[index] = NodeState::Up;
     }
 
+    /// Splits the nodes `group` from the others (no packet crosses), replacing an
+    /// earlier split; `None` heals. Nodes that are down are left alone (one started
+    /// again later is not split). The first error, if any.
+    pub(crate) async fn partition(&mut self, group: Option<&[usize]>) -> Result<(), String> {
+        let addresses: Vec<Option<std::net::IpAddr>> =
+            self.nodes.iter().map(Node::address).collect();
+        let mut first = None;
+        for i in 0..self.nodes.len() {
+            if self.states[i] == NodeState::Down {
+                continue;
+            }
+            let others: Vec<std::net::IpAddr> = match group {
+                None => Vec::new(),
+                Some(group) => {
+                    let inside = group.contains(&i);
+                    (0..addresses.len())
+                        .filter(|j| group.contains(j) != inside)
+                        .filter_map(|j| addresses[j])
+                        .collect()
+                }
+            };
+            let result = self.nodes[i].isolate(&others).await;
+            if let Err(e) = result {
+                first.get_or_insert(format!("{}: {e}", self.nodes[i].spec().name()));
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
     /// Starts node `index` again with `args` (its own, adjusted by the caller); returns
     /// what to sample of the new instance, if the backend exposes it.
     pub(crate) async fn start_again(

@@ -4,6 +4,7 @@
 //! one implementation; a container backend is another.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use versus_targets::ready::ReadyLine;
@@ -50,6 +51,19 @@ pub(crate) trait Node {
     /// The bearer token its admin plane wants, when it is exposed beyond loopback.
     fn bearer(&self) -> Option<&str> {
         None
+    }
+    /// The address other nodes reach it at, when it has one of its own (a container).
+    fn address(&self) -> Option<IpAddr> {
+        None
+    }
+    /// Drops every packet to and from `others` (a partition), replacing what an earlier
+    /// call dropped; an empty list heals. Only nodes with their own address can.
+    fn isolate(&mut self, others: &[IpAddr]) -> impl Future<Output = Result<(), String>> {
+        let _ = others;
+        std::future::ready(Err(
+            "a partition needs nodes with their own addresses: architectures.launcher = \"docker\""
+                .to_string(),
+        ))
     }
     /// Sends it `signal`, if it still runs (done when this returns).
     fn signal(&mut self, signal: Signal) -> impl Future<Output = ()>;

@@ -84,6 +84,9 @@ pub struct ArchPlan {
     pub endpoints: Endpoints,
     /// Each user's download cap, applied on the harness side (client-server).
     pub user_download: Option<ByteRate>,
+    /// Client-server with peer classes: user i's own download cap (its class's), in
+    /// place of `user_download`; empty when every user has `user_download`.
+    pub user_downloads: Vec<Option<ByteRate>>,
     /// TLS on the users' connections, if any.
     pub tls: Option<TlsPlan>,
     /// When and how hard.

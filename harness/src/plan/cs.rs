@@ -1,15 +1,17 @@
 //! The client-server plan: `servers` replicas of `versus server`; a flash crowd's object
 //! on every replica (users spread over them round-robin), a fetch workload's objects each
 //! on the replica rendezvous hashing picks. Each user's download cap is applied on the
-//! harness side of its connection. With faults on the servers each replica keeps its
+//! harness side of its connection (its class's, with peer classes). With faults on the servers each replica keeps its
 //! objects in a data directory, so one started again serves them again. With
-//! `network.tls` the data planes speak HTTPS ([`TlsPlan::Generated`]).
+//! `network.tls` the data planes speak HTTPS ([`TlsPlan::Generated`]). With
+//! `emulation = "kernel"` the servers' upload cap is their containers' kernel's.
 
 use hyper::Method;
 use versus_targets::server::ServerArgs;
 use versus_targets::units::{ByteSize, HumanDuration};
 
 use super::arch_plan::{common, fetch_workload, ArchPlan, Endpoints, TlsPlan, WorkloadPlan};
+use super::links::{self, KernelLink};
 use super::nodes::{NodeSpec, TargetArgs};
 use super::objects::{CatalogEntry, ObjectPlan};
 use super::routing::replica_for;
@@ -19,15 +21,18 @@ use crate::scenario::Scenario;
 /// The smallest `--max-object-size` the servers get.
 const MIN_MAX_OBJECT: u64 = 1 << 30;
 
-/// The options of every replica.
-fn server_args(scenario: &Scenario) -> ServerArgs {
+/// The options of every replica, and what its kernel applies (`emulation = "kernel"`).
+fn server_args(scenario: &Scenario) -> (ServerArgs, Option<KernelLink>) {
     let net = &scenario.network;
-    ServerArgs {
-        upload: net.server_upload,
+    let placed = links::place(links::server_link(net, false), net);
+    let args = ServerArgs {
+        upload: placed.upload,
         latency: (!net.latency.0.is_zero()).then_some(HumanDuration(net.latency.0)),
+        jitter: (!net.jitter.0.is_zero()).then_some(net.jitter),
         max_object_size: ByteSize(scenario.workload.object_size.bytes().max(MIN_MAX_OBJECT)),
         ..ServerArgs::default()
-    }
+    };
+    (args, placed.kernel)
 }
 
 fn entry(object: &ObjectPlan, endpoint: usize) -> CatalogEntry {
@@ -44,15 +49,18 @@ fn entry(object: &ObjectPlan, endpoint: usize) -> CatalogEntry {
 pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
     let (load, one_shot, ready_timeout) = common(scenario);
     let replicas = scenario.architectures.servers.max(1) as usize;
-    let args = server_args(scenario);
+    let (args, kernel) = server_args(scenario);
     let nodes = (0..replicas)
         .map(|index| NodeSpec {
             role: Role::Server,
             index,
             args: TargetArgs::Server(args.clone()),
             joins_seed: false,
+            kernel,
         })
         .collect();
+    // The users' own links: their download caps are applied in the harness.
+    let user_links = links::user_links(&scenario.network, scenario.load.users as usize);
     let w = &scenario.workload;
     let size = w.object_size.bytes() as usize;
     let (objects, catalog, workload, bound_s);
@@ -65,7 +73,7 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
             f64::from(scenario.load.users),
             net.server_upload
                 .map(|u| u.bytes_per_sec() as f64 * replicas as f64),
-            net.download.map(|d| d.bytes_per_sec() as f64),
+            links::min_download(&user_links),
         );
         workload = WorkloadPlan::OneShot {
             entry: e.clone(),
@@ -99,6 +107,11 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         verify: w.verify,
         endpoints: Endpoints::DataPlanes(Role::Server),
         user_download: scenario.network.download,
+        user_downloads: if links::heterogeneous(&scenario.network) {
+            user_links.iter().map(|l| l.download).collect()
+        } else {
+            Vec::new()
+        },
         tls: scenario.network.tls.then_some(TlsPlan::Generated),
         data_dirs: !faults.is_empty(),
         load,

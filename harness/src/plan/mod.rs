@@ -7,6 +7,7 @@ pub(crate) mod bounds;
 mod churn;
 mod cs;
 pub(crate) mod faults;
+pub mod links;
 pub mod load;
 pub(crate) mod nodes;
 pub(crate) mod objects;

@@ -9,6 +9,7 @@ use versus_targets::argv::Multiaddr;
 use versus_targets::peer::PeerArgs;
 use versus_targets::server::ServerArgs;
 
+use super::links::KernelLink;
 use crate::arch::Role;
 
 /// What a node runs: `versus server` or `versus peer`, with its options.
@@ -84,6 +85,9 @@ pub struct NodeSpec {
     pub args: TargetArgs,
     /// Peers: join the swarm through the seed (known once the seed is up).
     pub joins_seed: bool,
+    /// `emulation = "kernel"`: the caps and loss the container's kernel applies (the
+    /// target's own caps are off then).
+    pub kernel: Option<KernelLink>,
 }
 
 impl NodeSpec {

@@ -2,13 +2,17 @@
 //! cap) and one `versus peer` per user, joining through the seed. A flash crowd's object
 //! is published at the seed; a fetch workload's objects are spread over the users'
 //! peers. User i asks its own peer, through the peer's admin plane, to fetch through the
-//! swarm. The last `corrupt_peers` + `stall_peers` users' peers misbehave.
+//! swarm. The last `corrupt_peers` + `stall_peers` users' peers misbehave. Each peer's
+//! caps come from its link ([`super::links`]: peer classes, free-riders, a lognormal
+//! distribution), in the peer or, with `emulation = "kernel"`, in its container's kernel;
+//! the bound uses the actual Σu_i and d_min.
 
 use hyper::Method;
 use versus_targets::peer::{Misbehave, PeerArgs};
-use versus_targets::units::{ByteRate, HumanDuration};
+use versus_targets::units::HumanDuration;
 
 use super::arch_plan::{common, fetch_workload, ArchPlan, Endpoints, WorkloadPlan};
+use super::links::{self, KernelLink, Link};
 use super::load::ModelPlan;
 use super::nodes::{NodeSpec, TargetArgs};
 use super::objects::{CatalogEntry, ObjectPlan};
@@ -23,16 +27,21 @@ fn user_peers(scenario: &Scenario, model: &ModelPlan) -> usize {
     }
 }
 
-/// The options of one peer; `upload` is the seed's (server) or a user's cap.
-fn peer_args(scenario: &Scenario, upload: Option<ByteRate>) -> PeerArgs {
+/// The options of one peer on `link` (the seed's or a user's), and what its kernel
+/// applies instead with `emulation = "kernel"`.
+fn peer_args(scenario: &Scenario, link: Link) -> (PeerArgs, Option<KernelLink>) {
     let net = &scenario.network;
-    PeerArgs {
-        upload,
-        download: net.download,
+    let placed = links::place(link, net);
+    let args = PeerArgs {
+        upload: placed.upload,
+        download: placed.download,
         latency: (!net.latency.0.is_zero()).then_some(HumanDuration(net.latency.0)),
+        jitter: (!net.jitter.0.is_zero()).then_some(net.jitter),
         fetch_timeout: HumanDuration(scenario.load.timeout.0),
+        misbehave: link.free_rider().then_some(Misbehave::FreeRide),
         ..PeerArgs::default()
-    }
+    };
+    (args, placed.kernel)
 }
 
 /// `corrupt` or `stall` for the last users' peers, as the scenario asks.
@@ -48,21 +57,28 @@ fn misbehaviour(scenario: &Scenario, index: usize, users: usize) -> Option<Misbe
     }
 }
 
-fn nodes(scenario: &Scenario, users: usize) -> Vec<NodeSpec> {
+fn nodes(scenario: &Scenario, user_links: &[Link]) -> Vec<NodeSpec> {
+    let users = user_links.len();
+    let (args, kernel) = peer_args(scenario, links::server_link(&scenario.network, true));
     let seed = NodeSpec {
         role: Role::Seed,
         index: 0,
-        args: TargetArgs::Peer(peer_args(scenario, scenario.network.server_upload)),
+        args: TargetArgs::Peer(args),
         joins_seed: false,
+        kernel,
     };
-    let peers = (0..users).map(|index| NodeSpec {
-        role: Role::Peer,
-        index,
-        args: TargetArgs::Peer(PeerArgs {
-            misbehave: misbehaviour(scenario, index, users),
-            ..peer_args(scenario, scenario.network.peer_upload)
-        }),
-        joins_seed: true,
+    let peers = user_links.iter().enumerate().map(|(index, link)| {
+        let (args, kernel) = peer_args(scenario, *link);
+        NodeSpec {
+            role: Role::Peer,
+            index,
+            args: TargetArgs::Peer(PeerArgs {
+                misbehave: misbehaviour(scenario, index, users).or(args.misbehave),
+                ..args
+            }),
+            joins_seed: true,
+            kernel,
+        }
     });
     std::iter::once(seed).chain(peers).collect()
 }
@@ -81,6 +97,7 @@ fn entry(object: &ObjectPlan, query: &str) -> CatalogEntry {
 pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
     let (load, one_shot, ready_timeout) = common(scenario);
     let users = user_peers(scenario, &load.model);
+    let user_links = links::user_links(&scenario.network, users);
     let w = &scenario.workload;
     let size = w.object_size.bytes() as usize;
     let (objects, catalog, workload, bound_s);
@@ -93,9 +110,8 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
             size as f64,
             users as f64,
             net.server_upload.map(|u| u.bytes_per_sec() as f64),
-            net.download.map(|d| d.bytes_per_sec() as f64),
-            net.peer_upload
-                .map(|u| u.bytes_per_sec() as f64 * users as f64),
+            links::min_download(&user_links),
+            links::upload_sum(&user_links),
         );
         workload = WorkloadPlan::OneShot {
             entry: e.clone(),
@@ -118,7 +134,7 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         arch: Arch::P2p,
         target: format!("versus peer × {users} + seed"),
         users,
-        nodes: nodes(scenario, users),
+        nodes: nodes(scenario, &user_links),
         objects,
         catalog,
         workload,
@@ -126,6 +142,7 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         verify: false,
         endpoints: Endpoints::AdminPlanes(Role::Peer),
         user_download: None,
+        user_downloads: Vec::new(),
         load,
         faults,
         bound_s,

@@ -229,3 +229,107 @@ fn tls_is_planned_for_client_server_and_https_urls_only() {
         Some(TlsPlan::Url(Trust::Roots { extra: None }))
     );
 }
+
+fn misbehave(node: &NodeSpec) -> Option<versus_targets::peer::Misbehave> {
+    match &node.args {
+        TargetArgs::Peer(a) => a.misbehave,
+        TargetArgs::Server(_) => None,
+    }
+}
+
+#[test]
+fn peer_classes_give_each_peer_its_caps_and_the_bounds_their_sum() {
+    use versus_targets::peer::Misbehave;
+    let s = shipped("classes", &[]);
+    let (cs, p2p) = plans(&s);
+    // 16 users: 4 fast (4 MiB/s up), 8 ordinary (1 MiB/s up, 2 MiB/s down), 4
+    // free-riders; F = 4 MiB, u_s = 4 MiB/s.
+    let peers = &p2p.nodes[1..];
+    assert_eq!(peers.len(), 16);
+    assert!(peers[..4].iter().all(|n| upload(n) == Some(4 * MIB)));
+    assert!(peers[4..12].iter().all(|n| upload(n) == Some(MIB)));
+    assert!(peers[12..]
+        .iter()
+        .all(|n| upload(n).is_none() && misbehave(n) == Some(Misbehave::FreeRide)));
+    assert!(peers[..12].iter().all(|n| misbehave(n).is_none()));
+    // max(F/u_s, F/d_min, N·F/(u_s + Σu_i)) = max(1, 2, 64/(4 + 16 + 8)).
+    assert!(close(p2p.bound_s, 64.0 / 28.0), "{:?}", p2p.bound_s);
+    // Client-server: max(N·F/u_s, F/d_min) = 16 s; users 4..12 download at 2 MiB/s.
+    assert!(close(cs.bound_s, 16.0), "{:?}", cs.bound_s);
+    assert_eq!(cs.user_downloads.len(), 16);
+    assert_eq!(
+        cs.user_downloads[4].map(|d| d.bytes_per_sec()),
+        Some(2 * MIB)
+    );
+    assert_eq!(cs.user_downloads[0], None);
+    assert!(cs
+        .nodes
+        .iter()
+        .chain(&p2p.nodes)
+        .all(|n| n.kernel.is_none()));
+}
+
+#[test]
+fn kernel_emulation_moves_every_cap_to_the_containers() {
+    let s = shipped(
+        "classes",
+        &[
+            "architectures.launcher=docker",
+            "network.emulation=kernel",
+            "network.loss=1%",
+        ],
+    );
+    let (cs, p2p) = plans(&s);
+    for node in cs.nodes.iter().chain(&p2p.nodes) {
+        assert_eq!(upload(node), None, "{}: no cap in the target", node.name());
+        if let TargetArgs::Peer(a) = &node.args {
+            assert_eq!(a.download, None, "{}", node.name());
+        }
+        let kernel = node.kernel.expect("every node has its kernel link");
+        assert_eq!(kernel.loss, Some(0.01));
+    }
+    let kernel = |n: &NodeSpec| n.kernel.unwrap();
+    assert_eq!(
+        kernel(&cs.nodes[0]).upload.map(|u| u.bytes_per_sec()),
+        Some(4 * MIB)
+    );
+    assert_eq!(
+        kernel(&p2p.nodes[1]).upload.map(|u| u.bytes_per_sec()),
+        Some(4 * MIB)
+    );
+    assert_eq!(
+        kernel(&p2p.nodes[5]).download.map(|u| u.bytes_per_sec()),
+        Some(2 * MIB)
+    );
+    assert_eq!(
+        kernel(&p2p.nodes[16]).upload,
+        None,
+        "a free-rider is not capped"
+    );
+    // The bounds do not depend on who applies the caps.
+    assert!(close(p2p.bound_s, 64.0 / 28.0));
+}
+
+#[test]
+fn a_lognormal_distribution_sets_each_peers_upload() {
+    let s = shipped(
+        "flash-crowd",
+        &[
+            "network.upload_distribution.median=1MiB/s",
+            "network.upload_distribution.sigma=0.5",
+        ],
+    );
+    let p2p = ArchPlan::build(&s, Arch::P2p).unwrap();
+    let ups: Vec<u64> = p2p.nodes[1..].iter().filter_map(upload).collect();
+    assert_eq!(ups.len(), 16);
+    assert!(ups.windows(2).all(|w| w[0] <= w[1]));
+    assert!(ups[0] < MIB / 2 && ups[15] > 2 * MIB, "{ups:?}");
+    let sum: u64 = ups.iter().sum();
+    // N·F/(u_s + Σu_i) with u_s = 4 MiB/s, F = 8 MiB, N = 16.
+    let expected = 16.0 * 8.0 * MIB as f64 / (4.0 * MIB as f64 + sum as f64);
+    assert!(
+        close(p2p.bound_s, expected),
+        "{:?} vs {expected}",
+        p2p.bound_s
+    );
+}

@@ -37,6 +37,7 @@ pub(super) fn plan(scenario: &Scenario) -> Result<ArchPlan, PlanError> {
         verify: false,
         endpoints: Endpoints::Url(target),
         user_download: scenario.network.download,
+        user_downloads: Vec::new(),
         tls,
         load,
         faults: Vec::new(),

@@ -11,6 +11,7 @@ pub(crate) mod html;
 pub mod junit;
 pub(crate) mod markdown;
 pub mod model;
+mod network;
 pub(crate) mod resilience;
 pub mod schema;
 pub mod summary;

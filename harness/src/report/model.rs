@@ -414,6 +414,29 @@ pub struct RunNetwork {
     /// Every user's download.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download: Option<u64>,
+    /// Who applied the rate caps and the loss (and so produced every figure of the
+    /// run): the targets' own shapers (`app`) or each container's kernel (`kernel`:
+    /// htb qdiscs, ingress through IFB, iptables loss). Latency is always the targets'
+    /// own, and client-server users' download caps always the harness's.
+    #[serde(default)]
+    pub emulation: crate::scenario::network::Emulation,
+    /// Share of packets dropped at random in each direction (0.01 = 1 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    /// With peer classes or an upload distribution: Σ u_i over the users' peers, as
+    /// the bounds used it (`None`: some peer uncapped, or peers alike).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_upload_sum: Option<u64>,
+    /// With peer classes or an upload distribution: the smallest user download d_min.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_download: Option<u64>,
+    /// Users' peers that serve nothing (a class with upload 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub free_riders: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The crossover map of the claim suite: the flash-crowd makespan ratio CS / P2P over

@@ -39,11 +39,28 @@ impl Scenario {
                 parts.push(format!("{label} {v}"));
             }
         }
-        if !n.latency.0.is_zero() {
+        if !n.latency.0.is_zero() && n.jitter.0.is_zero() {
             parts.push(format!("latency {}", n.latency));
+        } else if !n.latency.0.is_zero() {
+            parts.push(format!("latency {} ± {}", n.latency, n.jitter));
         }
         if n.tls {
             parts.push("cs over TLS".into());
+        }
+        if !n.classes.is_empty() {
+            parts.push(format!("{} peer classes", n.classes.len()));
+        }
+        if let Some(d) = &n.upload_distribution {
+            parts.push(format!(
+                "lognormal peer uploads (median {}, sigma {})",
+                d.median, d.sigma
+            ));
+        }
+        if let Some(loss) = n.loss {
+            parts.push(format!("loss {loss}"));
+        }
+        if n.emulation != super::network::Emulation::App {
+            parts.push(format!("{} emulation", n.emulation.name()));
         }
         if self.architectures.launcher != LauncherKind::Process {
             parts.push(format!("{} launcher", self.architectures.launcher.name()));

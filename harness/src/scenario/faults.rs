@@ -6,7 +6,7 @@
 //! ```toml
 //! [[faults]]
 //! at = "4s"              # when, from the start of the load
-//! action = "kill"        # kill | pause | resume | restart | leave | join
+//! action = "kill"        # kill | pause | resume | restart | leave | join | partition | heal
 //! target = "server:0"    # server:N | servers | seed | peer:N | peers
 //! duration = "3s"        # kill/leave: start it again after; pause: resume after
 //!
@@ -43,6 +43,12 @@ pub enum FaultAction {
     Leave,
     /// Start again nodes that are down (left or killed), on the same addresses.
     Join,
+    /// Split the targeted nodes from every other node of the run: nothing crosses
+    /// between the two groups (containers: iptables DROP between their addresses).
+    /// With `duration`, healed after.
+    Partition,
+    /// Undo a partition: every node reaches every other again.
+    Heal,
 }
 
 impl FaultAction {
@@ -55,14 +61,16 @@ impl FaultAction {
             FaultAction::Restart => "restart",
             FaultAction::Leave => "leave",
             FaultAction::Join => "join",
+            FaultAction::Partition => "partition",
+            FaultAction::Heal => "heal",
         }
     }
 
-    /// True for actions a `duration` can undo (kill, pause, leave).
+    /// True for actions a `duration` can undo (kill, pause, leave, partition).
     pub fn can_last(self) -> bool {
         matches!(
             self,
-            FaultAction::Kill | FaultAction::Pause | FaultAction::Leave
+            FaultAction::Kill | FaultAction::Pause | FaultAction::Leave | FaultAction::Partition
         )
     }
 }

@@ -6,6 +6,7 @@ mod conditions;
 pub mod faults;
 mod location;
 pub mod model;
+pub mod network;
 mod overrides;
 pub mod request;
 mod requests_file;

@@ -6,9 +6,10 @@
 //! "an open model needs a rate") live in `validate.rs`.
 
 use serde::{Deserialize, Serialize};
-use versus_targets::units::{ArrivalRate, ByteRate, ByteSize, HumanDuration};
+use versus_targets::units::{ArrivalRate, ByteRate, ByteSize, HumanDuration, Percent};
 
 use super::faults::{Churn, Fault};
+pub use super::network::{Capacity, Emulation, PeerClass, UploadDistribution};
 use super::request::{RequestOrder, Requests};
 use super::threshold::Thresholds;
 
@@ -278,11 +279,28 @@ pub struct Network {
     /// One-way latency every node adds to what it sends.
     #[serde(default)]
     pub latency: HumanDuration,
+    /// Jitter on `latency`: each piece a node sends is delayed by the latency ± up to
+    /// this much (uniform; never reordered), at most the latency itself.
+    #[serde(default, skip_serializing_if = "super::network::zero_duration")]
+    pub jitter: HumanDuration,
     /// Client-server: the servers' data planes speak HTTPS (a self-signed certificate
     /// made for the run, trusted by the users), so both architectures pay for
     /// encryption (peer-to-peer always has Noise).
     #[serde(default)]
     pub tls: bool,
+    /// Who applies the rate caps and loss: the targets (`app`, default) or the kernel
+    /// of each container (`kernel`, with `launcher = "docker"`).
+    #[serde(default, skip_serializing_if = "Emulation::is_app")]
+    pub emulation: Emulation,
+    /// Packets dropped at random, in each direction (`"1%"`; `emulation = "kernel"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Percent>,
+    /// Peer classes: shares of the users with their own caps (`[[network.classes]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<PeerClass>,
+    /// The users' peer uploads from a lognormal distribution instead of `peer_upload`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_distribution: Option<UploadDistribution>,
 }
 
 /// `[architectures]`: which architectures run and with how many nodes.

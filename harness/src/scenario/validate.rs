@@ -60,6 +60,7 @@ fn check_one(s: &Scenario) -> Result<(), Problem> {
     check_load(s)?;
     check_thresholds(s)?;
     check_faults(s)?;
+    super::network::check(s)?;
     if !s.architectures.cs && !s.architectures.p2p && s.workload.kind != WorkloadKind::Url {
         problem(
             "architectures",

@@ -17,6 +17,9 @@ pub enum Misbehave {
     Corrupt,
     /// Accept block requests and never answer them.
     Stall,
+    /// A free-rider: download, but answer every block request "busy", so requesters ask
+    /// someone else (a peer class with upload 0).
+    FreeRide,
 }
 
 /// Command-line options of `versus peer`.
@@ -41,6 +44,10 @@ pub struct PeerArgs {
     /// One-way latency added to everything this peer sends (e.g. "25ms").
     #[arg(long, value_name = "DUR")]
     pub latency: Option<HumanDuration>,
+    /// Jitter on that latency: each piece sent is delayed by the latency ± up to this
+    /// much (uniform), never overtaking the one before it (e.g. "5ms").
+    #[arg(long, value_name = "DUR")]
+    pub jitter: Option<HumanDuration>,
     /// Misbehave on purpose when serving blocks: "corrupt" or "stall".
     #[arg(long, value_name = "KIND")]
     pub misbehave: Option<Misbehave>,
@@ -88,6 +95,7 @@ impl Default for PeerArgs {
             upload: None,
             download: None,
             latency: None,
+            jitter: None,
             misbehave: None,
             fetch_timeout: HumanDuration(Duration::from_secs(120)),
             lookup_timeout: HumanDuration(Duration::from_secs(15)),
@@ -117,6 +125,7 @@ impl PeerArgs {
             upload: self.upload,
             download: self.download,
             latency: self.latency.map(|d| d.0).unwrap_or_default(),
+            jitter: self.jitter.map(|d| d.0).unwrap_or_default(),
         }
     }
 }

@@ -230,7 +230,10 @@ impl Uploader {
             return vec![(request_id, channel, Response::Missing(have))];
         }
         self.reclaim_stale();
-        if self.queued >= self.settings.queue && self.sending.len() >= self.settings.slots {
+        let free_riding = self.misbehave == Some(Misbehave::FreeRide);
+        if free_riding
+            || (self.queued >= self.settings.queue && self.sending.len() >= self.settings.slots)
+        {
             self.metrics.node.requests.record(ROUTE_CHUNK, 503);
             return vec![(request_id, channel, Response::Busy(have))];
         }

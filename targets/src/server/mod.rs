@@ -58,6 +58,10 @@ pub struct ServerArgs {
     /// One-way latency added to everything this server sends (e.g. "25ms").
     #[arg(long, value_name = "DUR")]
     pub latency: Option<HumanDuration>,
+    /// Jitter on that latency: each piece sent is delayed by the latency ± up to this
+    /// much (uniform), never overtaking the one before it (e.g. "5ms").
+    #[arg(long, value_name = "DUR")]
+    pub jitter: Option<HumanDuration>,
     /// Keep objects in this directory (created if needed, reloaded on start) instead of in memory.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -89,6 +93,7 @@ impl Default for ServerArgs {
             upload: None,
             download: None,
             latency: None,
+            jitter: None,
             data_dir: None,
             max_object_size: ByteSize(1 << 30),
             max_store_size: ByteSize(DEFAULT_MAX_STORE_SIZE),
@@ -106,6 +111,7 @@ impl ServerArgs {
             upload: self.upload,
             download: self.download,
             latency: self.latency.map(|d| d.0).unwrap_or_default(),
+            jitter: self.jitter.map(|d| d.0).unwrap_or_default(),
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! This is how a node adds one-way latency without root: writes are copied into a queue
 //! stamped with their due time, and a background task (the pump) writes each piece to the
-//! socket when it is due. Throughput is not reduced — like a long cable, many bytes are
+//! socket when it is due. With jitter each piece's delay is the latency plus or minus a
+//! uniform share of the jitter, never less than the piece before it (a byte stream is
+//! not reordered: a late piece holds back the ones behind it, as on a TCP connection). Throughput is not reduced — like a long cable, many bytes are
 //! in flight at once — but the amount in flight is bounded by a window (like a TCP
 //! window), so per-connection throughput is at most `window / latency`.
 //!
@@ -30,13 +32,58 @@ pub const CLOSE_GRACE: Duration = Duration::from_secs(30);
 pub(crate) struct DelayLine {
     shared: Arc<Mutex<State>>,
     latency: Duration,
+    jitter: Option<Jitter>,
     window: usize,
+}
+
+/// Uniform offsets in ±`spread`, from a small generator of its own (SplitMix64): jitter
+/// needs no statistical quality, only spread and independence between connections.
+#[derive(Debug)]
+struct Jitter {
+    spread: Duration,
+    state: u64,
+}
+
+impl Jitter {
+    fn new(spread: Duration) -> Option<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static STREAMS: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+        if spread.is_zero() {
+            return None;
+        }
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let stream = STREAMS.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        Some(Jitter {
+            spread,
+            state: clock ^ stream,
+        })
+    }
+
+    /// The next uniform number in [0, 1).
+    fn next_unit(&mut self) -> f64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// `latency` moved by a uniform offset in ±spread, at least zero.
+    fn delay(&mut self, latency: Duration) -> Duration {
+        let offset = (self.next_unit() * 2.0 - 1.0) * self.spread.as_secs_f64();
+        Duration::from_secs_f64((latency.as_secs_f64() + offset).max(0.0))
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
     queue: VecDeque<(Instant, Bytes)>,
     queued: usize,
+    /// Due time of the last piece queued: later pieces are never due before it.
+    last_due: Option<Instant>,
     /// The writer, waiting for room in the window or for shutdown to finish.
     writer: Option<Waker>,
     /// The pump, waiting for data.
@@ -74,11 +121,12 @@ fn lock(shared: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl DelayLine {
-    /// Starts the pump for `write` on the current Tokio runtime.
+    /// Starts the pump for `write` on the current Tokio runtime: pieces are due
+    /// `latency` ± up to `jitter` after they are written.
     ///
     /// # Panics
     /// Outside a Tokio runtime.
-    pub(crate) fn spawn<W>(write: W, latency: Duration, window: usize) -> Self
+    pub(crate) fn spawn<W>(write: W, latency: Duration, jitter: Duration, window: usize) -> Self
     where
         W: AsyncWrite + Unpin + Send + 'static,
     {
@@ -94,11 +142,20 @@ impl DelayLine {
         DelayLine {
             shared,
             latency,
+            jitter: Jitter::new(jitter),
             window: window.max(1),
         }
     }
 
-    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let delay = match self.jitter.as_mut() {
+            Some(j) => j.delay(self.latency),
+            None => self.latency,
+        };
         let mut st = lock(&self.shared);
         if let Some(err) = st.error() {
             return Poll::Ready(Err(err));
@@ -118,7 +175,8 @@ impl DelayLine {
             return Poll::Pending;
         }
         let n = buf.len().min(room);
-        let due = Instant::now() + self.latency;
+        let due = (Instant::now() + delay).max(st.last_due.unwrap_or_else(Instant::now));
+        st.last_due = Some(due);
         st.queue.push_back((due, Bytes::copy_from_slice(&buf[..n])));
         st.queued += n;
         if let Some(pump) = st.pump.take() {

@@ -125,6 +125,7 @@ mod tests {
             server_upload: Some(8 << 20),
             peer_upload: Some(ui),
             download: Some(2 << 20),
+            ..RunNetwork::default()
         });
         r
     }

@@ -28,6 +28,9 @@ pub enum DockerError {
     /// The image to run is not there.
     #[error("the image {0} is not in the Docker engine; build it with `versus image --tag {0}` (or set architectures.image to an image you have)")]
     NoImage(String),
+    /// Kernel network emulation could not be applied to a container.
+    #[error(transparent)]
+    Emulation(super::shaping::ShapingError),
     /// A command failed.
     #[error("`docker {command}` failed: {stderr}")]
     Failed {

@@ -9,6 +9,9 @@
 //! - Faults are container operations: `docker kill` (SIGKILL, or SIGTERM to leave),
 //!   `docker pause` / `unpause`; a node started again is a fresh container on the
 //!   address the old one had.
+//! - With `network.emulation = "kernel"` each container's caps and loss are applied in
+//!   its network namespace once it is ready ([`shaping`]); they go with it. A
+//!   `partition` fault drops packets between the two groups' addresses there too.
 //! - Every container and the network carry the run's label and the harness's pid; the
 //!   run's are removed at its end ([`DockerLauncher::remove`]) and on a second Ctrl-C
 //!   ([`super::registry`]); those of a harness that died are removed when the next one
@@ -17,6 +20,8 @@
 pub mod engine;
 pub mod image;
 mod network;
+mod partition;
+pub mod shaping;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -32,6 +37,7 @@ use versus_targets::ready::ReadyLine;
 
 use self::engine::{label, DockerError, HARNESS_PID_LABEL, NODE_LABEL, ROLE_LABEL, RUN_LABEL};
 use self::network::RunNetwork;
+use self::shaping::{Emulated, Namespace};
 use super::launcher::{Launcher, Node, Signal};
 use super::process::{keep_stderr, read_ready, tail, LaunchError, STDERR_TAIL};
 use super::registry;
@@ -128,17 +134,40 @@ impl DockerLauncher {
             ..spec
         };
         let id = self.run_container(&spec, ip).await.map_err(failed)?;
-        match wait_ready(&spec, &id, ip, ready_timeout).await {
-            Ok(ready) => {
-                let probe = probe(&id).await;
-                Ok(ContainerNode {
-                    spec,
-                    ready,
-                    id,
-                    probe,
-                    token: run.token.clone(),
-                })
+        let started = async {
+            let ready = wait_ready(&spec, &id, ip, ready_timeout).await?;
+            let pid = container_pid(&id).await;
+            if let Some(link) = spec.kernel {
+                let emulated = Emulated {
+                    link,
+                    ip,
+                    admin_port: ready.admin.port(),
+                };
+                let pid = pid.ok_or_else(|| {
+                    failed(DockerError::Failed {
+                        command: format!("inspect {id}"),
+                        stderr:
+                            "no process id for the container: cannot enter its network namespace"
+                                .into(),
+                    })
+                })?;
+                Namespace { pid }
+                    .emulate(&emulated)
+                    .await
+                    .map_err(|e| failed(DockerError::Emulation(e)))?;
             }
+            Ok::<_, LaunchError>((ready, pid))
+        };
+        match started.await {
+            Ok((ready, pid)) => Ok(ContainerNode {
+                probe: probe(&id, pid),
+                pid,
+                ip,
+                spec,
+                ready,
+                id,
+                token: run.token.clone(),
+            }),
             Err(e) => {
                 let _ = engine::run(&["rm", "-f", "-v", &id]).await;
                 Err(e)
@@ -318,14 +347,20 @@ fn mapped(mut ready: ReadyLine, ip: Ipv4Addr) -> ReadyLine {
     ready
 }
 
-/// What to sample of container `id`: its cgroup, else its main process.
-async fn probe(id: &str) -> Option<Probe> {
-    let pid: u32 = engine::run(&["inspect", "--format", "{{.State.Pid}}", id])
+/// The main process of container `id`, if it runs.
+async fn container_pid(id: &str) -> Option<u32> {
+    engine::run(&["inspect", "--format", "{{.State.Pid}}", id])
         .await
         .ok()?
         .parse()
         .ok()
-        .filter(|pid| *pid > 0)?;
+        .filter(|pid| *pid > 0)
+}
+
+/// What to sample of container `id` (main process `pid`): its cgroup, else its
+/// process.
+fn probe(id: &str, pid: Option<u32>) -> Option<Probe> {
+    let pid = pid?;
     match Cgroup::of_pid(pid) {
         Some(group) => Some(Probe::Cgroup(group)),
         None => {
@@ -363,6 +398,10 @@ pub struct ContainerNode {
     ready: ReadyLine,
     /// The container's id.
     id: String,
+    /// Its main process (its network namespace), while it runs.
+    pid: Option<u32>,
+    /// Its address on the run's network.
+    ip: Ipv4Addr,
     probe: Option<Probe>,
     token: Arc<str>,
 }
@@ -406,6 +445,20 @@ impl Node for ContainerNode {
 
     fn bearer(&self) -> Option<&str> {
         Some(&self.token)
+    }
+
+    fn address(&self) -> Option<IpAddr> {
+        Some(IpAddr::V4(self.ip))
+    }
+
+    async fn isolate(&mut self, others: &[IpAddr]) -> Result<(), String> {
+        let pid = self
+            .pid
+            .ok_or_else(|| "the container has no process to enter".to_string())?;
+        Namespace { pid }
+            .isolate(others)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn signal(&mut self, signal: Signal) {
