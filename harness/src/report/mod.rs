@@ -13,6 +13,8 @@ pub(crate) mod markdown;
 pub mod model;
 pub(crate) mod resilience;
 pub mod schema;
+pub mod shard_merge;
+pub mod shard_model;
 pub mod summary;
 pub(crate) mod table;
 
