@@ -92,7 +92,7 @@ def main():
             for rep in range(a.repeat):
                 whole_dir = os.path.join(tmp, f"whole-{rep}")
                 run([a.versus, "run", *common, "--out", whole_dir], limit)
-                whole, _ = get_op(os.path.join(whole_dir, "report.json"))
+                whole, whole_schedule = get_op(os.path.join(whole_dir, "report.json"))
                 for m in ms:
                     start = (datetime.now(timezone.utc) + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
                     dirs = [os.path.join(tmp, f"m{m}-{rep}-shard{i}") for i in range(m)]
@@ -114,7 +114,7 @@ def main():
                         "rep": rep + 1, "m": m, "intended": schedule.get("intended"),
                         "count": merged["count"], "dropped": schedule.get("dropped", 0),
                         "p50": merged["latency_us"]["p50"], "p99": merged["latency_us"]["p99"],
-                        "whole_count": whole["count"],
+                        "whole_count": whole["count"], "whole_intended": whole_schedule.get("intended"),
                         "whole_p50": whole["latency_us"]["p50"], "whole_p99": whole["latency_us"]["p99"],
                     })
                     print(json.dumps(rows[-1]), flush=True)
@@ -125,16 +125,17 @@ def main():
     lines = [
         f"# Shards at a fixed open-model rate ({a.rate}/s for {a.duration}, constant arrivals, one `versus server`)",
         "",
-        f"Intended arrivals per run: {intended} (rate x duration). Command: `{' '.join(sys.argv)}`",
+        f"Rate x duration: {intended}; the schedule's own count (the unsharded run's intended arrivals) is the exact target. Command: `{' '.join(sys.argv)}`",
         "",
-        "| rep | M | intended | merged count | = intended | dropped | p50 µs (unsharded) | Δp50 | p99 µs (unsharded) | Δp99 |",
+        "| rep | M | intended (unsharded) | merged count | = intended | dropped | p50 µs (unsharded) | Δp50 | p99 µs (unsharded) | Δp99 |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         d50 = (r["p50"] / r["whole_p50"] - 1) * 100 if r["whole_p50"] else float("nan")
         d99 = (r["p99"] / r["whole_p99"] - 1) * 100 if r["whole_p99"] else float("nan")
         lines.append(
-            f"| {r['rep']} | {r['m']} | {r['intended']} | {r['count']} | {'yes' if r['count'] == intended else 'NO'} "
+            f"| {r['rep']} | {r['m']} | {r['intended']} ({r['whole_intended']}) | {r['count']} "
+            f"| {'yes' if r['count'] == r['intended'] == r['whole_intended'] else 'NO'} "
             f"| {r['dropped']} | {r['p50']} ({r['whole_p50']}) | {d50:+.1f} % | {r['p99']} ({r['whole_p99']}) | {d99:+.1f} % |"
         )
     text = "\n".join(lines) + "\n"
