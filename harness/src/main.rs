@@ -22,6 +22,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up: the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario (the embedded quickstart when none is given) or drive a URL.
@@ -47,6 +49,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Coordinate a sharded run: wait for M shards (`versus run --coordinator URL`),
+    /// hand out their slices and one start, merge their reports into one.
+    Coordinate(versus::commands::coordinate::CoordinateArgs),
     /// Build the targets' container image offline (FROM scratch) from this executable.
     Image(versus::commands::image::ImageArgs),
     /// Run the client-server reference target: an HTTP object store.
@@ -120,6 +125,8 @@ struct RunArgs {
     /// Load-generator threads (0 = one per core); shorthand for --set load.threads=N.
     #[arg(long, value_name = "N")]
     threads: Option<String>,
+    #[command(flatten)]
+    shard: versus::commands::shard::ShardArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -272,6 +279,7 @@ impl RunArgs {
             allow_remote_target: self.allow_remote_target,
             trust: versus::commands::run::trust(self.insecure, self.cacert),
             ci: self.output.ci,
+            shard: self.shard.into_options().map_err(|e| e.to_string())?,
         })
     }
 }
@@ -342,6 +350,11 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
                 versus::commands::claims::claims(options, stop).await
             })
         }
+        Command::Coordinate(args) => runtime()?.block_on(async {
+            let stop = CancellationToken::new();
+            tokio::spawn(watch_signals(stop.clone()));
+            versus::commands::coordinate::coordinate(args, stop).await
+        }),
         Command::Sweep(args) => {
             let options = args.into_options()?;
             runtime()?.block_on(async {

@@ -93,6 +93,7 @@ fn merged_repetitions_give_compare_an_interval() {
     let merge_into = |name: &str, inputs: Vec<std::path::PathBuf>| {
         let out = dir.path().join("merged").join(name);
         let code = versus::commands::merge::run(&MergeArgs {
+            shards: false,
             out: out.clone(),
             inputs,
         })
@@ -136,6 +137,7 @@ fn unreadable_or_mismatched_inputs_exit_2() {
         vec![good.clone(), other],
     ] {
         let e = versus::commands::merge::run(&MergeArgs {
+            shards: false,
             out: out.clone(),
             inputs,
         })

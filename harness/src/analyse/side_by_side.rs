@@ -236,6 +236,7 @@ pub(crate) mod tests {
             other_cores: None,
             resilience: None,
             faults: Vec::new(),
+            shard: None,
         }
     }
 

@@ -10,6 +10,11 @@
 //! The threshold results and the side-by-side rows are the inputs' (both are per run, or
 //! per pair of runs of one input); the claims are judged again on all the runs. Only
 //! report.json is written.
+//!
+//! With `--shards`, the inputs are instead the shards of one run (`versus run --shard
+//! I/M`), merged exactly into the report one process would have written
+//! ([`crate::report::shard_merge`]); its thresholds decide the exit code, as for `versus
+//! run`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,9 +30,15 @@ use crate::report::model::Report;
 /// Command-line options of `versus merge`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct MergeArgs {
+    /// The inputs are the shard reports of one run (`versus run --shard I/M`): merge
+    /// them exactly (histograms added, counts summed, rows aligned on the common start)
+    /// and judge the thresholds once, on the merged report (exit 1 if one fails).
+    #[arg(long)]
+    pub shards: bool,
     /// Where to write the merged report.json (its directory is created if needed).
     pub out: PathBuf,
-    /// The report.json files to merge, in order: their runs become repetitions.
+    /// The report.json files to merge, in order: their runs become repetitions (with
+    /// --shards: one report per shard, in any order).
     #[arg(required = true, value_name = "IN.json")]
     pub inputs: Vec<PathBuf>,
 }
@@ -150,14 +161,9 @@ fn check_same(
 /// Carries out `versus merge`: reads the inputs, merges them, writes the result.
 /// Unreadable or mismatched inputs are usage errors (exit code 2).
 pub fn run(args: &MergeArgs) -> anyhow::Result<i32> {
-    let mut reports = Vec::with_capacity(args.inputs.len());
-    for path in &args.inputs {
-        let report = crate::report::read(path).map_err(|e| {
-            Failure::Usage(format!(
-                "{e:#}; pass report.json files that `versus run --out DIR` wrote"
-            ))
-        })?;
-        reports.push((path.display().to_string(), report));
+    let reports = read_all(&args.inputs)?;
+    if args.shards {
+        return merge_shards(args, reports);
     }
     let merged = merge(reports).map_err(|e| Failure::Usage(e.to_string()))?;
     write(&args.out, &merged)?;
@@ -168,6 +174,35 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<i32> {
         args.out.display()
     );
     Ok(EXIT_OK)
+}
+
+/// Reads every input, labelled by its path; an unreadable one is a usage error.
+fn read_all(inputs: &[PathBuf]) -> anyhow::Result<Vec<(String, Report)>> {
+    let mut reports = Vec::with_capacity(inputs.len());
+    for path in inputs {
+        let report = crate::report::read(path).map_err(|e| {
+            Failure::Usage(format!(
+                "{e:#}; pass report.json files that `versus run --out DIR` wrote"
+            ))
+        })?;
+        reports.push((path.display().to_string(), report));
+    }
+    Ok(reports)
+}
+
+/// `versus merge --shards`: the exact merge, its table, and the exit code of its
+/// thresholds.
+fn merge_shards(args: &MergeArgs, reports: Vec<(String, Report)>) -> anyhow::Result<i32> {
+    let merged =
+        crate::report::shard_merge::merge(reports).map_err(|e| Failure::Usage(e.to_string()))?;
+    println!("{}", crate::report::table::terminal(&merged));
+    write(&args.out, &merged)?;
+    eprintln!(
+        "merged {} shard reports into {}",
+        args.inputs.len(),
+        args.out.display()
+    );
+    Ok(crate::commands::run::exit_code_of(&merged))
 }
 
 fn write(path: &Path, report: &Report) -> anyhow::Result<()> {

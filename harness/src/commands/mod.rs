@@ -4,12 +4,14 @@
 pub mod ci;
 pub mod claims;
 pub mod compare;
+pub mod coordinate;
 pub mod export;
 pub mod image;
 pub mod merge;
 pub mod request_flags;
 pub mod run;
 pub mod schema;
+pub mod shard;
 pub mod sweep;
 
 use crate::error::{Failure, EXIT_CANNOT_RUN, EXIT_USAGE};

@@ -95,6 +95,8 @@ pub struct RunOptions {
     pub trust: Option<Trust>,
     /// JUnit XML and the job summary.
     pub ci: CiArgs,
+    /// `--shard`, `--start-at`, `--coordinator`, `--attach`.
+    pub shard: crate::commands::shard::ShardOptions,
 }
 
 /// Where a finished run's outputs go.
@@ -201,19 +203,27 @@ fn describe_run(run: &mut RunReport, scenario: &Scenario) {
     ));
 }
 
-/// As [`run_arch`], with the command line's leave to drive a URL beyond loopback.
-async fn run_arch_reaching(
+/// As [`run_arch`], with the command line's leave to drive a URL beyond loopback, on
+/// the `--attach` targets if given, the plan first adjusted by `tune` (a shard's slice).
+pub(crate) async fn run_arch_reaching(
     scenario: &Scenario,
     arch: Arch,
     opts: &RunOptions,
     stop: &CancellationToken,
+    tune: impl FnOnce(&mut ArchPlan),
 ) -> anyhow::Result<ArchRun> {
     let mut plan = ArchPlan::build(scenario, arch).map_err(|e| Failure::Usage(e.to_string()))?;
     plan.allow_remote_target = opts.allow_remote_target;
     if let (Some(TlsPlan::Url(trust)), Some(given)) = (&mut plan.tls, &opts.trust) {
         *trust = given.clone();
     }
-    let mut run = execute_launched(&plan, scenario, opts.progress, stop).await?;
+    tune(&mut plan);
+    let mut run = match &opts.shard.attach {
+        Some(targets) if !plan.nodes.is_empty() => {
+            crate::launch::attach::execute_attached(&plan, targets, opts.progress, stop).await?
+        }
+        _ => execute_launched(&plan, scenario, opts.progress, stop).await?,
+    };
     describe_run(&mut run.report, scenario);
     Ok(run)
 }
@@ -234,6 +244,9 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
     let scenario = resolve_scenario(&opts)?;
     check_arch(&scenario, opts.arch)?;
     check_trust(&scenario, opts.trust.as_ref())?;
+    if opts.shard.is_sharded() {
+        return crate::commands::shard::run(opts, scenario, stop).await;
+    }
     let started = SystemTime::now();
     let mut done = Vec::new();
     let mut failure = None;
@@ -250,7 +263,7 @@ pub async fn run(opts: RunOptions, stop: CancellationToken) -> anyhow::Result<i3
                 if opts.repeat > 1 {
                     eprintln!("repetition {}/{}: {arch}", repetition + 1, opts.repeat);
                 }
-                match run_arch_reaching(&phase_scenario, *arch, &opts, &stop).await {
+                match run_arch_reaching(&phase_scenario, *arch, &opts, &stop, |_| {}).await {
                     Ok(mut run) => {
                         run.report.repetition = repetition;
                         run.report.phase = phase.clone();
@@ -341,6 +354,17 @@ pub fn publish_described(
     finished: Finished,
     outputs: Outputs<'_>,
 ) -> anyhow::Result<i32> {
+    publish_amended(described, finished, outputs, |_| {})
+}
+
+/// As [`publish_described`], with `amend` applied to the report before it is shown
+/// and written (a shard marks its report as one).
+pub fn publish_amended(
+    described: Described<'_>,
+    finished: Finished,
+    outputs: Outputs<'_>,
+    amend: impl FnOnce(&mut Report),
+) -> anyhow::Result<i32> {
     let out = outputs.dir;
     let Finished {
         done,
@@ -376,6 +400,7 @@ pub fn publish_described(
         side_by_side,
         claims: Vec::new(),
         crossover: None,
+        shard: None,
     };
     if report.workload_compares_architectures() {
         report.claims = claims::evaluate(&report);
@@ -384,6 +409,7 @@ pub fn publish_described(
         }
         report.crossover = claims::crossover::map(&report);
     }
+    amend(&mut report);
     println!("{}", report::table::terminal(&report));
     let charts = report::write_all(out, &report, &logs, started)?;
     eprintln!("report written to {}", out.join("report.md").display());
@@ -394,13 +420,19 @@ pub fn publish_described(
         eprintln!("the report holds the runs that finished before this failure");
         return Err(e);
     }
-    Ok(if interrupted {
+    Ok(exit_code_of(&report))
+}
+
+/// The exit code of a finished report: 130 if interrupted, 1 if a threshold failed,
+/// else 0.
+pub fn exit_code_of(report: &Report) -> i32 {
+    if report.interrupted {
         EXIT_INTERRUPTED
     } else if !report.thresholds_passed() {
         EXIT_FAILED_CHECK
     } else {
         EXIT_OK
-    })
+    }
 }
 
 /// What sets a side-by-side pair apart beyond its users: the claim suite's experiment,

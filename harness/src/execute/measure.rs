@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::setup::Ready;
@@ -13,7 +12,7 @@ use crate::drive::gate::UserGate;
 use crate::drive::http::HttpConnector;
 use crate::drive::inject::Injector;
 use crate::drive::load::Job;
-use crate::drive::phase::{drive, Control, START_LEAD};
+use crate::drive::phase::{drive, Control};
 use crate::drive::progress::ProgressMode;
 use crate::drive::request::RequestWorkload;
 use crate::drive::workload::{Fetch, OneShot, Workload};
@@ -74,7 +73,7 @@ pub(super) async fn run<L: Launcher>(
     cluster.track(&mut sampler);
     let before = cluster.traffic().await;
     let arrivals = sampler.arrivals();
-    let start = Instant::now() + START_LEAD;
+    let (start, started_at) = crate::plan::shard::load_start(plan.load.start_at);
     if let Some(gate) = &gate {
         gate.begin(start);
     }
@@ -121,5 +120,6 @@ pub(super) async fn run<L: Launcher>(
         faults,
         gate,
         admin_overhead_us: ready.admin_overhead_us,
+        started_at,
     })
 }

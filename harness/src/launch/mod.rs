@@ -1,6 +1,7 @@
 //! Stage 4, launching the nodes of a plan: node processes or containers, clusters of
 //! them, and the small HTTP client used to set them up and scrape them.
 
+pub mod attach;
 pub(crate) mod cluster;
 pub mod docker;
 pub mod http_client;

@@ -56,6 +56,14 @@ pub enum LaunchError {
         /// What the engine said.
         source: super::docker::engine::DockerError,
     },
+    /// An attached node (`--attach`) could not be reached in time.
+    #[error("{name} (attached): {why}")]
+    Attach {
+        /// Node name.
+        name: String,
+        /// Why.
+        why: String,
+    },
     /// It printed no ready line in time.
     #[error("{name} printed no ready line within {timeout:?} (raise architectures.ready_timeout if the machine is slow); its last output:\n{stderr}")]
     NotReady {

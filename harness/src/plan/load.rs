@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::schedule::Schedule;
+use super::shard::Shard;
 use crate::scenario::model::Arrivals;
 use crate::scenario::model::{Load, LoadModel, WorkloadKind};
 use crate::scenario::Scenario;
@@ -23,6 +24,7 @@ pub fn load_plan(scenario: &Scenario) -> LoadPlan {
             iterations: if one_shot { 1 } else { load.iterations },
             seed: SEED,
             retry_backoff: load.retry_backoff.0,
+            shard: Shard::WHOLE,
         }),
         LoadModel::Open => ModelPlan::Open(OpenPlan {
             schedule: schedule(
@@ -34,6 +36,7 @@ pub fn load_plan(scenario: &Scenario) -> LoadPlan {
             connections: load.connections,
             max_in_flight: load.max_in_flight,
             seed: SEED,
+            shard: Shard::WHOLE,
         }),
     };
     let parallel_units = model.parallel_units();
@@ -41,6 +44,7 @@ pub fn load_plan(scenario: &Scenario) -> LoadPlan {
         model,
         timeout: load.timeout.0,
         threads: threads(load.threads, parallel_units),
+        start_at: None,
     }
 }
 
@@ -100,6 +104,8 @@ pub struct ClosedPlan {
     pub seed: u64,
     /// Pause after a failed operation.
     pub retry_backoff: Duration,
+    /// The slice of the users this process runs (`--shard`; the whole by default).
+    pub shard: Shard,
 }
 
 /// Open-model parameters.
@@ -115,6 +121,8 @@ pub struct OpenPlan {
     pub max_in_flight: u32,
     /// Seed of the arrival process.
     pub seed: u64,
+    /// The slice of the arrivals this process sends (`--shard`; the whole by default).
+    pub shard: Shard,
 }
 
 /// Which load model to run.
@@ -158,4 +166,6 @@ pub struct LoadPlan {
     pub timeout: Duration,
     /// Worker threads.
     pub threads: usize,
+    /// The common start of the shards of a run (`--start-at`); `None`: in a moment.
+    pub start_at: Option<std::time::SystemTime>,
 }

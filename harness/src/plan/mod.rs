@@ -3,6 +3,7 @@
 //! schedule, where objects go, and the analytical bounds.
 
 pub(crate) mod arch_plan;
+pub mod arrivals;
 pub(crate) mod bounds;
 mod churn;
 mod cs;
@@ -14,6 +15,7 @@ pub(crate) mod objects;
 mod p2p;
 pub(crate) mod routing;
 pub mod schedule;
+pub mod shard;
 mod url;
 
 pub use arch_plan::{ArchPlan, Endpoints, PlanError, TlsPlan, WorkloadPlan};

@@ -34,6 +34,8 @@ pub(crate) struct Measured {
     pub gate: Option<Arc<UserGate>>,
     /// Peer-to-peer: median admin-plane round trip, µs.
     pub admin_overhead_us: Option<u64>,
+    /// When the load started, wall-clock time.
+    pub started_at: std::time::SystemTime,
 }
 
 /// One architecture's results.
@@ -52,6 +54,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         faults,
         gate,
         admin_overhead_us,
+        started_at,
     } = measured;
     let duration_s = driven.duration_s;
     let recorded = &driven.recorded;
@@ -63,8 +66,9 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
             (name, op_report(totals, duration_s))
         })
         .collect();
+    // A shard reports its own users (its slice) and pool, and the whole run's rate.
     let (model, users, rate_per_s) = match &plan.load.model {
-        ModelPlan::Closed(c) => ("closed", c.users, None),
+        ModelPlan::Closed(c) => ("closed", c.shard.len_of(c.users), None),
         ModelPlan::Open(o) => ("open", o.connections, Some(o.schedule.max_level())),
     };
     let cpu_cores_used = if duration_s > 0.0 {
@@ -117,6 +121,10 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         other_cores: driven.other_cores,
         faults: Vec::new(),
         resilience: None,
+        shard: plan
+            .load
+            .start_at
+            .map(|at| super::shard_merge::shard_run(at, started_at, &recorded.hlog)),
     };
     let (finished, failed) = report.finished_and_failed();
     report.availability = resilience::run_availability(finished, failed);

@@ -14,6 +14,8 @@ pub mod model;
 mod network;
 pub(crate) mod resilience;
 pub mod schema;
+pub mod shard_merge;
+pub mod shard_model;
 pub mod summary;
 pub(crate) mod table;
 

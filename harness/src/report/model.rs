@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::shard_model::{IntervalHistogram, ShardInfo, ShardPart, ShardRun};
 use crate::arch::Arch;
 use crate::machine::MachineInfo;
 use crate::record::aggregate::IntervalSummary;
@@ -50,6 +51,10 @@ pub struct Report {
     /// The claim suite's crossover map, when it ran that experiment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crossover: Option<CrossoverMap>,
+    /// A shard's report (`versus run --shard I/M`), or a merge of shard reports: which
+    /// slice of which run. A shard's thresholds and claims are judged on the merge only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
 }
 
 /// One pair of runs (cs and p2p, same users) compared metric by metric.
@@ -182,6 +187,10 @@ pub struct RunReport {
     /// Runs with faults: who still completed, objects that became unavailable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resilience: Option<super::resilience::Resilience>,
+    /// A shard's run: its offset from the common start and its per-second histograms;
+    /// a merged run: each shard's own figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRun>,
 }
 
 /// One operation kind's results.

@@ -25,6 +25,7 @@ pub(crate) fn report(runs: Vec<RunReport>) -> Report {
         side_by_side: Vec::new(),
         claims: Vec::new(),
         crossover: None,
+        shard: None,
     }
 }
 

@@ -21,14 +21,15 @@ use crate::drive::workload::Workload;
 use crate::plan::load::ClosedPlan;
 use crate::record::recorder::WorkerRecorder;
 
-/// Runs this worker's share of the users (every `workers`-th, from `worker`).
+/// Runs this worker's share of the shard's users (every `workers`-th, from `worker`).
 pub(super) async fn run<C: Connector, W: Workload + ?Sized>(
     ctx: WorkerContext<C, W>,
     plan: ClosedPlan,
 ) {
     let plan = Rc::new(plan);
     let mut users = JoinSet::new();
-    for user in (ctx.worker as u32..plan.users).step_by(ctx.workers.max(1)) {
+    let slice = plan.shard.users(plan.users);
+    for user in slice.skip(ctx.worker).step_by(ctx.workers.max(1)) {
         let windows = plan.schedule.active_windows(user);
         if windows.is_empty() {
             continue;

@@ -10,9 +10,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
-use rand_distr::{Distribution, Exp};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -21,12 +18,9 @@ use super::pool::Pool;
 use super::{execute_timed, WorkerContext};
 use crate::drive::session::{Connector, Operation};
 use crate::drive::workload::Workload;
+use crate::plan::arrivals::{op_rng, ArrivalStream};
 use crate::plan::load::OpenPlan;
 use crate::record::recorder::{WorkerRecorder, LATE_AFTER};
-use crate::scenario::model::Arrivals;
-
-/// How far to step when the schedule's rate is zero.
-const IDLE_STEP: Duration = Duration::from_millis(10);
 
 /// Shared state of one worker's in-flight operations.
 struct Flight<C: Connector> {
@@ -37,13 +31,12 @@ struct Flight<C: Connector> {
     stop: CancellationToken,
 }
 
-/// Runs this worker's share (1/`workers`) of the arrivals.
+/// Runs this worker's share (1/`workers`) of the shard's arrivals.
 pub(super) async fn run<C: Connector, W: Workload + ?Sized>(
     ctx: WorkerContext<C, W>,
     plan: OpenPlan,
 ) {
     let workers = ctx.workers.max(1);
-    let share = 1.0 / workers as f64;
     let per_worker = |n: u32| (n as usize).div_ceil(workers).max(1);
     let max_in_flight = per_worker(plan.max_in_flight) as u32;
     let flight = Rc::new(Flight {
@@ -53,34 +46,14 @@ pub(super) async fn run<C: Connector, W: Workload + ?Sized>(
         timeout: ctx.timeout,
         stop: ctx.stop.clone(),
     });
-    let mut rng = SmallRng::seed_from_u64(
-        plan.seed ^ (ctx.worker as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
-    let total = plan.schedule.total();
     let mut requests = JoinSet::new();
-    let mut sequence = ctx.worker as u64;
-    // Stagger constant arrivals across workers so the sum is evenly spaced.
-    let first_rate = plan.schedule.level_at(Duration::ZERO) * share;
-    let mut t = if plan.arrivals == Arrivals::Constant && first_rate > 0.0 {
-        Duration::from_secs_f64(ctx.worker as f64 / workers as f64 / first_rate)
-    } else {
-        Duration::ZERO
-    };
-    while t < total {
-        let rate = plan.schedule.level_at(t) * share;
-        if rate <= 1e-9 {
-            t += IDLE_STEP;
+    // One stream for every worker of every shard: this worker sends its own arrivals
+    // (shard `k % M`, then worker `(k / M) % W` within it), so however the run is split
+    // the arrivals together are the same.
+    let stream = ArrivalStream::new(&plan.schedule, plan.arrivals, plan.seed);
+    for (k, t) in stream {
+        if !plan.shard.owns(k) || plan.shard.position(k) % workers as u64 != ctx.worker as u64 {
             continue;
-        }
-        let gap = match plan.arrivals {
-            Arrivals::Constant => 1.0 / rate,
-            Arrivals::Poisson => Exp::new(rate).map_or(1.0 / rate, |e| e.sample(&mut rng)),
-        };
-        if plan.arrivals == Arrivals::Poisson {
-            t += Duration::from_secs_f64(gap);
-            if t >= total {
-                break;
-            }
         }
         let intended = ctx.start + t;
         tokio::select! {
@@ -90,15 +63,11 @@ pub(super) async fn run<C: Connector, W: Workload + ?Sized>(
         flight.recorder.borrow_mut().intended(intended);
         if flight.in_flight.get() >= max_in_flight {
             flight.recorder.borrow_mut().dropped(intended);
-        } else if let Some(op) = ctx.job.workload.next_op(sequence, 0, &mut rng) {
+        } else if let Some(op) = ctx.job.workload.next_op(k, 0, &mut op_rng(plan.seed, k)) {
             flight.in_flight.set(flight.in_flight.get() + 1);
             requests.spawn_local(arrival(flight.clone(), op, intended));
         }
-        sequence += workers as u64;
         while requests.try_join_next().is_some() {}
-        if plan.arrivals == Arrivals::Constant {
-            t += Duration::from_secs_f64(gap);
-        }
     }
     while requests.join_next().await.is_some() {}
 }
