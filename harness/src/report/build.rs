@@ -34,6 +34,8 @@ pub(crate) struct Measured {
     pub gate: Option<Arc<UserGate>>,
     /// Peer-to-peer: median admin-plane round trip, µs.
     pub admin_overhead_us: Option<u64>,
+    /// Client-server: the HTTP the users spoke.
+    pub http: Option<super::model::HttpUse>,
 }
 
 /// One architecture's results.
@@ -52,6 +54,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         faults,
         gate,
         admin_overhead_us,
+        http,
     } = measured;
     let duration_s = driven.duration_s;
     let recorded = &driven.recorded;
@@ -90,6 +93,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         target: plan.target.clone(),
         servers: plan.arch_servers(),
         tls: plan.tls.is_some(),
+        http,
         model: model.into(),
         users,
         rate_per_s,
