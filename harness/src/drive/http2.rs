@@ -27,6 +27,9 @@ use crate::record::op::ErrorKind;
 /// A request sender on a shared HTTP/2 connection.
 pub(super) type Sender = SendRequest<Full<Bytes>>;
 
+/// Per worker thread: the group new sessions join, and how many have joined it.
+type Filling = HashMap<ThreadId, (Arc<Group>, u32)>;
+
 /// The HTTP/2 settings of a connector: streams per connection, where each endpoint is
 /// (the `:scheme` and `:authority` of its requests), and the groups being filled.
 #[derive(Clone)]
@@ -36,7 +39,7 @@ pub(super) struct Http2 {
     /// Per endpoint: `https` or `http`, and `host:port`.
     pub(super) origins: Arc<[(Scheme, Authority)]>,
     /// Per worker thread: the group new sessions join, and how many have joined it.
-    filling: Arc<Mutex<HashMap<ThreadId, (Arc<Group>, u32)>>>,
+    filling: Arc<Mutex<Filling>>,
 }
 
 impl Http2 {
