@@ -7,9 +7,10 @@
    CPU-second of the load generator (the fair "per core" figure when nginx, not the
    generator, is the bottleneck). Goal: ratio >= 1.
 2. Memory: RSS of `versus run` holding 10,000 closed users (one keep-alive connection
-   each, long think time) minus RSS with 10 users, per user. Goal: < 16 KiB.
+   each, long think time) minus RSS with 10 users, per user. Goal: <= 16 KiB.
 
 Usage: ci/loadgen-vs-wrk.py [--rounds 5] [--seconds 5] [--connections 32] [--idle-users 10000]
+       (--rounds 0 skips part 1, --idle-users 0 part 2)
 Installs nginx and wrk with apt-get when missing (needs root), builds versus --release.
 """
 
@@ -17,24 +18,13 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from perfkit import GEN_CORE, SERVER_CORE, VERSUS, cpu_of, ensure_tools, raise_nofile, run, run_wrk, start_nginx, stop
-
-
-def run_versus(url, seconds, connections, outdir):
-    run(["taskset", "-c", GEN_CORE, VERSUS, "run", "--url", url, "--users", str(connections), "--threads", "1",
-           "--duration", f"{seconds}s", "--progress", "none", "--out", outdir])
-    with open(os.path.join(outdir, "report.json")) as f:
-        report = json.load(f)
-    get = report["runs"][0]["ops"]["get"]
-    if get["errors_total"]:
-        sys.exit(f"versus saw errors: {get['errors']}")
-    return get["count"] / report["runs"][0]["duration_s"]
+from perfkit import (GEN_CORE, SERVER_CORE, VERSUS, ensure_tools, interleaved, print_ratios, raise_nofile,
+                     run_versus, run_wrk, start_nginx, stop)
 
 
 def rss_kib(pid):
@@ -76,34 +66,25 @@ def main():
     try:
         print(f"nginx on core {SERVER_CORE}, load generators on core {GEN_CORE}, {args.connections} connections, "
               f"{args.seconds}s per run, {args.rounds} interleaved rounds", flush=True)
-        rows = []
-        for r in range(args.rounds):
-            order = ["wrk", "versus"] if r % 2 == 0 else ["versus", "wrk"]
-            result = {}
-            for tool in order:
-                if tool == "wrk":
-                    result[tool] = cpu_of(lambda: run_wrk(url, args.seconds, args.connections))
-                else:
-                    result[tool] = cpu_of(lambda: run_versus(url, args.seconds, args.connections,
-                                                             os.path.join(work, f"out-{r}")))
-            (w_rps, w_cpu), (v_rps, v_cpu) = result["wrk"], result["versus"]
-            w_eff, v_eff = w_rps * args.seconds / w_cpu, v_rps * args.seconds / v_cpu
-            rows.append((w_rps, v_rps, w_eff, v_eff))
-            print(f"round {r + 1}: wrk {w_rps:9.0f} req/s ({w_cpu:.2f} CPU-s, {w_eff:9.0f} req/CPU-s)   "
-                  f"versus {v_rps:9.0f} req/s ({v_cpu:.2f} CPU-s, {v_eff:9.0f} req/CPU-s)   "
-                  f"ratio {v_rps / w_rps:.3f}", flush=True)
-        med = [statistics.median(c) for c in zip(*rows)]
-        ratios = [v / w for w, v, _, _ in rows]
-        eff_ratios = [v / w for _, _, w, v in rows]
-        print(f"median req/s: wrk {med[0]:.0f}, versus {med[1]:.0f}; "
-              f"median ratio versus/wrk = {statistics.median(ratios):.3f}")
-        print(f"median req per CPU-second: wrk {med[2]:.0f}, versus {med[3]:.0f}; "
-              f"median ratio versus/wrk = {statistics.median(eff_ratios):.3f}")
-        base = idle_rss(url, 10, os.path.join(work, "idle-10"))
-        full = idle_rss(url, args.idle_users, os.path.join(work, "idle-full"))
-        per_user = (full - base) * 1024 / (args.idle_users - 10)
-        print(f"idle users: RSS {base / 1024:.1f} MiB with 10, {full / 1024:.1f} MiB with {args.idle_users}; "
-              f"{per_user / 1024:.2f} KiB per idle user (goal < 16 KiB)")
+        seconds, users = args.seconds, args.connections
+
+        def wrk():
+            rps = run_wrk(url, seconds, users)
+            return rps, rps * seconds
+
+        def versus():
+            rps, count, _ = run_versus(url, seconds, users, os.path.join(work, "out"))
+            return rps, count
+
+        if args.rounds > 0:
+            rows = interleaved(args.rounds, {"wrk": wrk, "versus": versus})
+            print_ratios("HTTP/1.1", rows, "versus", "wrk")
+        if args.idle_users > 10:
+            base = idle_rss(url, 10, os.path.join(work, "idle-10"))
+            full = idle_rss(url, args.idle_users, os.path.join(work, "idle-full"))
+            per_user = (full - base) * 1024 / (args.idle_users - 10)
+            print(f"idle users: RSS {base / 1024:.1f} MiB with 10, {full / 1024:.1f} MiB with {args.idle_users}; "
+                  f"{per_user / 1024:.2f} KiB per idle user (goal <= 16 KiB)")
     finally:
         stop(nginx)
         shutil.rmtree(work, ignore_errors=True)

@@ -64,9 +64,9 @@ enum Command {
 struct RunArgs {
     /// Scenario file (TOML). Without it, the embedded quickstart runs.
     scenario: Option<PathBuf>,
-    /// Drive any HTTP/1.1 server with requests to this URL (http:// or https://; GETs
-    /// unless --method) instead of a scenario's targets. With --requests, the base that
-    /// the file's paths are relative to.
+    /// Drive any HTTP server (HTTP/1.1, or HTTP/2 with --http2) with requests to this
+    /// URL (http:// or https://; GETs unless --method) instead of a scenario's targets.
+    /// With --requests, the base that the file's paths are relative to.
     #[arg(long, value_name = "URL")]
     url: Option<String>,
     /// With --url: the method, such as POST (GET, HEAD, POST, PUT, DELETE, PATCH,
@@ -90,6 +90,14 @@ struct RunArgs {
     /// the default) or `random` (seeded, reproducible).
     #[arg(long, value_name = "ORDER", requires = "requests")]
     order: Option<String>,
+    /// With --url or --requests: speak HTTP/2 — h2c (prior knowledge) on http://; on
+    /// https://, offer ALPN h2 and use HTTP/2 when the server picks it (else HTTP/1.1).
+    #[arg(long)]
+    http2: bool,
+    /// With --http2: concurrent streams per connection, 1 to 1000 — that many users share
+    /// one connection (default 1).
+    #[arg(long, value_name = "N")]
+    streams: Option<u32>,
     /// https:// only: accept any server certificate (the traffic is encrypted but the
     /// server is not authenticated), such as a self-signed one.
     #[arg(long, conflicts_with = "cacert")]
@@ -270,6 +278,8 @@ impl RunArgs {
                 body: self.body,
                 requests: self.requests,
                 order: self.order,
+                http2: self.http2,
+                streams: self.streams,
             },
             arch: self.arch,
             overrides,

@@ -8,139 +8,8 @@
 
 mod support;
 
-use std::collections::BTreeSet;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
-
-use support::{describe, read_report, run_versus, temp_dir};
-
-fn nginx_binary() -> Option<String> {
-    let found = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .map(str::to_string);
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "nginx is required under CI: .ci/run installs it"
-        );
-        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx)");
-    }
-    found
-}
-
-/// An nginx serving `www/file.bin` (4 KiB) on 127.0.0.1, configured by the test, its
-/// access log in `log`. Killed on drop.
-struct Nginx {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Nginx {
-    /// Starts `nginx` in `dir`; `listen` follows the address (`ssl` and its directives
-    /// for HTTPS). Each line of the log is `<connection> <status> "<request>"`.
-    fn start(nginx: &str, dir: &Path, listen: &str) -> Nginx {
-        let root = dir.join("www");
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::write(root.join("file.bin"), vec![7u8; 4096]).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = dir.join("access.log");
-        let conf = dir.join("nginx.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "worker_processes 1;\nmaster_process off;\ndaemon off;\npid {pid};\nerror_log {err};\nevents {{ worker_connections 1024; }}\n\
-                 http {{\n  log_format counted '$connection $status \"$request\"';\n  access_log {log} counted;\n  client_body_temp_path {tmp};\n  proxy_temp_path {tmp};\n  fastcgi_temp_path {tmp};\n  uwsgi_temp_path {tmp};\n  scgi_temp_path {tmp};\n\
-                 \x20 server {{ listen 127.0.0.1:{port}{listen}; root {root}; keepalive_requests 100; }}\n}}\n",
-                pid = dir.join("nginx.pid").display(),
-                err = dir.join("error.log").display(),
-                log = log.display(),
-                tmp = dir.display(),
-                root = root.display(),
-            ),
-        )
-        .unwrap();
-        let child = Command::new(nginx)
-            .args(["-c", conf.to_str().unwrap(), "-p", dir.to_str().unwrap()])
-            .spawn()
-            .expect("nginx starts");
-        let server = Nginx { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// Stops nginx (so its log is complete) and returns the 200s it logged for
-    /// `/file.bin`, and the distinct connections that carried them.
-    fn stop_and_count(mut self) -> (u64, u64) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let text = std::fs::read_to_string(&self.log).unwrap();
-        let ok: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains(" 200 \"GET /file.bin HTTP/1.1\""))
-            .collect();
-        let connections: BTreeSet<&str> = ok.iter().filter_map(|l| l.split(' ').next()).collect();
-        (ok.len() as u64, connections.len() as u64)
-    }
-}
-
-/// Drives `url` with 8 users for 2 s (plus `extra` flags); returns the report's first run.
-fn drive(url: &str, extra: &[&str], out_dir: &Path) -> serde_json::Value {
-    // keepalive_requests 100 makes nginx close each connection after 100 requests, so the
-    // harness must reconnect many times without losing or double-counting a request.
-    let mut args = vec![
-        "run",
-        "--url",
-        url,
-        "--users",
-        "8",
-        "--duration",
-        "2s",
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--progress",
-        "none",
-    ];
-    args.extend_from_slice(extra);
-    let out = run_versus(&args, Duration::from_secs(60));
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    read_report(out_dir)["runs"][0].clone()
-}
-
-/// The successful GETs of `run`, checked against nginx's count and the bytes.
-fn successful_gets(run: &serde_json::Value, logged_200: u64) -> u64 {
-    let get = &run["ops"]["get"];
-    let ok = get["count"].as_u64().unwrap() - get["errors_total"].as_u64().unwrap();
-    assert!(ok > 500, "too few requests to mean anything: {ok}");
-    assert_eq!(
-        ok, logged_200,
-        "successful GETs in report.json vs 200s in nginx's access log"
-    );
-    assert_eq!(
-        get["bytes"].as_u64().unwrap(),
-        ok * 4096,
-        "every body was read in full"
-    );
-    ok
-}
+use support::nginx::{binary as nginx_binary, drive, successful_gets, Nginx, KEEPALIVE};
+use support::temp_dir;
 
 #[test]
 fn successful_gets_equal_nginx_200s() {
@@ -148,10 +17,12 @@ fn successful_gets_equal_nginx_200s() {
         return;
     };
     let dir = temp_dir();
-    let server = Nginx::start(&nginx, dir.path(), "");
+    let server = Nginx::start(&nginx, dir.path(), "", KEEPALIVE);
     let url = format!("http://127.0.0.1:{}/file.bin", server.port);
     let run = drive(&url, &[], &dir.path().join("out"));
-    let (logged_200, _) = server.stop_and_count();
+    let (logged_200, _, other) = server.stop_and_count("HTTP/1.1");
+    assert_eq!(other, 0);
+    assert_eq!(run["http"]["protocol"], "HTTP/1.1");
     successful_gets(&run, logged_200);
     assert!(run["ops"].get("tls_handshake").is_none());
 }
@@ -163,16 +34,16 @@ fn over_https_gets_and_handshakes_equal_nginx_log() {
     };
     let dir = temp_dir();
     let files = versus_targets::tls::self_signed(dir.path()).unwrap();
-    let listen = format!(
-        " ssl; ssl_certificate {}; ssl_certificate_key {}",
+    let certificate = format!(
+        "ssl_certificate {}; ssl_certificate_key {}; {KEEPALIVE}",
         files.cert.display(),
         files.key.display()
     );
-    let server = Nginx::start(&nginx, dir.path(), &listen);
+    let server = Nginx::start(&nginx, dir.path(), " ssl", &certificate);
     let url = format!("https://127.0.0.1:{}/file.bin", server.port);
     let cacert = files.cert.to_str().unwrap();
     let run = drive(&url, &["--cacert", cacert], &dir.path().join("out"));
-    let (logged_200, connections) = server.stop_and_count();
+    let (logged_200, connections, _) = server.stop_and_count("HTTP/1.1");
     let ok = successful_gets(&run, logged_200);
     let handshakes = &run["ops"]["tls_handshake"];
     assert_eq!(handshakes["errors_total"], 0);

@@ -199,6 +199,7 @@ pub(crate) mod tests {
             target: String::new(),
             servers: (arch == "cs").then_some(1),
             tls: false,
+            http: None,
             model: "closed".into(),
             users,
             rate_per_s: None,

@@ -1,5 +1,5 @@
 //! The request flags of `versus run --url` (`--method`, `-H`, `--body`, `--requests`,
-//! `--order`): written into the url scenario the command line makes, so they are
+//! `--order`, and the protocol's `--http2`, `--streams`): written into the url scenario the command line makes, so they are
 //! checked by the same code as the scenario keys, and an error names the flag.
 
 use crate::scenario::{self, Override, Scenario, ScenarioError};
@@ -17,6 +17,10 @@ pub struct RequestFlags {
     pub requests: Option<String>,
     /// `--order cycle|random`.
     pub order: Option<String>,
+    /// `--http2`.
+    pub http2: bool,
+    /// `--streams N`.
+    pub streams: Option<u32>,
 }
 
 impl RequestFlags {
@@ -27,6 +31,8 @@ impl RequestFlags {
             || self.body.is_some()
             || self.requests.is_some()
             || self.order.is_some()
+            || self.http2
+            || self.streams.is_some()
     }
 }
 
@@ -39,6 +45,8 @@ fn flag_of(key: &str) -> Option<&'static str> {
         "workload.body" => "--body",
         "workload.requests" => "--requests",
         "workload.order" => "--order",
+        "workload.http2" => "--http2",
+        "workload.streams" => "--streams",
         _ => return None,
     })
 }
@@ -79,6 +87,12 @@ pub fn url_scenario(
         let headers: Vec<String> = flags.headers.iter().map(|h| toml_string(h)).collect();
         text.push_str(&format!("headers = [{}]\n", headers.join(", ")));
     }
+    if flags.http2 {
+        text.push_str("http2 = true\n");
+    }
+    if let Some(streams) = flags.streams {
+        text.push_str(&format!("streams = {streams}\n"));
+    }
     scenario::parse("--url", &text, overrides).map_err(|mut e| {
         if let Some(flag) = e.key.as_deref().and_then(flag_of) {
             e.source_name = flag.to_string();
@@ -109,6 +123,20 @@ mod tests {
             ..Default::default()
         });
         assert!(e.starts_with("--method: ") && e.contains("FETCH"), "{e}");
+        let e = bad(RequestFlags {
+            streams: Some(4),
+            ..Default::default()
+        });
+        assert!(e.starts_with("--streams: ") && e.contains("--http2"), "{e}");
+        let e = bad(RequestFlags {
+            http2: true,
+            streams: Some(0),
+            ..Default::default()
+        });
+        assert!(
+            e.starts_with("--streams: ") && e.contains("between 1 and 1000"),
+            "{e}"
+        );
         let e = bad(RequestFlags {
             body: Some("@/no/such/body".into()),
             ..Default::default()

@@ -115,13 +115,13 @@ pub fn resolve_scenario(opts: &RunOptions) -> anyhow::Result<Scenario> {
     if opts.url.is_some() || opts.requests.any() {
         if opts.scenario.is_some() {
             return Err(Failure::Usage(
-                "give either a SCENARIO file or --url/--requests (a scenario sets method, headers, body and requests as [workload] keys), not both".into(),
+                "give either a SCENARIO file or --url/--requests (a scenario sets method, headers, body, requests, http2 and streams as [workload] keys), not both".into(),
             )
             .into());
         }
         if opts.url.is_none() && opts.requests.requests.is_none() {
             return Err(Failure::Usage(
-                "--method, -H/--header, --body and --order need --url URL (or --requests FILE)"
+                "--method, -H/--header, --body, --order, --http2 and --streams need --url URL (or --requests FILE)"
                     .into(),
             )
             .into());

@@ -1,29 +1,31 @@
-//! The HTTP/1.1 driver on hyper: keep-alive connections to one or more endpoints
-//! (server replicas), plain or over TLS, GET and PUT of objects (and a url workload's
+//! The HTTP driver on hyper: keep-alive connections to one or more endpoints (server
+//! replicas), plain or over TLS, HTTP/1.1 or — for a url workload with `--http2` —
+//! HTTP/2 (see [`super::http2`]); GET and PUT of objects (and a url workload's
 //! requests, with their headers), errors classified by kind.
 //!
-//! A session keeps at most one connection per endpoint and opens it lazily, so a closed
-//! user holds one connection and an open-model pool slot holds one too. Response bodies
-//! are streamed and counted, and only buffered when they must be verified. Over TLS each
+//! Over HTTP/1.1 a session keeps at most one connection per endpoint and opens it
+//! lazily, so a closed user holds one connection and an open-model pool slot holds one
+//! too. Over HTTP/2, `streams` sessions share each connection. Response bodies are
+//! streamed and counted, and only buffered when they must be verified. Over TLS each
 //! new connection's handshake is handed to the load as a [`Setup`] (`tls_handshake`),
 //! timed apart from the request that needed it.
 
-use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
-use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, Connection, SendRequest};
-use hyper::header::{AUTHORIZATION, HOST};
-use hyper::{Request, Uri};
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, AUTHORIZATION, HOST};
+use hyper::http::uri::{self, PathAndQuery};
+use hyper::{Request, StatusCode, Uri};
 use versus_targets::shaping::{ByteCounters, NetProfile, Shaper};
+use versus_targets::tls::ALPN_H2;
 use versus_targets::units::ByteRate;
 
+use super::http1::Conn;
+use super::http2::{self, Group, Http2};
 use super::session::{Connector, Operation, Session, Setup};
 use crate::record::op::{ErrorKind, OpKind, Outcome};
 pub use crate::scenario::url::{Target, TargetError};
@@ -51,18 +53,68 @@ impl Endpoint {
     }
 }
 
+/// The headers every request to one endpoint carries, made once (`None`: a value a
+/// header cannot carry, which fails every request to the endpoint).
+struct EndpointHeaders {
+    host: Option<HeaderValue>,
+    authorization: Option<Option<HeaderValue>>,
+}
+
+impl EndpointHeaders {
+    fn of(endpoint: &Endpoint) -> Self {
+        Self {
+            host: HeaderValue::from_str(&endpoint.authority).ok(),
+            authorization: endpoint
+                .bearer
+                .as_ref()
+                .map(|token| HeaderValue::from_str(&format!("Bearer {token}")).ok()),
+        }
+    }
+}
+
+/// Connections the users opened, by the protocol they spoke (counted per connection,
+/// never per request).
+#[derive(Debug, Default)]
+pub struct ProtocolCounts {
+    http1: AtomicU64,
+    http2: AtomicU64,
+}
+
+impl ProtocolCounts {
+    /// HTTP/1.1 connections opened so far.
+    pub fn http1(&self) -> u64 {
+        self.http1.load(Ordering::Relaxed)
+    }
+
+    /// HTTP/2 connections opened so far.
+    pub fn http2(&self) -> u64 {
+        self.http2.load(Ordering::Relaxed)
+    }
+}
+
 /// Makes [`HttpSession`]s for a set of endpoints.
 #[derive(Clone)]
 pub struct HttpConnector {
-    endpoints: Arc<[Endpoint]>,
-    /// Where each endpoint's connections go (with TLS, the name to check).
-    destinations: Arc<[Destination]>,
+    /// What every session shares, one pointer per session.
+    shared: Arc<Shared>,
     /// Each user's download cap, applied on the harness side of the connection.
     download_cap: Option<ByteRate>,
     /// Per user (slot), a cap of its own instead of `download_cap` (peer classes).
     user_caps: Arc<[Option<ByteRate>]>,
     /// Counts the wire bytes of every session.
     shaper: Shaper,
+}
+
+/// What the sessions of a connector share.
+#[derive(Clone)]
+struct Shared {
+    endpoints: Arc<[Endpoint]>,
+    headers: Arc<[EndpointHeaders]>,
+    /// Where each endpoint's connections go (with TLS, the name to check).
+    destinations: Arc<[Destination]>,
+    /// With `--http2`: streams per connection and the groups sharing them.
+    http2: Option<Http2>,
+    protocols: Arc<ProtocolCounts>,
 }
 
 impl HttpConnector {
@@ -75,9 +127,15 @@ impl HttpConnector {
                 tls: None,
             })
             .collect();
-        Self {
+        let shared = Shared {
+            headers: endpoints.iter().map(EndpointHeaders::of).collect(),
             endpoints: endpoints.into(),
             destinations,
+            http2: None,
+            protocols: Arc::default(),
+        };
+        Self {
+            shared: Arc::new(shared),
             download_cap,
             user_caps: Vec::new().into(),
             shaper: Shaper::unshaped(),
@@ -94,11 +152,30 @@ impl HttpConnector {
     /// The same connector speaking TLS with `tls` to every endpoint, each endpoint's
     /// certificate checked against the host of its authority.
     pub fn with_tls(mut self, tls: &ClientTls) -> Result<Self, String> {
-        self.destinations = self
+        let mut shared = Shared::clone(&self.shared);
+        shared.destinations = shared
             .endpoints
             .iter()
             .map(|e| Destination::new(e.addr, &e.authority, Some(tls)))
             .collect::<Result<_, _>>()?;
+        self.shared = Arc::new(shared);
+        Ok(self)
+    }
+
+    /// The same connector speaking HTTP/2, `streams` sessions per connection: h2c with
+    /// prior knowledge without TLS; over TLS HTTP/2 when the server picks ALPN `h2`
+    /// (give [`with_tls`](Self::with_tls) a client [offering it](ClientTls::offering_h2)),
+    /// HTTP/1.1 when it does not.
+    pub fn with_http2(mut self, streams: u32) -> Result<Self, String> {
+        let mut shared = Shared::clone(&self.shared);
+        let authorities: Vec<&str> = shared
+            .endpoints
+            .iter()
+            .map(|e| e.authority.as_str())
+            .collect();
+        let tls = shared.destinations.iter().any(|d| d.tls.is_some());
+        shared.http2 = Some(Http2::new(streams, &authorities, tls)?);
+        self.shared = Arc::new(shared);
         Ok(self)
     }
 
@@ -106,20 +183,26 @@ impl HttpConnector {
     pub fn counters(&self) -> Arc<ByteCounters> {
         self.shaper.counters().clone()
     }
+
+    /// Connections opened so far, by protocol.
+    pub fn protocols(&self) -> Arc<ProtocolCounts> {
+        self.shared.protocols.clone()
+    }
 }
 
 impl Connector for HttpConnector {
     type Session = HttpSession;
     fn session(&self, slot: u64) -> HttpSession {
+        let shared = &self.shared;
         let download_cap = match self.user_caps.len() {
             0 => self.download_cap,
             n => self.user_caps[(slot % n as u64) as usize],
         };
         HttpSession {
-            endpoints: self.endpoints.clone(),
-            destinations: self.destinations.clone(),
-            connections: (0..self.endpoints.len()).map(|_| None).collect(),
+            links: (0..shared.endpoints.len()).map(|_| Link::Idle).collect(),
             setup: None,
+            group: shared.http2.as_ref().map(Http2::join),
+            shared: shared.clone(),
             // Each user gets its own download bucket, like a peer's own access link.
             shaper: match download_cap {
                 Some(cap) => Shaper::new(&NetProfile {
@@ -132,53 +215,25 @@ impl Connector for HttpConnector {
     }
 }
 
-/// Read buffer per connection: small, because thousands of idle users each hold one.
-/// hyper reads bodies through it in pieces of this size.
-const READ_BUFFER: usize = 4096;
-
-type ConnectionDriver = Connection<TokioIo<Wire>, Full<Bytes>>;
-
-/// One keep-alive HTTP/1.1 connection. Its hyper `Connection` is polled inside the
-/// user's own task while an operation runs (no task per connection, no cross-task
-/// wake-up per request); between operations nothing runs for it at all.
-struct Conn {
-    sender: SendRequest<Full<Bytes>>,
-    driver: Pin<Box<ConnectionDriver>>,
-    /// The connection has ended (closed by the server, or failed).
-    ended: bool,
-}
-
-/// Awaits `fut` while driving the connection's I/O (`driver`); notes when it ends.
-/// `None` when the connection ended while `fut` was still waiting: the ended connection
-/// is still held here, so hyper's request handle would never learn it closed and would
-/// wait forever (a server that crashed between two requests).
-async fn drive<F: Future>(
-    driver: &mut Pin<Box<ConnectionDriver>>,
-    ended: &mut bool,
-    fut: F,
-) -> Option<F::Output> {
-    let mut fut = pin!(fut);
-    poll_fn(|cx| {
-        if !*ended && driver.as_mut().poll(cx).is_ready() {
-            *ended = true;
-        }
-        match fut.as_mut().poll(cx) {
-            Poll::Ready(output) => Poll::Ready(Some(output)),
-            Poll::Pending if *ended => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
+/// A session's connection to one endpoint.
+enum Link {
+    /// None yet (or dropped after a failure).
+    Idle,
+    /// Its own HTTP/1.1 connection.
+    Http1(Conn),
+    /// A sender on its group's shared HTTP/2 connection.
+    Http2(http2::Sender),
 }
 
 /// One user's keep-alive connections, at most one per endpoint.
 pub struct HttpSession {
-    endpoints: Arc<[Endpoint]>,
-    destinations: Arc<[Destination]>,
-    connections: Vec<Option<Conn>>,
+    shared: Arc<Shared>,
+    links: Box<[Link]>,
     shaper: Shaper,
     /// The TLS handshake the last operation did, until the load takes it.
     setup: Option<Setup>,
+    /// With HTTP/2: the sessions this one shares connections with.
+    group: Option<Arc<Group>>,
 }
 
 /// A TLS handshake as it is recorded.
@@ -190,23 +245,60 @@ fn handshake_setup(took: Duration, outcome: Outcome) -> Setup {
     }
 }
 
-impl HttpSession {
-    /// A ready connection to endpoint `index`, reusing the idle one when it is still open.
-    async fn connection(&mut self, index: usize) -> Result<&mut Conn, ErrorKind> {
-        let slot = self.connections.get_mut(index).ok_or(ErrorKind::Connect)?;
-        if let Some(conn) = slot {
-            // A keep-alive connection the server has closed (`Connection: close`, idle
-            // timeout) is not an error: open a new one.
-            let Conn {
-                sender,
-                driver,
-                ended,
-            } = conn;
-            if !*ended && matches!(drive(driver, ended, sender.ready()).await, Some(Ok(()))) {
-                return slot.as_mut().ok_or(ErrorKind::Connect);
+/// A response's status and what its body delivered.
+pub(super) type Exchanged = (StatusCode, Received);
+
+/// What a response's body delivered: its length, and the body itself when it must be
+/// checked.
+pub(super) struct Received {
+    /// Body bytes.
+    pub(super) bytes: u64,
+    /// The body, when kept.
+    pub(super) kept: Option<BytesMut>,
+}
+
+impl Received {
+    /// Nothing yet; the body is kept when `keep`.
+    pub(super) fn new(keep: bool) -> Self {
+        Self {
+            bytes: 0,
+            kept: keep.then(BytesMut::new),
+        }
+    }
+
+    /// Counts one body frame's data (and keeps it).
+    pub(super) fn add(
+        &mut self,
+        frame: Result<hyper::body::Frame<Bytes>, hyper::Error>,
+    ) -> Result<(), ErrorKind> {
+        let frame = frame.map_err(|_| ErrorKind::Body)?;
+        if let Some(data) = frame.data_ref() {
+            self.bytes += data.len() as u64;
+            if let Some(buf) = self.kept.as_mut() {
+                buf.extend_from_slice(data);
             }
         }
-        let connected = match wire::connect(&self.destinations[index], &self.shaper).await {
+        Ok(())
+    }
+}
+
+/// How a session reaches an endpoint over HTTP/2: the shared connection, or its own
+/// HTTP/1.1 connection when the server chose HTTP/1.1.
+enum Route {
+    Http2(http2::Sender),
+    Http1,
+}
+
+impl HttpSession {
+    /// A new stream of bytes to endpoint `index` (TCP, and TLS over it), its TLS
+    /// handshake noted as the operation's set-up.
+    async fn open(&mut self, index: usize) -> Result<Wire, ErrorKind> {
+        let to = self
+            .shared
+            .destinations
+            .get(index)
+            .ok_or(ErrorKind::Connect)?;
+        let connected = match wire::connect(to, &self.shaper).await {
             Ok(connected) => connected,
             Err(e @ ConnectError::Tls(..)) => {
                 tracing::debug!("{e}");
@@ -219,32 +311,103 @@ impl HttpSession {
         if let Some(took) = connected.handshake {
             self.setup = Some(handshake_setup(took, Ok(0)));
         }
-        let (sender, driver) = http1::Builder::new()
-            .read_buf_exact_size(Some(READ_BUFFER))
-            .handshake(TokioIo::new(connected.wire))
-            .await
-            .map_err(|_| ErrorKind::Connect)?;
-        Ok(slot.insert(Conn {
-            sender,
-            driver: Box::pin(driver),
-            ended: false,
-        }))
+        Ok(connected.wire)
     }
 
-    fn request(&self, op: &Operation) -> Result<Request<Full<Bytes>>, ErrorKind> {
-        let endpoint = &self.endpoints[op.endpoint];
-        // hyper adds Content-Length for PUT and POST from the body's exact size.
-        let mut request = Request::builder()
-            .method(op.method.clone())
-            .uri(Uri::from_maybe_shared(op.path.clone()).map_err(|_| ErrorKind::Http4xx)?)
-            .header(HOST, endpoint.authority.as_str());
-        if let Some(token) = &endpoint.bearer {
-            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+    /// A ready HTTP/1.1 connection to endpoint `index`, reusing the idle one when it is
+    /// still open.
+    async fn connection(&mut self, index: usize) -> Result<&mut Conn, ErrorKind> {
+        let reusable = match self.links.get_mut(index) {
+            Some(Link::Http1(conn)) => conn.ready().await,
+            _ => false,
+        };
+        if !reusable {
+            let wire = self.open(index).await?;
+            let conn = self.http1(wire).await?;
+            *self.links.get_mut(index).ok_or(ErrorKind::Connect)? = Link::Http1(conn);
         }
-        let mut request = request
-            .body(Full::new(op.body.clone().unwrap_or_default()))
-            .map_err(|_| ErrorKind::Http4xx)?;
+        match self.links.get_mut(index) {
+            Some(Link::Http1(conn)) => Ok(conn),
+            _ => Err(ErrorKind::Connect),
+        }
+    }
+
+    /// An HTTP/1.1 connection over `wire`, counted.
+    async fn http1(&self, wire: Wire) -> Result<Conn, ErrorKind> {
+        let conn = Conn::new(wire).await?;
+        self.shared.protocols.http1.fetch_add(1, Ordering::Relaxed);
+        Ok(conn)
+    }
+
+    /// How to reach endpoint `index` over HTTP/2: this session's sender while its
+    /// connection is open, else the group's (opening it when nobody has).
+    async fn route(&mut self, index: usize) -> Result<Route, ErrorKind> {
+        match self.links.get(index) {
+            Some(Link::Http1(_)) => return Ok(Route::Http1),
+            Some(Link::Http2(sender)) if !sender.is_closed() => {
+                return Ok(Route::Http2(sender.clone()))
+            }
+            _ => {}
+        }
+        let group = self.group.clone().ok_or(ErrorKind::Connect)?;
+        let mut slot = group.slot(index).await.ok_or(ErrorKind::Connect)?;
+        if let Some(sender) = slot.open_sender() {
+            self.links[index] = Link::Http2(sender.clone());
+            return Ok(Route::Http2(sender));
+        }
+        if slot.http1_only {
+            drop(slot);
+            return Ok(Route::Http1);
+        }
+        let wire = self.open(index).await?;
+        let picked_h2 = match &wire {
+            Wire::Plain(_) => true,
+            Wire::Tls(_) => wire.alpn() == Some(ALPN_H2),
+        };
+        if !picked_h2 {
+            // The server chose HTTP/1.1: one connection per session, as without --http2.
+            slot.http1_only = true;
+            drop(slot);
+            let conn = self.http1(wire).await?;
+            self.links[index] = Link::Http1(conn);
+            return Ok(Route::Http1);
+        }
+        let sender = slot.connect(wire).await?;
+        self.shared.protocols.http2.fetch_add(1, Ordering::Relaxed);
+        self.links[index] = Link::Http2(sender.clone());
+        Ok(Route::Http2(sender))
+    }
+
+    /// The request of `op`: origin-form with a Host header for HTTP/1.1, absolute
+    /// (`:scheme`, `:authority`) for HTTP/2.
+    fn request(&self, op: &Operation, http2: bool) -> Result<Request<Full<Bytes>>, ErrorKind> {
+        let shared = &self.shared;
+        let endpoint = shared.headers.get(op.endpoint).ok_or(ErrorKind::Connect)?;
+        let uri = match shared.http2.as_ref().filter(|_| http2) {
+            None => Uri::from_maybe_shared(op.path.clone()).map_err(|_| ErrorKind::Http4xx),
+            Some(h2) => {
+                let (scheme, authority) = &h2.origins[op.endpoint];
+                let mut parts = uri::Parts::default();
+                parts.scheme = Some(scheme.clone());
+                parts.authority = Some(authority.clone());
+                parts.path_and_query = Some(
+                    PathAndQuery::from_maybe_shared(op.path.clone())
+                        .map_err(|_| ErrorKind::Http4xx)?,
+                );
+                Uri::from_parts(parts).map_err(|_| ErrorKind::Http4xx)
+            }
+        }?;
+        // hyper adds Content-Length for PUT and POST from the body's exact size.
+        let mut request = Request::new(Full::new(op.body.clone().unwrap_or_default()));
+        *request.method_mut() = op.method.clone();
+        *request.uri_mut() = uri;
         let headers = request.headers_mut();
+        if !http2 {
+            headers.insert(HOST, endpoint.host.clone().ok_or(ErrorKind::Http4xx)?);
+        }
+        if let Some(token) = &endpoint.authorization {
+            headers.insert(AUTHORIZATION, token.clone().ok_or(ErrorKind::Http4xx)?);
+        }
         for (name, value) in op.headers.iter().flat_map(|h| h.iter()) {
             // A Host of the user's replaces the URL's; any other header adds to the rest.
             if name == HOST {
@@ -256,50 +419,48 @@ impl HttpSession {
         Ok(request)
     }
 
-    /// Sends `op` and reads the whole response on connection `conn`.
-    async fn exchange(
-        conn: &mut Conn,
-        request: Request<Full<Bytes>>,
-        keep: bool,
-    ) -> Result<(hyper::StatusCode, u64, Option<BytesMut>), ErrorKind> {
-        let Conn {
-            sender,
-            driver,
-            ended,
-        } = conn;
-        let response = drive(driver, ended, sender.send_request(request))
-            .await
-            .ok_or(ErrorKind::Io)?
-            .map_err(|_| ErrorKind::Io)?;
-        let status = response.status();
-        let mut body = response.into_body();
-        let mut received = 0u64;
-        let mut kept = keep.then(BytesMut::new);
-        while let Some(frame) = drive(driver, ended, body.frame())
-            .await
-            .ok_or(ErrorKind::Body)?
-        {
-            let frame = frame.map_err(|_| ErrorKind::Body)?;
-            if let Some(data) = frame.data_ref() {
-                received += data.len() as u64;
-                if let Some(buf) = kept.as_mut() {
-                    buf.extend_from_slice(data);
+    /// `op` over HTTP/1.1, on this session's own connection.
+    async fn exchange_http1(&mut self, op: &Operation) -> Result<Exchanged, ErrorKind> {
+        let request = self.request(op, false)?;
+        let conn = self.connection(op.endpoint).await?;
+        conn.exchange(request, op.answer.needs_body()).await
+    }
+
+    /// `op` over HTTP/2 (HTTP/1.1 when the server chose it). A request the server never
+    /// processed (its connection was closing) is sent once more, on the next connection.
+    async fn exchange_http2(&mut self, op: &Operation) -> Result<Exchanged, ErrorKind> {
+        for attempt in 0..2 {
+            let mut sender = match self.route(op.endpoint).await? {
+                Route::Http1 => return self.exchange_http1(op).await,
+                Route::Http2(sender) => sender,
+            };
+            let request = self.request(op, true)?;
+            match sender.send_request(request).await {
+                Ok(response) => return http2::read(response, op.answer.needs_body()).await,
+                Err(e) if attempt == 0 && http2::unprocessed(&e) => {
+                    tracing::debug!("HTTP/2 request not processed, sent again: {e}");
+                    self.links[op.endpoint] = Link::Idle;
                 }
+                Err(_) => return Err(ErrorKind::Io),
             }
         }
-        Ok((status, received, kept))
+        Err(ErrorKind::Io)
     }
 }
 
 impl Session for HttpSession {
     async fn execute(&mut self, op: &Operation) -> Outcome {
-        let request = self.request(op)?;
-        let conn = self.connection(op.endpoint).await?;
-        let exchanged = Self::exchange(conn, request, op.answer.needs_body()).await;
-        let (status, received, kept) = match exchanged {
+        let exchanged = if self.group.is_some() {
+            self.exchange_http2(op).await
+        } else {
+            self.exchange_http1(op).await
+        };
+        let (status, received) = match exchanged {
             Ok(e) => e,
             Err(kind) => {
-                self.connections[op.endpoint] = None;
+                if let Some(link) = self.links.get_mut(op.endpoint) {
+                    *link = Link::Idle;
+                }
                 return Err(kind);
             }
         };
@@ -313,11 +474,12 @@ impl Session for HttpSession {
             // 1xx or 3xx: not what was asked for (the driver follows no redirects).
             return Err(ErrorKind::HttpOther);
         }
-        op.answer.delivered(kept.as_deref(), received)
+        op.answer
+            .delivered(received.kept.as_deref(), received.bytes)
     }
 
     fn reset(&mut self) {
-        self.connections.iter_mut().for_each(|c| *c = None);
+        self.links.iter_mut().for_each(|c| *c = Link::Idle);
     }
 
     fn take_setup(&mut self) -> Option<Setup> {

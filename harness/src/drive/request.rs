@@ -105,6 +105,7 @@ mod tests {
         let one = Requests {
             list: vec![spec(None, hyper::Method::GET, "/")].into(),
             order: RequestOrder::Cycle,
+            ..Default::default()
         };
         let mut rng = SmallRng::seed_from_u64(1);
         let w = RequestWorkload::new(&one);
@@ -117,6 +118,7 @@ mod tests {
             ]
             .into(),
             order: RequestOrder::Cycle,
+            ..Default::default()
         };
         let w = RequestWorkload::new(&two);
         let kinds: Vec<_> = (0..3)

@@ -1,5 +1,6 @@
-//! The load itself: the users' workload and sessions, the fault gate, the resource
-//! sampler, the traffic before and after, and the fault injector on the load's clock.
+//! The load itself: the users' workload and sessions (over the HTTP the plan asks for),
+//! the fault gate, the resource sampler, the traffic before and after, and the fault
+//! injector on the load's clock.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,21 +8,25 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::setup::Ready;
-use crate::arch::Role;
+use crate::arch::{Arch, Role};
 use crate::drive::gate::UserGate;
-use crate::drive::http::HttpConnector;
+use crate::drive::http::{Endpoint, HttpConnector};
 use crate::drive::inject::Injector;
 use crate::drive::load::Job;
 use crate::drive::phase::{drive, Control};
 use crate::drive::progress::ProgressMode;
 use crate::drive::request::RequestWorkload;
 use crate::drive::workload::{Fetch, OneShot, Workload};
+use crate::error::Failure;
 use crate::launch::cluster::{traffic_delta, Cluster};
 use crate::launch::launcher::Launcher;
 use crate::plan::{ArchPlan, WorkloadPlan};
 use crate::record::resources::ResourceSampler;
 use crate::record::traffic::Traffic;
 use crate::report::build::Measured;
+use crate::report::model::HttpUse;
+use crate::scenario::request::Protocol;
+use versus_targets::tls::client::ClientTls;
 
 /// The workload the plan describes.
 fn workload(plan: &ArchPlan) -> Arc<dyn Workload> {
@@ -43,6 +48,39 @@ fn workload(plan: &ArchPlan) -> Arc<dyn Workload> {
     }
 }
 
+/// HTTP/2's streams per connection, when the plan's users speak it (`--http2`).
+fn http2_streams(plan: &ArchPlan) -> Option<u32> {
+    match &plan.workload {
+        WorkloadPlan::Requests(requests) => match requests.protocol {
+            Protocol::Http2 { streams } => Some(streams),
+            Protocol::Http1 => None,
+        },
+        _ => None,
+    }
+}
+
+/// The users' connector to `endpoints`: over TLS with `tls` (offering ALPN `h2` beside
+/// `http/1.1` for HTTP/2), over HTTP/2 with `streams` per connection.
+fn connector(
+    endpoints: Vec<Endpoint>,
+    tls: Option<&ClientTls>,
+    plan: &ArchPlan,
+    streams: Option<u32>,
+) -> Result<HttpConnector, Failure> {
+    let mut connector = HttpConnector::new(endpoints, plan.user_download);
+    if let Some(tls) = tls {
+        let tls = match streams {
+            Some(_) => tls.offering_h2(),
+            None => tls.clone(),
+        };
+        connector = connector.with_tls(&tls).map_err(Failure::CannotRun)?;
+    }
+    if let Some(streams) = streams {
+        connector = connector.with_http2(streams).map_err(Failure::CannotRun)?;
+    }
+    Ok(connector)
+}
+
 /// Drives the plan's load against `cluster`, with its faults, and returns what was
 /// measured: the recording, resources per role, traffic per role (the harness's from
 /// its own counters) and the faults as they happened.
@@ -56,14 +94,11 @@ pub(super) async fn run<L: Launcher>(
     let seconds = plan.load.model.duration().as_secs() as usize + 2;
     let gate = (!plan.faults.is_empty())
         .then(|| Arc::new(UserGate::new(plan.users, plan.paths(), seconds)));
-    let mut connector = HttpConnector::new(ready.endpoints, plan.user_download)
+    let streams = http2_streams(plan);
+    let connector = connector(ready.endpoints, ready.tls.as_ref(), plan, streams)?
         .with_user_downloads(&plan.user_downloads);
-    if let Some(tls) = &ready.tls {
-        connector = connector
-            .with_tls(tls)
-            .map_err(crate::error::Failure::CannotRun)?;
-    }
     let counters = connector.counters();
+    let protocols = connector.protocols();
     let job = Job {
         connector,
         workload: workload(plan),
@@ -114,7 +149,10 @@ pub(super) async fn run<L: Launcher>(
             ..Traffic::default()
         },
     );
+    let http =
+        (plan.arch == Arch::Cs).then(|| HttpUse::of(protocols.http1(), protocols.http2(), streams));
     Ok(Measured {
+        http,
         driven,
         traffic: traffic.into_iter().collect::<BTreeMap<_, _>>(),
         faults,

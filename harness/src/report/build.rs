@@ -36,6 +36,8 @@ pub(crate) struct Measured {
     pub admin_overhead_us: Option<u64>,
     /// When the load started, wall-clock time.
     pub started_at: std::time::SystemTime,
+    /// Client-server: the HTTP the users spoke.
+    pub http: Option<super::model::HttpUse>,
 }
 
 /// One architecture's results.
@@ -55,6 +57,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         gate,
         admin_overhead_us,
         started_at,
+        http,
     } = measured;
     let duration_s = driven.duration_s;
     let recorded = &driven.recorded;
@@ -94,6 +97,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         target: plan.target.clone(),
         servers: plan.arch_servers(),
         tls: plan.tls.is_some(),
+        http,
         model: model.into(),
         users,
         rate_per_s,

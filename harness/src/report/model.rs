@@ -122,6 +122,10 @@ pub struct RunReport {
     /// connection's handshake is then the `tls_handshake` operation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls: bool,
+    /// Client-server: the HTTP the users spoke — the protocol, HTTP/2's streams per
+    /// connection, and the connections opened per protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpUse>,
     /// `closed` or `open`.
     pub model: String,
     /// Highest number of users (closed) or of pooled connections (open).
@@ -409,6 +413,43 @@ pub struct Claim {
     /// Runs that could have judged this claim but were left out, and why.
     #[serde(default)]
     pub excluded_runs: Vec<ExcludedRun>,
+}
+
+/// The HTTP a run's users spoke.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct HttpUse {
+    /// `HTTP/1.1`, `HTTP/2`, or `mixed` when some connections spoke each (an `https://`
+    /// server that picked HTTP/1.1 for some of `--http2`'s ALPN offers); `none` when no
+    /// connection was opened.
+    pub protocol: String,
+    /// HTTP/2 (`--http2`): concurrent streams per connection asked for (`--streams`),
+    /// that is users sharing one connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streams: Option<u32>,
+    /// Connections the users opened, by protocol (`HTTP/1.1`, `HTTP/2`).
+    pub connections: BTreeMap<String, u64>,
+}
+
+impl HttpUse {
+    /// The use of `http1` HTTP/1.1 and `http2` HTTP/2 connections, with `streams`.
+    pub fn of(http1: u64, http2: u64, streams: Option<u32>) -> Self {
+        let protocol = match (http1, http2) {
+            (0, 0) => "none",
+            (_, 0) => "HTTP/1.1",
+            (0, _) => "HTTP/2",
+            _ => "mixed",
+        };
+        let connections = [("HTTP/1.1", http1), ("HTTP/2", http2)]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| (name.to_string(), n))
+            .collect();
+        Self {
+            protocol: protocol.into(),
+            streams,
+            connections,
+        }
+    }
 }
 
 /// A run's network profile, in bytes per second (`None`: uncapped).

@@ -141,6 +141,14 @@ pub struct Workload {
     /// For `url` with `requests`: `cycle` (default) or `random`.
     #[serde(default, skip_serializing_if = "RequestOrder::is_cycle")]
     pub order: RequestOrder,
+    /// For `url`: speak HTTP/2 — h2c with prior knowledge on `http://`, ALPN `h2` on
+    /// `https://` (HTTP/1.1 when the server does not pick it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub http2: bool,
+    /// For `url` with `http2`: concurrent streams per connection, 1 to 1000 (that many
+    /// users share one connection; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streams: Option<u32>,
     /// The requests, read when the scenario is loaded.
     #[serde(skip)]
     pub resolved: Requests,

@@ -2,7 +2,9 @@
 //! flags (`--method`, `-H`, `--body`), as `[workload]` keys, or one per line of a
 //! requests file (see [`requests_file`](super::requests_file)). Everything is parsed and
 //! read (body files included) while the scenario is loaded, so a bad header or an
-//! unreadable file is a usage error (exit 2) before anything runs.
+//! unreadable file is a usage error (exit 2) before anything runs. The HTTP they go
+//! over ([`Protocol`]: HTTP/1.1, or HTTP/2 with `streams` per connection) is checked
+//! here too.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -110,6 +112,45 @@ pub struct Requests {
     pub list: Arc<[RequestSpec]>,
     /// How users go through them.
     pub order: RequestOrder,
+    /// The HTTP the users speak.
+    pub protocol: Protocol,
+}
+
+/// The most concurrent HTTP/2 streams per connection a url workload may ask for.
+pub const MAX_STREAMS: u32 = 1000;
+
+/// Which HTTP a url workload's users speak (`--http2`, `--streams`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1, one connection per user (the default).
+    #[default]
+    Http1,
+    /// HTTP/2: h2c with prior knowledge on `http://`; on `https://`, ALPN `h2` offered
+    /// beside `http/1.1`, and HTTP/2 when the server picks it.
+    Http2 {
+        /// Concurrent streams per connection: this many users share one (1..=1000).
+        streams: u32,
+    },
+}
+
+impl Protocol {
+    /// The protocol `http2` and `streams` ask for, checked; errors name the key.
+    pub fn from_keys(http2: bool, streams: Option<u32>) -> Result<Self, (&'static str, String)> {
+        match (http2, streams) {
+            (false, None) => Ok(Protocol::Http1),
+            (false, Some(_)) => Err((
+                "workload.streams",
+                "concurrent streams per connection need HTTP/2: add --http2 (http2 = true)".into(),
+            )),
+            (true, Some(n)) if !(1..=MAX_STREAMS).contains(&n) => Err((
+                "workload.streams",
+                format!("must be between 1 and {MAX_STREAMS} (concurrent HTTP/2 streams per connection), not {n}"),
+            )),
+            (true, streams) => Ok(Protocol::Http2 {
+                streams: streams.unwrap_or(1),
+            }),
+        }
+    }
 }
 
 /// Parses a method name such as `post` or `POST`.
@@ -246,6 +287,7 @@ fn resolve(keys: &Workload, base: &Path) -> Result<Requests, (&'static str, Stri
     Ok(Requests {
         list: list.into(),
         order: keys.order,
+        protocol: Protocol::from_keys(keys.http2, keys.streams)?,
     })
 }
 
@@ -268,6 +310,28 @@ mod tests {
         for bad in ["NoColon", "Bad Name: x", ": x", "X: a\u{1}b"] {
             let e = parse_header(bad).unwrap_err().to_string();
             assert!(e.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn protocols() {
+        assert_eq!(Protocol::from_keys(false, None), Ok(Protocol::Http1));
+        assert_eq!(
+            Protocol::from_keys(true, None),
+            Ok(Protocol::Http2 { streams: 1 })
+        );
+        assert_eq!(
+            Protocol::from_keys(true, Some(1000)),
+            Ok(Protocol::Http2 { streams: 1000 })
+        );
+        for (http2, streams, says) in [
+            (false, Some(4), "--http2"),
+            (true, Some(0), "between 1 and 1000"),
+            (true, Some(1001), "not 1001"),
+        ] {
+            let (key, message) = Protocol::from_keys(http2, streams).unwrap_err();
+            assert_eq!(key, "workload.streams");
+            assert!(message.contains(says), "{message}");
         }
     }
 

@@ -138,8 +138,8 @@ fn check_workload(s: &Scenario) -> Result<(), Problem> {
     Ok(())
 }
 
-/// `method`, `headers`, `body`, `requests` and `order` belong to a url workload, and a
-/// requests file says each request's method and body itself.
+/// `method`, `headers`, `body`, `requests`, `order`, `http2` and `streams` belong to a
+/// url workload, and a requests file says each request's method and body itself.
 fn check_request_keys(w: &Workload) -> Result<(), Problem> {
     let given = [
         ("workload.method", w.method.is_some()),
@@ -147,6 +147,8 @@ fn check_request_keys(w: &Workload) -> Result<(), Problem> {
         ("workload.body", w.body.is_some()),
         ("workload.requests", w.requests.is_some()),
         ("workload.order", !w.order.is_cycle()),
+        ("workload.http2", w.http2),
+        ("workload.streams", w.streams.is_some()),
     ];
     for (key, set) in given {
         if set && w.kind != WorkloadKind::Url {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod nginx;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

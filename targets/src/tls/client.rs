@@ -1,4 +1,4 @@
-//! The client side: the byte stream under one of the harness's HTTP/1.1 connections —
+//! The client side: the byte stream under one of the harness's HTTP connections —
 //! TCP through a [`Shaper`] (which applies the user's download cap and counts wire
 //! bytes), with TLS on top when the target speaks HTTPS, so the counted bytes include
 //! TLS's overhead.
@@ -39,6 +39,16 @@ impl ClientTls {
         Ok(Self {
             connector: TlsConnector::from(super::client_config(trust)?),
         })
+    }
+
+    /// The same trust, offering ALPN `h2` before `http/1.1`: the server picks HTTP/2 or
+    /// HTTP/1.1, and [`Wire::alpn`] says which.
+    pub fn offering_h2(&self) -> Self {
+        let mut config = (**self.connector.config()).clone();
+        config.alpn_protocols = vec![super::ALPN_H2.to_vec(), super::ALPN_HTTP1.to_vec()];
+        Self {
+            connector: TlsConnector::from(std::sync::Arc::new(config)),
+        }
     }
 }
 
@@ -133,6 +143,17 @@ pub enum Wire {
     Plain(ShapedStream<TcpStream>),
     /// HTTPS (boxed: a TLS session holds its buffers and state).
     Tls(Box<TlsStream<ShapedStream<TcpStream>>>),
+}
+
+impl Wire {
+    /// The application protocol the TLS handshake agreed on (ALPN), such as `h2`;
+    /// `None` for plain TCP or when the server chose none.
+    pub fn alpn(&self) -> Option<&[u8]> {
+        match self {
+            Wire::Plain(_) => None,
+            Wire::Tls(s) => s.get_ref().1.alpn_protocol(),
+        }
+    }
 }
 
 impl AsyncRead for Wire {

@@ -37,6 +37,9 @@ pub type ServerNameOwned = ServerName<'static>;
 /// The only application protocol the data plane speaks.
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
 
+/// HTTP/2's ALPN name, which the harness's client offers with `--http2`.
+pub const ALPN_H2: &[u8] = b"h2";
+
 /// TLS options of `versus server`.
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsArgs {
