@@ -5,6 +5,7 @@
 pub(crate) mod claims;
 pub mod metrics;
 pub(crate) mod provenance;
+pub mod shard_merge;
 pub(crate) mod side_by_side;
 pub mod stats;
 pub(crate) mod thresholds;

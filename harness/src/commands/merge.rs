@@ -13,7 +13,7 @@
 //!
 //! With `--shards`, the inputs are instead the shards of one run (`versus run --shard
 //! I/M`), merged exactly into the report one process would have written
-//! ([`crate::report::shard_merge`]); its thresholds decide the exit code, as for `versus
+//! ([`crate::analyse::shard_merge`]); its thresholds decide the exit code, as for `versus
 //! run`.
 
 use std::collections::BTreeMap;
@@ -194,7 +194,7 @@ fn read_all(inputs: &[PathBuf]) -> anyhow::Result<Vec<(String, Report)>> {
 /// thresholds.
 fn merge_shards(args: &MergeArgs, reports: Vec<(String, Report)>) -> anyhow::Result<i32> {
     let merged =
-        crate::report::shard_merge::merge(reports).map_err(|e| Failure::Usage(e.to_string()))?;
+        crate::analyse::shard_merge::merge(reports).map_err(|e| Failure::Usage(e.to_string()))?;
     println!("{}", crate::report::table::terminal(&merged));
     write(&args.out, &merged)?;
     eprintln!(

@@ -220,7 +220,7 @@ pub(crate) async fn run_arch_reaching(
     tune(&mut plan);
     let mut run = match &opts.shard.attach {
         Some(targets) if !plan.nodes.is_empty() => {
-            crate::launch::attach::execute_attached(&plan, targets, opts.progress, stop).await?
+            crate::execute::execute_attached(&plan, targets, opts.progress, stop).await?
         }
         _ => execute_launched(&plan, scenario, opts.progress, stop).await?,
     };

@@ -19,7 +19,7 @@ use crate::error::Failure;
 use crate::launch::attach::Targets;
 use crate::plan::shard::{parse_start_at, rfc3339, slice, Shard};
 use crate::report::model::ShardInfo;
-use crate::report::shard_merge::scenario_hash;
+use crate::report::shard_data::scenario_hash;
 use crate::scenario::model::WorkloadKind;
 use crate::scenario::Scenario;
 

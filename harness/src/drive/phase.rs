@@ -148,3 +148,17 @@ pub async fn drive<C: Connector, W: Workload + ?Sized>(
         other_cores: sampler.other_cores(),
     })
 }
+
+/// When the load starts: at `start_at` (the shards' common start) if it is still
+/// ahead, else in a moment; as a tokio instant and as wall-clock time.
+pub fn load_start(
+    start_at: Option<std::time::SystemTime>,
+) -> (tokio::time::Instant, std::time::SystemTime) {
+    let lead = START_LEAD;
+    let now = std::time::SystemTime::now();
+    let wait = start_at
+        .and_then(|at| at.duration_since(now).ok())
+        .filter(|w| *w >= lead)
+        .unwrap_or(lead);
+    (tokio::time::Instant::now() + wait, now + wait)
+}

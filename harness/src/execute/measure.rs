@@ -108,7 +108,7 @@ pub(super) async fn run<L: Launcher>(
     cluster.track(&mut sampler);
     let before = cluster.traffic().await;
     let arrivals = sampler.arrivals();
-    let (start, started_at) = crate::plan::shard::load_start(plan.load.start_at);
+    let (start, started_at) = crate::drive::phase::load_start(plan.load.start_at);
     if let Some(gate) = &gate {
         gate.begin(start);
     }

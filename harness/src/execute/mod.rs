@@ -65,3 +65,15 @@ pub(crate) async fn execute<L: Launcher>(
     drop(run_tls);
     result
 }
+
+/// Carries out `plan` on the attached `targets` (nodes it did not start), after
+/// checking that they can carry it out.
+pub(crate) async fn execute_attached(
+    plan: &crate::plan::ArchPlan,
+    targets: &crate::launch::attach::Targets,
+    progress: crate::drive::progress::ProgressMode,
+    stop: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<crate::report::build::ArchRun> {
+    let launcher = crate::launch::attach::launcher_for(plan, targets)?;
+    execute(plan, launcher, progress, stop).await
+}

@@ -10,7 +10,7 @@
 //!
 //! Indexes are 0-based (`0/4` … `3/4`), as a Kubernetes Indexed Job numbers its pods,
 //! so `--shard $(JOB_COMPLETION_INDEX)/M` needs no arithmetic. A common start
-//! ([`load_start`]) lets the shards' per-second rows line up.
+//! (`drive::phase::load_start`) lets the shards' per-second rows line up.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -127,18 +127,6 @@ pub fn slice(plan: &mut LoadPlan, shard: Shard) {
             plan.threads = plan.threads.min(o.connections as usize).max(1);
         }
     }
-}
-
-/// When the load starts: at `start_at` (the shards' common start) if it is still
-/// ahead, else in a moment; as a tokio instant and as wall-clock time.
-pub fn load_start(start_at: Option<SystemTime>) -> (tokio::time::Instant, SystemTime) {
-    let lead = crate::drive::phase::START_LEAD;
-    let now = SystemTime::now();
-    let wait = start_at
-        .and_then(|at| at.duration_since(now).ok())
-        .filter(|w| *w >= lead)
-        .unwrap_or(lead);
-    (tokio::time::Instant::now() + wait, now + wait)
 }
 
 /// Parses an RFC 3339 `--start-at` and refuses one more than [`PAST_TOLERANCE`] in the

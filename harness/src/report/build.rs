@@ -128,7 +128,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         shard: plan
             .load
             .start_at
-            .map(|at| super::shard_merge::shard_run(at, started_at, &recorded.hlog)),
+            .map(|at| super::shard_data::shard_run(at, started_at, &recorded.hlog)),
     };
     let (finished, failed) = report.finished_and_failed();
     report.availability = resilience::run_availability(finished, failed);

@@ -14,7 +14,7 @@ pub mod model;
 mod network;
 pub(crate) mod resilience;
 pub mod schema;
-pub mod shard_merge;
+pub mod shard_data;
 pub mod shard_model;
 pub mod summary;
 pub(crate) mod table;

@@ -2,7 +2,7 @@
 //! (`versus run --coordinator URL`) dial it over HTTP; it waits up to `--wait` for all
 //! M (exit 3 naming the missing ones otherwise), hands each its slice and one common
 //! start (`--lead` after the last joined), collects their reports, merges them exactly
-//! ([`crate::report::shard_merge`]) and writes the one report into `--out`; the exit
+//! ([`crate::analyse::shard_merge`]) and writes the one report into `--out`; the exit
 //! code is the merged thresholds', as for `versus run`.
 
 mod board;
@@ -140,8 +140,8 @@ async fn run(
             .map_err(|e| Failure::CannotRun(format!("{e:#}")))?;
         parsed.push((label, report));
     }
-    let merged =
-        crate::report::shard_merge::merge(parsed).map_err(|e| Failure::CannotRun(e.to_string()))?;
+    let merged = crate::analyse::shard_merge::merge(parsed)
+        .map_err(|e| Failure::CannotRun(e.to_string()))?;
     println!("{}", crate::report::table::terminal(&merged));
     crate::report::write_all(&args.out, &merged, &logs(&merged), start_at)?;
     eprintln!(

@@ -14,7 +14,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use versus_targets::exposure::{ip_is_loopback, TOKEN_ENV};
 use versus_targets::ready::ReadyLine;
 
@@ -24,12 +23,10 @@ use super::http_client::request;
 use super::launcher::{Launcher, Node, Signal};
 use super::process::LaunchError;
 use crate::arch::Role;
-use crate::drive::progress::ProgressMode;
 use crate::error::Failure;
 use crate::plan::nodes::NodeSpec;
 use crate::plan::{ArchPlan, TlsPlan};
 use crate::record::resources::Probe;
-use crate::report::build::ArchRun;
 
 /// How often an attached node that does not answer yet is asked again.
 const RETRY: Duration = Duration::from_millis(500);
@@ -50,25 +47,19 @@ pub struct AttachedNode {
     bearer: Option<String>,
 }
 
-/// Carries out `plan` on the attached `targets`, after checking that they can carry
-/// it out: as many nodes of each role as the plan has, no faults, no generated TLS.
-pub(crate) async fn execute_attached(
-    plan: &ArchPlan,
-    targets: &Targets,
-    progress: ProgressMode,
-    stop: &CancellationToken,
-) -> anyhow::Result<ArchRun> {
+/// The launcher for the attached `targets`, after checking that they can carry out
+/// `plan`: as many nodes of each role as the plan has, no faults, no generated TLS.
+pub(crate) fn launcher_for(plan: &ArchPlan, targets: &Targets) -> Result<AttachLauncher, Failure> {
     check(plan, targets)?;
     let bearer = std::env::var(TOKEN_ENV)
         .ok()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
-    let launcher = AttachLauncher {
+    Ok(AttachLauncher {
         targets: targets.clone(),
         bearer,
         allow_remote: plan.allow_remote_target,
-    };
-    crate::execute::execute(plan, launcher, progress, stop).await
+    })
 }
 
 /// Refuses what attached targets cannot do (exit 2).

@@ -14,14 +14,9 @@
 mod ops;
 mod run;
 
-use std::time::SystemTime;
-
-use base64::Engine;
-
 use crate::analyse::provenance::diff_paths;
 use crate::analyse::{claims, side_by_side, thresholds};
-use crate::record::aggregate::HlogEntry;
-use crate::report::model::{IntervalHistogram, Report, ShardInfo, ShardRun, SideBySide};
+use crate::report::model::{Report, ShardInfo, SideBySide};
 use crate::scenario::threshold::Thresholds;
 
 /// Why shard reports cannot be merged.
@@ -78,31 +73,6 @@ pub enum ShardMergeError {
         /// What is wrong.
         why: String,
     },
-}
-
-/// A shard's run data: its offset from the common `start_at`, its load having started
-/// at `started`, and its per-second histograms `hlog`.
-pub(crate) fn shard_run(start_at: SystemTime, started: SystemTime, hlog: &[HlogEntry]) -> ShardRun {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    ShardRun {
-        start_offset_s: crate::plan::shard::offset_s(start_at, started),
-        interval_histograms: hlog
-            .iter()
-            .map(|e| IntervalHistogram {
-                t_s: e.index,
-                tag: e.tag.clone(),
-                histogram: b64.encode(&e.encoded),
-            })
-            .collect(),
-        parts: Vec::new(),
-    }
-}
-
-/// BLAKE3 of a resolved scenario, hex: what shards of one run share.
-pub fn scenario_hash(scenario: &serde_json::Value) -> String {
-    blake3::hash(scenario.to_string().as_bytes())
-        .to_hex()
-        .to_string()
 }
 
 /// Merges the shard `reports` (each with the label errors name it by, such as its
