@@ -16,6 +16,27 @@ use crate::report::model::{Report, RunReport};
 /// Differences worth listing before a scenario mismatch is summarised with "…".
 const MAX_LISTED: usize = 6;
 
+/// What differs between two reports that can never be merged: their schema versions or
+/// their builds, as (what, "A and B"); `None` when both match.
+pub(crate) fn other_schema_or_build(a: &Report, b: &Report) -> Option<(&'static str, String)> {
+    if a.schema_version != b.schema_version {
+        return Some((
+            "the report schema versions",
+            format!("{} and {}", a.schema_version, b.schema_version),
+        ));
+    }
+    let (a, b) = (&a.tool, &b.tool);
+    ((&a.name, &a.version, &a.git_sha) != (&b.name, &b.version, &b.git_sha)).then(|| {
+        (
+            "the builds",
+            format!(
+                "{} {} ({}) and {} {} ({})",
+                a.name, a.version, a.git_sha, b.name, b.version, b.git_sha
+            ),
+        )
+    })
+}
+
 /// Every reason to distrust a comparison of `candidate` with `baseline`, the different
 /// builds included (see [`different_builds`] for a comparison that expects them).
 pub(crate) fn warnings(baseline: &Report, candidate: &Report) -> Vec<String> {

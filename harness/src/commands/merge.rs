@@ -117,21 +117,8 @@ fn check_same(
         what,
         detail,
     };
-    if first.schema_version != report.schema_version {
-        return Err(mismatch(
-            "the report schema versions",
-            format!("{} and {}", first.schema_version, report.schema_version),
-        ));
-    }
-    let (a, b) = (&first.tool, &report.tool);
-    if (&a.name, &a.version, &a.git_sha) != (&b.name, &b.version, &b.git_sha) {
-        return Err(mismatch(
-            "the builds",
-            format!(
-                "{} {} ({}) and {} {} ({})",
-                a.name, a.version, a.git_sha, b.name, b.version, b.git_sha
-            ),
-        ));
+    if let Some((what, detail)) = crate::analyse::provenance::other_schema_or_build(first, report) {
+        return Err(mismatch(what, detail));
     }
     let (a, b) = (&first.machine, &report.machine);
     if (&a.hostname, &a.cpu_model, a.cores, a.memory_bytes)

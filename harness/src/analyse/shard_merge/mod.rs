@@ -206,21 +206,8 @@ fn check_same(
         what,
         detail,
     };
-    if first.schema_version != report.schema_version {
-        return Err(mismatch(
-            "the report schema versions",
-            format!("{} and {}", first.schema_version, report.schema_version),
-        ));
-    }
-    let (a, b) = (&first.tool, &report.tool);
-    if (&a.name, &a.version, &a.git_sha) != (&b.name, &b.version, &b.git_sha) {
-        return Err(mismatch(
-            "the builds",
-            format!(
-                "{} {} ({}) and {} {} ({})",
-                a.name, a.version, a.git_sha, b.name, b.version, b.git_sha
-            ),
-        ));
+    if let Some((what, detail)) = crate::analyse::provenance::other_schema_or_build(first, report) {
+        return Err(mismatch(what, detail));
     }
     let (Some(sa), Some(sb)) = (&first.shard, &report.shard) else {
         return Err(ShardMergeError::NotAShard {
