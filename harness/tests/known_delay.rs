@@ -1,6 +1,10 @@
-//! Known truth: a server that delays every response by 20 ms gives a p50 of 20 ms ± 2 ms,
-//! and every request is counted. In its own test binary, so no other load test runs at
-//! the same time.
+//! Known truth: a server that delays every response by 20 ms gives latencies of at least
+//! 20 ms (nothing can answer sooner) and a p50 a little above it, and every request is
+//! counted. In its own test binary, so no other load test runs at the same time.
+//!
+//! The upper bound is loose on purpose: on a loaded 2-core CI machine (a docker engine
+//! tearing down the previous tests' networks) a debug build's p50 was seen at 22.3 ms;
+//! the lower bound is exact.
 
 mod support;
 
@@ -33,10 +37,15 @@ fn known_delay_gives_known_median_and_every_request_is_counted() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let report = read_report(out_dir.path());
+    let min = num(&report, "runs.0.ops.get.latency_us.min");
     let p50 = num(&report, "runs.0.ops.get.latency_us.p50");
     assert!(
-        (18_000..=22_000).contains(&p50),
-        "p50 {p50} µs is not 20 ms ± 2 ms"
+        min >= 20_000,
+        "min {min} µs is below the server's own 20 ms delay: latency is under-measured"
+    );
+    assert!(
+        (20_000..=25_000).contains(&p50),
+        "p50 {p50} µs is not 20 ms plus a bounded overhead (≤ 5 ms)"
     );
     let count = num(&report, "runs.0.ops.get.count");
     let errors = num(&report, "runs.0.ops.get.errors_total");
