@@ -59,6 +59,7 @@ fn fetch_answered_with(
     let op = Operation {
         kind: OpKind::Get,
         endpoint: 0,
+        fallbacks: None,
         method: hyper::Method::POST,
         path: Bytes::from(format!("/fetch/{id}")),
         headers: None,

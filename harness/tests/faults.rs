@@ -1,5 +1,6 @@
 //! Faults through the real binary: the only server killed mid-run (availability drops in
-//! the affected seconds and comes back after the restart), a quarter of the peers killed
+//! the affected seconds and comes back after the restart), one of two replicas killed
+//! while every object has a copy on the other (users fail over, nothing is lost), a quarter of the peers killed
 //! during a flash crowd (every surviving peer still completes), adversarial peers
 //! counted, and nothing left running.
 
@@ -82,6 +83,53 @@ duration = "2s"
     let unavailable = resilience["objects_unavailable"].as_u64().unwrap();
     assert!(requested > 0, "{resilience}");
     assert!(unavailable + 1 >= requested, "{resilience}");
+}
+
+#[test]
+fn with_two_copies_of_every_object_killing_one_replica_costs_no_request() {
+    let report = run(r#"
+name = "kill-one-of-two"
+[workload]
+kind = "fetch"
+objects = 8
+object_size = "4KiB"
+verify = true
+[load]
+users = 2
+duration = "6s"
+think_time = "10ms"
+timeout = "2s"
+[architectures]
+p2p = false
+servers = 2
+replication = 2
+[[faults]]
+at = "2s"
+action = "kill"
+target = "server:0"
+duration = "2s"
+"#);
+    let run = &report["runs"][0];
+    assert_eq!(run["replication"], 2, "the report says how many copies");
+    let get = &run["ops"]["get"];
+    let (count, errors) = (
+        get["count"].as_u64().unwrap(),
+        get["errors_total"].as_u64().unwrap(),
+    );
+    // Half the objects live first on the killed replica: their users went to the copy.
+    assert!(count > 50, "users kept fetching: {count}");
+    assert_eq!(errors, 0, "a request failed although a copy was up: {get}");
+    let series: Vec<Option<f64>> = run["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(availability)
+        .collect();
+    assert!(
+        series[..series.len() - 1].iter().all(|a| *a == Some(1.0)),
+        "availability per second: {series:?}"
+    );
+    assert_eq!(run["faults"][0]["action"], "kill");
 }
 
 #[test]

@@ -198,6 +198,7 @@ pub(crate) mod tests {
             network: None,
             target: String::new(),
             servers: (arch == "cs").then_some(1),
+            replication: None,
             tls: false,
             http: None,
             model: "closed".into(),

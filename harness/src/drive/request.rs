@@ -60,6 +60,7 @@ fn operation(r: &RequestSpec, kind: OpKind) -> Operation {
     Operation {
         kind,
         endpoint: 0,
+        fallbacks: None,
         method: r.method.clone(),
         path: Bytes::copy_from_slice(r.target.path.as_bytes()),
         headers: (!r.headers.is_empty()).then(|| r.headers.clone().into()),

@@ -19,6 +19,9 @@ pub struct Operation {
     pub kind: OpKind,
     /// Which of the target's endpoints (server replica, or the user's own peer) serves it.
     pub endpoint: usize,
+    /// Other endpoints that can answer it (replicas of the object), asked in order when
+    /// `endpoint` cannot be reached.
+    pub fallbacks: Option<std::sync::Arc<[usize]>>,
     /// HTTP method: GET/PUT on a server, POST on a peer's admin plane.
     pub method: hyper::Method,
     /// Request path and query, such as `/objects/ab12…`.

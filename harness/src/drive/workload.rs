@@ -71,6 +71,7 @@ fn get(entry: &CatalogEntry, verify: bool) -> Operation {
     Operation {
         kind: OpKind::Get,
         endpoint: entry.endpoint,
+        fallbacks: entry.fallbacks.clone(),
         method: entry.method.clone(),
         path: entry.path.clone(),
         headers: None,
@@ -127,6 +128,7 @@ mod tests {
                 id: Manifest::of(&object_bytes(i as u64, 10)).id(),
                 path: Bytes::from(format!("/objects/{i}")),
                 endpoint: 0,
+                fallbacks: None,
                 method: hyper::Method::GET,
                 delivers: None,
             })

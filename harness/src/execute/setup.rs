@@ -274,6 +274,7 @@ async fn admin_overhead(endpoint: Endpoint) -> Option<u64> {
     let op = Operation {
         kind: OpKind::Get,
         endpoint: 0,
+        fallbacks: None,
         method: Method::GET,
         path: Bytes::from_static(b"/healthz"),
         headers: None,

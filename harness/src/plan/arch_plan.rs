@@ -137,6 +137,15 @@ impl ArchPlan {
         (self.arch == Arch::Cs && !self.nodes.is_empty()).then_some(self.nodes.len() as u32)
     }
 
+    /// Client-server fetch workloads with `replication` > 1: how many replicas hold each
+    /// object.
+    pub fn arch_replication(&self) -> Option<u32> {
+        let copies = (self.arch == Arch::Cs && !self.one_shot)
+            .then(|| self.objects.iter().map(|o| o.holders.len()).max())
+            .flatten()?;
+        (copies > 1).then_some(copies as u32)
+    }
+
     /// Request paths of what users fetch (for the fault gate's per-object exposure).
     pub fn paths(&self) -> Vec<bytes::Bytes> {
         match &self.workload {

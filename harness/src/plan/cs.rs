@@ -1,10 +1,12 @@
 //! The client-server plan: `servers` replicas of `versus server`; a flash crowd's object
 //! on every replica (users spread over them round-robin), a fetch workload's objects each
-//! on the replica rendezvous hashing picks. Each user's download cap is applied on the
-//! harness side of its connection (its class's, with peer classes). With faults on the servers each replica keeps its
-//! objects in a data directory, so one started again serves them again. With
-//! `network.tls` the data planes speak HTTPS ([`TlsPlan::Generated`]). With
-//! `emulation = "kernel"` the servers' upload cap is their containers' kernel's.
+//! on the replica rendezvous hashing picks (on the first `replication` it ranks: a user
+//! whose replica cannot be reached asks the next). Each user's download cap is applied
+//! on the harness side of its connection (its class's, with peer classes). With faults
+//! on the servers each replica keeps its objects in a data directory, so one started
+//! again serves them again. With `network.tls` the data planes speak HTTPS
+//! ([`TlsPlan::Generated`]). With `emulation = "kernel"` the servers' upload cap is their
+//! containers' kernel's.
 
 use hyper::Method;
 use versus_targets::server::ServerArgs;
@@ -14,7 +16,7 @@ use super::arch_plan::{common, fetch_workload, ArchPlan, Endpoints, TlsPlan, Wor
 use super::links::{self, KernelLink};
 use super::nodes::{NodeSpec, TargetArgs};
 use super::objects::{CatalogEntry, ObjectPlan};
-use super::routing::replica_for;
+use super::routing::replicas_for;
 use crate::arch::{Arch, Role};
 use crate::scenario::Scenario;
 
@@ -35,11 +37,14 @@ fn server_args(scenario: &Scenario) -> (ServerArgs, Option<KernelLink>) {
     (args, placed.kernel)
 }
 
-fn entry(object: &ObjectPlan, endpoint: usize) -> CatalogEntry {
+/// The catalogue entry of `object`: asked of `endpoint`; with `fallbacks`, of the
+/// other replicas that hold it when `endpoint` cannot be reached.
+fn entry(object: &ObjectPlan, endpoint: usize, fallbacks: &[usize]) -> CatalogEntry {
     CatalogEntry {
         id: object.id,
         path: format!("/objects/{}", object.id).into(),
         endpoint,
+        fallbacks: (!fallbacks.is_empty()).then(|| fallbacks.into()),
         method: Method::GET,
         delivers: None,
     }
@@ -66,7 +71,7 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
     let (objects, catalog, workload, bound_s);
     if one_shot {
         let object = ObjectPlan::new(0, size, (0..replicas).collect());
-        let e = entry(&object, 0);
+        let e = entry(&object, 0, &[]);
         let net = &scenario.network;
         bound_s = super::bounds::client_server(
             size as f64,
@@ -82,13 +87,17 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         catalog = vec![e];
         objects = vec![object];
     } else {
+        let copies = scenario.architectures.replication.max(1) as usize;
         objects = (0..u64::from(w.objects))
             .map(|index| {
                 let id = ObjectPlan::new(index, size, Vec::new()).id;
-                ObjectPlan::new(index, size, vec![replica_for(&id, replicas)])
+                ObjectPlan::new(index, size, replicas_for(&id, replicas, copies))
             })
             .collect::<Vec<_>>();
-        catalog = objects.iter().map(|o| entry(o, o.holders[0])).collect();
+        catalog = objects
+            .iter()
+            .map(|o| entry(o, o.holders[0], &o.holders[1..]))
+            .collect();
         workload = fetch_workload(scenario, None);
         bound_s = None;
     }

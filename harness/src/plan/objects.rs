@@ -15,6 +15,9 @@ pub struct CatalogEntry {
     pub path: Bytes,
     /// Endpoint (replica or peer) that serves it to this user set.
     pub endpoint: usize,
+    /// Client-server with `replication` > 1: the other replicas that hold it, asked in
+    /// order when `endpoint` cannot be reached.
+    pub fallbacks: Option<std::sync::Arc<[usize]>>,
     /// GET on a server; POST (`/fetch/{id}`) on a peer's admin plane.
     pub method: hyper::Method,
     /// Set when the answer is not the object itself but a peer's fetch statistics of it:

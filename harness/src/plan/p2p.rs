@@ -88,6 +88,7 @@ fn entry(object: &ObjectPlan, query: &str) -> CatalogEntry {
         id: object.id,
         path: format!("/fetch/{}{query}", object.id).into(),
         endpoint: 0,
+        fallbacks: None,
         method: Method::POST,
         delivers: Some(object.size as u64),
     }

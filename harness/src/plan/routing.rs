@@ -5,11 +5,21 @@
 
 use versus_targets::content::ObjectId;
 
-/// The replica (0..replicas) that holds `id`.
+/// The replica (0..replicas) that holds `id` (the first of [`replicas_for`]).
+#[cfg(test)]
 pub(crate) fn replica_for(id: &ObjectId, replicas: usize) -> usize {
     (0..replicas.max(1))
         .max_by_key(|replica| score(id, *replica))
         .unwrap_or(0)
+}
+
+/// The `k` replicas (0..replicas) that hold `id`, best first: the first is
+/// [`replica_for`], the others where its users go when it cannot be reached.
+pub(crate) fn replicas_for(id: &ObjectId, replicas: usize, k: usize) -> Vec<usize> {
+    let mut ranked: Vec<usize> = (0..replicas.max(1)).collect();
+    ranked.sort_by_key(|replica| std::cmp::Reverse(score(id, *replica)));
+    ranked.truncate(k.clamp(1, replicas.max(1)));
+    ranked
 }
 
 fn score(id: &ObjectId, replica: usize) -> u64 {
@@ -51,5 +61,17 @@ mod tests {
             .iter()
             .all(|id| replica_for(id, 4) == replica_for(id, 5) || replica_for(id, 5) == 4));
         assert_eq!(replica_for(&ids[0], 1), 0);
+    }
+
+    #[test]
+    fn the_first_of_k_replicas_is_the_one_replica_and_all_differ() {
+        for id in ids(200) {
+            let three = replicas_for(&id, 4, 3);
+            assert_eq!(three.len(), 3);
+            assert_eq!(three[0], replica_for(&id, 4));
+            assert!(three[0] != three[1] && three[1] != three[2] && three[0] != three[2]);
+            assert_eq!(replicas_for(&id, 4, 9).len(), 4);
+            assert_eq!(replicas_for(&id, 1, 2), vec![0]);
+        }
     }
 }

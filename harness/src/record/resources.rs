@@ -485,9 +485,12 @@ mod tests {
         burn(std::time::Duration::from_millis(600));
         let busy = started.elapsed();
         s.sample();
-        std::thread::sleep(std::time::Duration::from_millis(1200));
+        // The idle window after it lasts twice the busy one, so the busy window stands
+        // out by 3× from the average even when a loaded machine stretched it.
+        let idle = (2 * busy).max(std::time::Duration::from_millis(1200));
+        std::thread::sleep(idle);
         s.sample();
-        let wall = 0.6 + busy.as_secs_f64() + 1.2;
+        let wall = 0.6 + busy.as_secs_f64() + idle.as_secs_f64();
         let average = s.roles()[&Role::Harness].cpu_s / wall;
         // The burning thread ran at most one core; on a busy machine it may have had less.
         let busy_cores = 0.6 / busy.as_secs_f64();

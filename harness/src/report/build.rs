@@ -96,6 +96,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         network: None,
         target: plan.target.clone(),
         servers: plan.arch_servers(),
+        replication: plan.arch_replication(),
         tls: plan.tls.is_some(),
         http,
         model: model.into(),

@@ -118,6 +118,10 @@ pub struct RunReport {
     /// Client-server: the number of server replicas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servers: Option<u32>,
+    /// Client-server: how many replicas held each object, when more than one
+    /// (`architectures.replication`; users fail over between them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<u32>,
     /// The users' connections spoke TLS (`network.tls`, or an `https://` URL); each new
     /// connection's handshake is then the `tls_handshake` operation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

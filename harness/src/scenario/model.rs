@@ -324,6 +324,11 @@ pub struct Architectures {
     /// Client-server: number of server replicas.
     #[serde(default = "defaults::servers")]
     pub servers: u32,
+    /// Client-server: how many replicas hold each object of a fetch workload (the first
+    /// `replication` by rendezvous hashing); a user whose replica cannot be reached asks
+    /// the next one. 1 (the default): each object on one replica only.
+    #[serde(default = "defaults::replication")]
+    pub replication: u32,
     /// How long a target node may take to print its ready line.
     #[serde(default = "defaults::ready_timeout")]
     pub ready_timeout: HumanDuration,
@@ -374,6 +379,7 @@ impl Default for Architectures {
             cs: true,
             p2p: true,
             servers: defaults::servers(),
+            replication: defaults::replication(),
             ready_timeout: defaults::ready_timeout(),
             corrupt_peers: 0,
             stall_peers: 0,
@@ -419,6 +425,9 @@ mod defaults {
         HumanDuration(Duration::from_millis(100))
     }
     pub(super) fn servers() -> u32 {
+        1
+    }
+    pub(super) fn replication() -> u32 {
         1
     }
     pub(super) fn ready_timeout() -> HumanDuration {

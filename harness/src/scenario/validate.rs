@@ -84,6 +84,13 @@ fn check_one(s: &Scenario) -> Result<(), Problem> {
     if s.architectures.servers == 0 || s.architectures.servers > 64 {
         problem("architectures.servers", "must be between 1 and 64")?;
     }
+    let (replication, servers) = (s.architectures.replication, s.architectures.servers);
+    if replication == 0 || replication > servers {
+        problem(
+            "architectures.replication",
+            format!("{replication} must be between 1 and architectures.servers ({servers}): each object is held by that many replicas"),
+        )?;
+    }
     let adversaries = s.architectures.corrupt_peers + s.architectures.stall_peers;
     if adversaries >= s.load.users.max(1) {
         problem(

@@ -101,9 +101,10 @@ pub(crate) fn single_point_of_failure(report: &Report) -> Judged {
     };
     let first = |g: &BTreeMap<u32, &RunReport>| g.values().next().map(|r| fault_evidence(r));
     let evidence = format!(
-        "user-seconds without service per user, offline users included (medians): cs {:.1}, p2p {:.1}; first repetition: {}; {}",
+        "user-seconds without service per user, offline users included (medians): cs {:.1}, p2p {:.1}{}; first repetition: {}; {}",
         median_of(cs_group, outage).unwrap_or(f64::NAN),
         median_of(p2p_group, outage).unwrap_or(f64::NAN),
+        replicated_evidence(&usable.runs, config.users),
         first(cs_group).unwrap_or_default(),
         first(p2p_group).unwrap_or_default()
     );
@@ -126,6 +127,24 @@ pub(crate) fn single_point_of_failure(report: &Report) -> Judged {
             excluded: usable.excluded,
         },
     )
+}
+
+/// What client-server lost when every object had copies on other replicas (the
+/// `replication` variant, one replica killed): `, cs with 2 copies of each object 0.1`,
+/// or nothing when the report has no such runs.
+fn replicated_evidence(runs: &[&RunReport], users: u32) -> String {
+    let replicated: Vec<f64> = runs
+        .iter()
+        .filter(|r| r.arch == Arch::Cs && r.users == users && r.replication.is_some())
+        .filter_map(|r| lost_per_user(r))
+        .collect();
+    let copies = runs.iter().find_map(|r| r.replication).unwrap_or(0);
+    match crate::analyse::stats::median(&replicated) {
+        Some(lost) => {
+            format!(", cs with {copies} copies of each object (one replica killed) {lost:.1}")
+        }
+        None => String::new(),
+    }
 }
 
 /// Standard deviation of the per-second availability.

@@ -59,6 +59,9 @@ pub struct Variant {
     pub rate: Option<u32>,
     /// Each peer's upload (`network.peer_upload`), if set.
     pub peer_upload: Option<&'static str>,
+    /// Client-server replicas holding each object (`architectures.replication`), if set:
+    /// a client-server-only variant.
+    pub replication: Option<u32>,
 }
 
 const fn users(n: u32) -> Variant {
@@ -67,6 +70,16 @@ const fn users(n: u32) -> Variant {
         servers: None,
         rate: None,
         peer_upload: None,
+        replication: None,
+    }
+}
+
+/// `servers` replicas, each object on all of them (client-server only).
+const fn replicated(users: u32, servers: u32) -> Variant {
+    Variant {
+        servers: Some(servers),
+        replication: Some(servers),
+        ..self::users(users)
     }
 }
 
@@ -147,8 +160,8 @@ pub const EXPERIMENTS: [Experiment; 6] = [
         file: "scenarios/claims/spof.toml",
         text: include_str!("../../../../scenarios/claims/spof.toml"),
         claims: &[6],
-        full: &[users(8)],
-        quick: &[users(8)],
+        full: &[users(8), replicated(8, 2)],
+        quick: &[users(8), replicated(8, 2)],
         once: false,
         churn: false,
     },
@@ -200,6 +213,9 @@ impl Step {
         if let Some(u) = self.variant.peer_upload {
             text.push_str(&format!(" peer upload {u}"));
         }
+        if let Some(k) = self.variant.replication {
+            text.push_str(&format!(" {k} copies"));
+        }
         format!(
             "{text} {} (repetition {}/{repetitions})",
             self.arch,
@@ -233,6 +249,13 @@ impl Step {
         }
         if let Some(u) = v.peer_upload {
             overrides.push(Override::from_flag("--set", "network.peer_upload", u));
+        }
+        if let Some(k) = v.replication {
+            overrides.push(Override::from_flag(
+                "--set",
+                "architectures.replication",
+                &k.to_string(),
+            ));
         }
         if let Some(r) = v.rate {
             overrides.push(Override::from_flag(
@@ -277,7 +300,10 @@ pub fn steps(
                 let scenario = probe.scenario(&[])?;
                 for (arch, on) in [
                     (Arch::Cs, scenario.architectures.cs),
-                    (Arch::P2p, scenario.architectures.p2p),
+                    (
+                        Arch::P2p,
+                        scenario.architectures.p2p && variant.replication.is_none(),
+                    ),
                 ] {
                     if on {
                         out.push(Step {

@@ -68,15 +68,18 @@ pub struct WorkerContext<C, W: ?Sized> {
     stop: CancellationToken,
 }
 
-/// Runs an operation with a timeout; a timed-out session is reset. The connection
-/// set-up it did (a TLS handshake) is recorded into `recorder` as its own operation.
+/// Runs an operation with a timeout; a timed-out session is reset. An operation whose
+/// endpoint cannot be reached is asked of its fallbacks in turn (the object's other
+/// replicas), within the same timeout: one operation, however many replicas it tried.
+/// The connection set-up it did (a TLS handshake) is recorded into `recorder` as its
+/// own operation.
 async fn execute_timed<S: Session>(
     session: &mut S,
     op: &Operation,
     timeout: Duration,
     recorder: &RefCell<WorkerRecorder>,
 ) -> Outcome {
-    let outcome = match tokio::time::timeout(timeout, session.execute(op)).await {
+    let outcome = match tokio::time::timeout(timeout, execute_with_fallbacks(session, op)).await {
         Ok(outcome) => outcome,
         Err(_) => {
             session.reset();
@@ -92,6 +95,28 @@ async fn execute_timed<S: Session>(
             &setup.outcome,
             now,
         );
+    }
+    outcome
+}
+
+/// `op` on its endpoint, then, while the endpoint could not be reached (no connection,
+/// or it broke before an answer), on each of its fallbacks.
+async fn execute_with_fallbacks<S: Session>(session: &mut S, op: &Operation) -> Outcome {
+    let outcome = session.execute(op).await;
+    let Some(fallbacks) = op.fallbacks.as_deref() else {
+        return outcome;
+    };
+    let unreachable = |o: &Outcome| matches!(o, Err(ErrorKind::Connect | ErrorKind::Io));
+    let mut outcome = outcome;
+    for &endpoint in fallbacks {
+        if !unreachable(&outcome) {
+            break;
+        }
+        let retry = Operation {
+            endpoint,
+            ..op.clone()
+        };
+        outcome = session.execute(&retry).await;
     }
     outcome
 }
