@@ -6,11 +6,17 @@
 //! applies the profile and counts the bytes it moves into the shaper's [`ByteCounters`].
 //! With no cap and no latency the wrapper only counts bytes.
 //!
+//! With [`LatencyRoute`]s (regions), a connection the node opens to a routed address
+//! gets the route's latencies instead, in both directions ([`Shaper::wrap_outbound`]):
+//! what it sends is delayed by the route's `out`, what it receives by its `back`.
+//!
 //! The harness reuses the same wrapper on its client side, with a per-user shaper whose
 //! profile has only a download cap.
 
 mod bucket;
 mod delay;
+mod inbound;
+pub mod route;
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -23,10 +29,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf};
 
 pub use bucket::{TokenBucket, BURST_TIME, MAX_BURST, MIN_BURST};
 pub use delay::CLOSE_GRACE;
+pub use route::{IpBlock, LatencyRoute};
 
 use crate::units::ByteRate;
 use bucket::Throttle;
 use delay::DelayLine;
+use inbound::DelayedRead;
 
 /// Bytes that may be in flight on one delayed connection, at least (see [`Shaper::wrap`]).
 pub const DELAY_WINDOW: usize = 4 << 20;
@@ -91,6 +99,8 @@ pub struct Shaper {
     latency: Duration,
     jitter: Duration,
     window: usize,
+    /// Latencies by destination, for the connections the node opens.
+    routes: Arc<[LatencyRoute]>,
     counters: Arc<ByteCounters>,
 }
 
@@ -98,14 +108,7 @@ impl Shaper {
     /// A shaper applying `profile`, with fresh counters.
     pub fn new(profile: &NetProfile) -> Self {
         let window = match profile.upload {
-            // Enough to keep a capped link busy for two latencies.
-            Some(rate) => {
-                let bdp = u128::from(rate.bytes_per_sec())
-                    * (profile.latency + profile.jitter).as_nanos()
-                    * 2
-                    / 1_000_000_000;
-                usize::try_from(bdp).unwrap_or(usize::MAX).max(DELAY_WINDOW)
-            }
+            Some(rate) => delay_window(rate, profile.latency + profile.jitter),
             None => DELAY_WINDOW,
         };
         Shaper {
@@ -114,8 +117,24 @@ impl Shaper {
             latency: profile.latency,
             jitter: profile.jitter,
             window,
+            routes: Arc::new([]),
             counters: Arc::new(ByteCounters::default()),
         }
+    }
+
+    /// The same shaper with latencies by destination for the connections the node
+    /// opens ([`Shaper::wrap_outbound`]); the delay window grows to cover the longest.
+    pub fn with_routes(mut self, routes: &[LatencyRoute]) -> Self {
+        if let Some(upload) = self.upload.as_ref().map(|b| ByteRate(b.rate())) {
+            let longest = routes
+                .iter()
+                .map(|r| r.out.max(r.back))
+                .max()
+                .unwrap_or_default();
+            self.window = self.window.max(delay_window(upload, longest + self.jitter));
+        }
+        self.routes = routes.into();
+        self
     }
 
     /// A shaper that only counts bytes.
@@ -142,13 +161,41 @@ impl Shaper {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let io = if self.latency.is_zero() && self.jitter.is_zero() {
+        self.wrap_with(io, self.latency, None)
+    }
+
+    /// Wraps a stream this node opened to `remote`: with a route for `remote`, its `out`
+    /// latency is added to what is sent and its `back` latency to what is received (the
+    /// opener applies both directions); otherwise as [`Shaper::wrap`].
+    pub fn wrap_outbound<S>(&self, io: S, remote: std::net::IpAddr) -> ShapedStream<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        match route::route_for(&self.routes, remote) {
+            Some(r) => self.wrap_with(io, r.out, Some(r.back)),
+            None => self.wrap(io),
+        }
+    }
+
+    /// Wraps `io` with `out` added to what it sends and, when given, `back` to what it
+    /// receives.
+    fn wrap_with<S>(&self, io: S, out: Duration, back: Option<Duration>) -> ShapedStream<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = if out.is_zero() && back.is_none_or(|b| b.is_zero()) && self.jitter.is_zero() {
             Io::Direct(io)
         } else {
             let (read, write) = tokio::io::split(io);
+            let read = match back {
+                Some(back) if !back.is_zero() || !self.jitter.is_zero() => {
+                    Inbound::Delayed(DelayedRead::spawn(read, back, self.jitter, self.window))
+                }
+                _ => Inbound::Direct(read),
+            };
             Io::Delayed {
                 read,
-                line: DelayLine::spawn(write, self.latency, self.jitter, self.window),
+                line: DelayLine::spawn(write, out, self.jitter, self.window),
             }
         };
         ShapedStream {
@@ -160,10 +207,24 @@ impl Shaper {
     }
 }
 
+/// Bytes that may be in flight on a connection capped at `rate` with `latency`: enough
+/// to keep the link busy for two latencies, at least [`DELAY_WINDOW`].
+fn delay_window(rate: ByteRate, latency: Duration) -> usize {
+    let bdp = u128::from(rate.bytes_per_sec()) * latency.as_nanos() * 2 / 1_000_000_000;
+    usize::try_from(bdp).unwrap_or(usize::MAX).max(DELAY_WINDOW)
+}
+
 #[derive(Debug)]
 enum Io<S> {
     Direct(S),
-    Delayed { read: ReadHalf<S>, line: DelayLine },
+    Delayed { read: Inbound<S>, line: DelayLine },
+}
+
+/// The receiving side of a delayed stream: as it arrives, or through a delay line.
+#[derive(Debug)]
+enum Inbound<S> {
+    Direct(ReadHalf<S>),
+    Delayed(DelayedRead),
 }
 
 /// A stream that applies a [`Shaper`]'s profile: caps, added latency on what it sends,
@@ -184,7 +245,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ShapedStream<S> {
     ) -> Poll<io::Result<()>> {
         match &mut self.io {
             Io::Direct(io) => Pin::new(io).poll_read(cx, buf),
-            Io::Delayed { read, .. } => Pin::new(read).poll_read(cx, buf),
+            Io::Delayed {
+                read: Inbound::Direct(read),
+                ..
+            } => Pin::new(read).poll_read(cx, buf),
+            Io::Delayed {
+                read: Inbound::Delayed(read),
+                ..
+            } => read.poll_read(cx, buf),
         }
     }
 
@@ -432,6 +500,37 @@ mod tests {
         let mut rest = [0u8; 50];
         b.read_exact(&mut rest).await.unwrap();
         assert!(rest.iter().enumerate().all(|(i, v)| *v == i as u8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_outbound_route_delays_both_directions_and_others_not() {
+        let route: LatencyRoute = "127.10.1.0/24=40ms,10ms".parse().unwrap();
+        let shaper = Shaper::unshaped().with_routes(&[route]);
+        let (a, mut b) = tokio::io::duplex(1 << 16);
+        let mut a = shaper.wrap_outbound(a, "127.10.1.1".parse().unwrap());
+        let start = Instant::now();
+        a.write_all(b"q").await.unwrap();
+        let mut got = [0u8; 1];
+        b.read_exact(&mut got).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(40));
+        b.write_all(b"r").await.unwrap();
+        a.read_exact(&mut got).await.unwrap();
+        assert_eq!((got[0], start.elapsed()), (b'r', Duration::from_millis(50)));
+        // Another region's address, and an accepted connection: nothing added.
+        for outbound in [true, false] {
+            let (a, mut b) = tokio::io::duplex(1 << 16);
+            let mut a = if outbound {
+                shaper.wrap_outbound(a, "127.10.2.1".parse().unwrap())
+            } else {
+                shaper.wrap(a)
+            };
+            let start = Instant::now();
+            a.write_all(b"q").await.unwrap();
+            b.read_exact(&mut got).await.unwrap();
+            b.write_all(b"r").await.unwrap();
+            a.read_exact(&mut got).await.unwrap();
+            assert_eq!(start.elapsed(), Duration::ZERO);
+        }
     }
 
     #[tokio::test(start_paused = true)]
