@@ -137,6 +137,13 @@ impl Shaper {
         self
     }
 
+    /// The same shaper counting into `counters` (shared with another shaper) instead of
+    /// its own.
+    pub fn counting_into(mut self, counters: &Arc<ByteCounters>) -> Self {
+        self.counters = Arc::clone(counters);
+        self
+    }
+
     /// A shaper that only counts bytes.
     pub fn unshaped() -> Self {
         Self::new(&NetProfile::default())
