@@ -79,6 +79,18 @@ impl RegionPlan {
         Ipv4Addr::new(127, LOOPBACK_OCTET, r as u8, 1)
     }
 
+    /// The region whose loopback address `ip` is in (`127.10.r.x`), if any: how a
+    /// launcher that gives nodes other addresses (containers) finds a node's region.
+    pub fn region_of(ip: IpAddr) -> Option<usize> {
+        match ip {
+            IpAddr::V4(v4) => {
+                let [a, b, r, _] = v4.octets();
+                (a == 127 && b == LOOPBACK_OCTET).then_some(usize::from(r))
+            }
+            IpAddr::V6(_) => None,
+        }
+    }
+
     /// One-way latency from region `from` to region `to` (zero if out of the matrix).
     pub fn latency(&self, from: usize, to: usize) -> Duration {
         self.matrix
@@ -227,6 +239,11 @@ mod tests {
         assert_eq!(plan.server, 1);
         assert_eq!(plan.counts(), [2, 1, 1]);
         assert_eq!(RegionPlan::address(2).to_string(), "127.10.2.1");
+        assert_eq!(
+            RegionPlan::region_of(RegionPlan::address(2).into()),
+            Some(2)
+        );
+        assert_eq!(RegionPlan::region_of("127.0.0.1".parse().unwrap()), None);
         let routes = plan.routes(0);
         assert_eq!(routes[1].to_string(), "127.10.1.0/24=40ms,45ms");
         assert_eq!(routes[0].to_string(), "127.10.0.0/24=5ms");
