@@ -168,7 +168,7 @@ mod tests {
         let text = format!("{BASE}[network]\n{network}\n{regions}");
         crate::scenario::parse("t.toml", &text, &[])
             .err()
-            .map(|e| (e.key.unwrap_or_default(), e.to_string()))
+            .map(|e| (e.key.clone().unwrap_or_default(), e.to_string()))
     }
 
     const MATRIX: &str = "latency_matrix = [[\"5ms\", \"40ms\"], [\"40ms\", \"5ms\"]]";
