@@ -49,6 +49,15 @@ pub(super) fn smallest_latency(s: &Scenario) -> Option<Duration> {
     )
 }
 
+/// `1 row`, `2 rows`, `1 entry`, `0 entries`.
+fn plural(n: usize, word: &str) -> String {
+    match (n, word.strip_suffix('y')) {
+        (1, _) => format!("1 {word}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {word}s"),
+    }
+}
+
 /// The rules of the region keys: the first problem as (key, message).
 pub(super) fn check(s: &Scenario) -> Result<(), (String, String)> {
     let n = &s.network;
@@ -121,8 +130,8 @@ pub(super) fn check(s: &Scenario) -> Result<(), (String, String)> {
         return fail(
             MATRIX,
             format!(
-                "has {} rows for {r} regions; give {shape}",
-                n.latency_matrix.len()
+                "has {} for {r} regions; give {shape}",
+                plural(n.latency_matrix.len(), "row")
             ),
         );
     }
@@ -131,9 +140,9 @@ pub(super) fn check(s: &Scenario) -> Result<(), (String, String)> {
             return fail(
                 MATRIX,
                 format!(
-                    "row {i} ({}) has {} entries for {r} regions; give {shape}",
+                    "row {i} ({}) has {} for {r} regions; give {shape}",
                     names[i],
-                    row.len()
+                    plural(row.len(), "entry")
                 ),
             );
         }
@@ -185,9 +194,9 @@ mod tests {
     #[test]
     fn bad_region_profiles_name_the_key() {
         let cases = [
-            ("latency_matrix = [[\"5ms\", \"40ms\"]]", TWO, "network.latency_matrix", "1 rows for 2 regions"),
+            ("latency_matrix = [[\"5ms\", \"40ms\"]]", TWO, "network.latency_matrix", "1 row for 2 regions"),
             ("latency_matrix = [[\"5ms\"], [\"40ms\", \"5ms\"]]", TWO, "network.latency_matrix", "row 0"),
-            ("", TWO, "network.latency_matrix", "0 rows"),
+            ("", TWO, "network.latency_matrix", "0 rows for 2"),
             (&format!("{MATRIX}\nserver_region = \"asia\""), TWO, "network.server_region", "\"asia\" is not a region"),
             (&format!("{MATRIX}\nlatency = \"10ms\""), TWO, "network.latency", "remove network.latency"),
             (MATRIX, "", "network.latency_matrix", "needs [[network.regions]]"),
