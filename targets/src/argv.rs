@@ -79,6 +79,9 @@ impl PeerArgs {
         a.optional("download", self.download);
         a.optional("latency", self.latency);
         a.optional("jitter", self.jitter);
+        for route in &self.latency_to {
+            a.flag("latency-to", route);
+        }
         if let Some(m) = self.misbehave {
             use clap::ValueEnum;
             if let Some(name) = m.to_possible_value() {
@@ -176,6 +179,10 @@ mod tests {
             download: Some(ByteRate(1 << 20)),
             latency: Some(HumanDuration(Duration::from_millis(25))),
             jitter: Some(HumanDuration(Duration::from_millis(5))),
+            latency_to: vec![
+                "127.10.0.0/24=5ms".parse().unwrap(),
+                "127.10.1.0/24=40ms,45ms".parse().unwrap(),
+            ],
             misbehave: Some(Misbehave::Stall),
             fetch_timeout: HumanDuration(Duration::from_secs(7)),
             lookup_timeout: HumanDuration(Duration::from_millis(1500)),

@@ -6,11 +6,17 @@
 //! applies the profile and counts the bytes it moves into the shaper's [`ByteCounters`].
 //! With no cap and no latency the wrapper only counts bytes.
 //!
+//! With [`LatencyRoute`]s (regions), a connection the node opens to a routed address
+//! gets the route's latencies instead, in both directions ([`Shaper::wrap_outbound`]):
+//! what it sends is delayed by the route's `out`, what it receives by its `back`.
+//!
 //! The harness reuses the same wrapper on its client side, with a per-user shaper whose
 //! profile has only a download cap.
 
 mod bucket;
 mod delay;
+mod inbound;
+pub mod route;
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -23,10 +29,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf};
 
 pub use bucket::{TokenBucket, BURST_TIME, MAX_BURST, MIN_BURST};
 pub use delay::CLOSE_GRACE;
+pub use route::{IpBlock, LatencyRoute};
 
 use crate::units::ByteRate;
 use bucket::Throttle;
 use delay::DelayLine;
+use inbound::DelayedRead;
 
 /// Bytes that may be in flight on one delayed connection, at least (see [`Shaper::wrap`]).
 pub const DELAY_WINDOW: usize = 4 << 20;
@@ -91,6 +99,8 @@ pub struct Shaper {
     latency: Duration,
     jitter: Duration,
     window: usize,
+    /// Latencies by destination, for the connections the node opens.
+    routes: Arc<[LatencyRoute]>,
     counters: Arc<ByteCounters>,
 }
 
@@ -98,14 +108,7 @@ impl Shaper {
     /// A shaper applying `profile`, with fresh counters.
     pub fn new(profile: &NetProfile) -> Self {
         let window = match profile.upload {
-            // Enough to keep a capped link busy for two latencies.
-            Some(rate) => {
-                let bdp = u128::from(rate.bytes_per_sec())
-                    * (profile.latency + profile.jitter).as_nanos()
-                    * 2
-                    / 1_000_000_000;
-                usize::try_from(bdp).unwrap_or(usize::MAX).max(DELAY_WINDOW)
-            }
+            Some(rate) => delay_window(rate, profile.latency + profile.jitter),
             None => DELAY_WINDOW,
         };
         Shaper {
@@ -114,8 +117,31 @@ impl Shaper {
             latency: profile.latency,
             jitter: profile.jitter,
             window,
+            routes: Arc::new([]),
             counters: Arc::new(ByteCounters::default()),
         }
+    }
+
+    /// The same shaper with latencies by destination for the connections the node
+    /// opens ([`Shaper::wrap_outbound`]); the delay window grows to cover the longest.
+    pub fn with_routes(mut self, routes: &[LatencyRoute]) -> Self {
+        if let Some(upload) = self.upload.as_ref().map(|b| ByteRate(b.rate())) {
+            let longest = routes
+                .iter()
+                .map(|r| r.out.max(r.back))
+                .max()
+                .unwrap_or_default();
+            self.window = self.window.max(delay_window(upload, longest + self.jitter));
+        }
+        self.routes = routes.into();
+        self
+    }
+
+    /// The same shaper counting into `counters` (shared with another shaper) instead of
+    /// its own.
+    pub fn counting_into(mut self, counters: &Arc<ByteCounters>) -> Self {
+        self.counters = Arc::clone(counters);
+        self
     }
 
     /// A shaper that only counts bytes.
@@ -142,13 +168,41 @@ impl Shaper {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let io = if self.latency.is_zero() && self.jitter.is_zero() {
+        self.wrap_with(io, self.latency, None)
+    }
+
+    /// Wraps a stream this node opened to `remote`: with a route for `remote`, its `out`
+    /// latency is added to what is sent and its `back` latency to what is received (the
+    /// opener applies both directions); otherwise as [`Shaper::wrap`].
+    pub fn wrap_outbound<S>(&self, io: S, remote: std::net::IpAddr) -> ShapedStream<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        match route::route_for(&self.routes, remote) {
+            Some(r) => self.wrap_with(io, r.out, Some(r.back)),
+            None => self.wrap(io),
+        }
+    }
+
+    /// Wraps `io` with `out` added to what it sends and, when given, `back` to what it
+    /// receives.
+    fn wrap_with<S>(&self, io: S, out: Duration, back: Option<Duration>) -> ShapedStream<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = if out.is_zero() && back.is_none_or(|b| b.is_zero()) && self.jitter.is_zero() {
             Io::Direct(io)
         } else {
             let (read, write) = tokio::io::split(io);
+            let read = match back {
+                Some(back) if !back.is_zero() || !self.jitter.is_zero() => {
+                    Inbound::Delayed(DelayedRead::spawn(read, back, self.jitter, self.window))
+                }
+                _ => Inbound::Direct(read),
+            };
             Io::Delayed {
                 read,
-                line: DelayLine::spawn(write, self.latency, self.jitter, self.window),
+                line: DelayLine::spawn(write, out, self.jitter, self.window),
             }
         };
         ShapedStream {
@@ -160,10 +214,24 @@ impl Shaper {
     }
 }
 
+/// Bytes that may be in flight on a connection capped at `rate` with `latency`: enough
+/// to keep the link busy for two latencies, at least [`DELAY_WINDOW`].
+fn delay_window(rate: ByteRate, latency: Duration) -> usize {
+    let bdp = u128::from(rate.bytes_per_sec()) * latency.as_nanos() * 2 / 1_000_000_000;
+    usize::try_from(bdp).unwrap_or(usize::MAX).max(DELAY_WINDOW)
+}
+
 #[derive(Debug)]
 enum Io<S> {
     Direct(S),
-    Delayed { read: ReadHalf<S>, line: DelayLine },
+    Delayed { read: Inbound<S>, line: DelayLine },
+}
+
+/// The receiving side of a delayed stream: as it arrives, or through a delay line.
+#[derive(Debug)]
+enum Inbound<S> {
+    Direct(ReadHalf<S>),
+    Delayed(DelayedRead),
 }
 
 /// A stream that applies a [`Shaper`]'s profile: caps, added latency on what it sends,
@@ -184,7 +252,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ShapedStream<S> {
     ) -> Poll<io::Result<()>> {
         match &mut self.io {
             Io::Direct(io) => Pin::new(io).poll_read(cx, buf),
-            Io::Delayed { read, .. } => Pin::new(read).poll_read(cx, buf),
+            Io::Delayed {
+                read: Inbound::Direct(read),
+                ..
+            } => Pin::new(read).poll_read(cx, buf),
+            Io::Delayed {
+                read: Inbound::Delayed(read),
+                ..
+            } => read.poll_read(cx, buf),
         }
     }
 
@@ -302,160 +377,4 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ShapedStream<S> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::time::Instant;
-
-    #[tokio::test]
-    async fn unshaped_stream_counts_bytes() {
-        let shaper = Shaper::unshaped();
-        let (a, mut b) = tokio::io::duplex(1 << 16);
-        let mut a = shaper.wrap(a);
-        a.write_all(b"hello").await.unwrap();
-        let mut got = [0u8; 5];
-        b.read_exact(&mut got).await.unwrap();
-        b.write_all(b"abc").await.unwrap();
-        let mut back = [0u8; 3];
-        a.read_exact(&mut back).await.unwrap();
-        assert_eq!(
-            (shaper.counters().written(), shaper.counters().read()),
-            (5, 3)
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn upload_cap_paces_writes() {
-        let shaper = Shaper::new(&NetProfile {
-            upload: Some(ByteRate(100_000)),
-            ..NetProfile::default()
-        });
-        let (a, mut b) = tokio::io::duplex(1 << 20);
-        let mut a = shaper.wrap(a);
-        let reader = tokio::spawn(async move {
-            let mut sink = Vec::new();
-            b.read_to_end(&mut sink).await.map(|_| sink.len())
-        });
-        let start = Instant::now();
-        a.write_all(&vec![7u8; 200_000]).await.unwrap();
-        a.shutdown().await.unwrap();
-        let elapsed = start.elapsed().as_secs_f64();
-        assert_eq!(reader.await.unwrap().unwrap(), 200_000);
-        // 2 s minus one 5 KB burst.
-        assert!((1.9..2.1).contains(&elapsed), "took {elapsed}s");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn download_cap_paces_reads() {
-        let shaper = Shaper::new(&NetProfile {
-            download: Some(ByteRate(50_000)),
-            ..NetProfile::default()
-        });
-        let (a, mut b) = tokio::io::duplex(1 << 20);
-        let mut a = shaper.wrap(a);
-        b.write_all(&vec![1u8; 100_000]).await.unwrap();
-        drop(b);
-        let start = Instant::now();
-        let mut sink = Vec::new();
-        a.read_to_end(&mut sink).await.unwrap();
-        let elapsed = start.elapsed().as_secs_f64();
-        assert_eq!(sink.len(), 100_000);
-        assert!((1.9..2.1).contains(&elapsed), "took {elapsed}s");
-        assert_eq!(shaper.counters().read(), 100_000);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn latency_delays_without_reducing_throughput() {
-        let shaper = Shaper::new(&NetProfile {
-            latency: Duration::from_millis(25),
-            ..NetProfile::default()
-        });
-        let (a, mut b) = tokio::io::duplex(1 << 20);
-        let mut a = shaper.wrap(a);
-        let start = Instant::now();
-        a.write_all(b"ping").await.unwrap();
-        a.flush().await.unwrap();
-        assert!(
-            start.elapsed() < Duration::from_millis(1),
-            "writes must not block"
-        );
-        let mut got = [0u8; 4];
-        b.read_exact(&mut got).await.unwrap();
-        let first = start.elapsed();
-        assert_eq!(first, Duration::from_millis(25));
-        // Ten back-to-back writes arrive together, one latency later, not ten latencies.
-        let start = Instant::now();
-        for _ in 0..10 {
-            a.write_all(&[9u8; 1000]).await.unwrap();
-        }
-        a.shutdown().await.unwrap();
-        let mut rest = Vec::new();
-        b.read_to_end(&mut rest).await.unwrap();
-        assert_eq!(rest.len(), 10_000);
-        assert!(
-            start.elapsed() < Duration::from_millis(30),
-            "took {:?}",
-            start.elapsed()
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn jitter_spreads_delays_around_the_latency_without_reordering() {
-        let shaper = Shaper::new(&NetProfile {
-            latency: Duration::from_millis(20),
-            jitter: Duration::from_millis(10),
-            ..NetProfile::default()
-        });
-        let (a, mut b) = tokio::io::duplex(1 << 20);
-        let mut a = shaper.wrap(a);
-        let mut delays = Vec::new();
-        for i in 0..40u8 {
-            let start = Instant::now();
-            a.write_all(&[i]).await.unwrap();
-            let mut got = [0u8; 1];
-            b.read_exact(&mut got).await.unwrap();
-            assert_eq!(got[0], i, "in order");
-            delays.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-        let (min, max) = delays
-            .iter()
-            .fold((f64::MAX, 0.0f64), |(lo, hi), d| (lo.min(*d), hi.max(*d)));
-        // 20 ms ± 10 ms, one piece at a time (none waits behind another).
-        assert!(min >= 9.9 && max <= 30.1, "{delays:?}");
-        assert!(max - min > 8.0, "the delays vary: {delays:?}");
-        let mean = delays.iter().sum::<f64>() / delays.len() as f64;
-        assert!((15.0..25.0).contains(&mean), "mean {mean} ms");
-        // Back-to-back pieces never overtake one another.
-        for i in 0..50u8 {
-            a.write_all(&[i]).await.unwrap();
-        }
-        let mut rest = [0u8; 50];
-        b.read_exact(&mut rest).await.unwrap();
-        assert!(rest.iter().enumerate().all(|(i, v)| *v == i as u8));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn shared_cap_splits_between_streams() {
-        let shaper = Shaper::new(&NetProfile {
-            upload: Some(ByteRate(100_000)),
-            ..NetProfile::default()
-        });
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..2 {
-            let (a, mut b) = tokio::io::duplex(1 << 20);
-            let mut a = shaper.wrap(a);
-            tasks.push(tokio::spawn(async move {
-                a.write_all(&vec![0u8; 100_000]).await?;
-                a.shutdown().await?;
-                let mut sink = Vec::new();
-                b.read_to_end(&mut sink).await.map(|_| sink.len())
-            }));
-        }
-        for t in tasks {
-            assert_eq!(t.await.unwrap().unwrap(), 100_000);
-        }
-        let elapsed = start.elapsed().as_secs_f64();
-        assert!((1.9..2.1).contains(&elapsed), "took {elapsed}s");
-    }
-}
+mod tests;

@@ -196,6 +196,7 @@ pub(crate) mod tests {
             experiment: None,
             conditions: None,
             network: None,
+            regions: None,
             target: String::new(),
             servers: (arch == "cs").then_some(1),
             replication: None,

@@ -27,6 +27,7 @@ use versus_targets::units::ByteRate;
 use super::http1::Conn;
 use super::http2::{self, Group, Http2};
 use super::session::{Connector, Operation, Session, Setup};
+use crate::plan::regions::UserLatency;
 use crate::record::op::{ErrorKind, OpKind, Outcome};
 pub use crate::scenario::url::{Target, TargetError};
 use versus_targets::tls::client::{self as wire, ClientTls, ConnectError, Destination, Wire};
@@ -101,6 +102,8 @@ pub struct HttpConnector {
     download_cap: Option<ByteRate>,
     /// Per user (slot), a cap of its own instead of `download_cap` (peer classes).
     user_caps: Arc<[Option<ByteRate>]>,
+    /// Per user (slot), the latencies of its region (regions, client-server).
+    user_latency: Option<Arc<UserLatency>>,
     /// Counts the wire bytes of every session.
     shaper: Shaper,
 }
@@ -138,6 +141,7 @@ impl HttpConnector {
             shared: Arc::new(shared),
             download_cap,
             user_caps: Vec::new().into(),
+            user_latency: None,
             shaper: Shaper::unshaped(),
         }
     }
@@ -146,6 +150,15 @@ impl HttpConnector {
     /// of the one cap for all; no change when `caps` is empty.
     pub fn with_user_downloads(mut self, caps: &[Option<ByteRate>]) -> Self {
         self.user_caps = caps.into();
+        self
+    }
+
+    /// The same connector with user (slot) i's connections getting the latencies of
+    /// `latency.routes[i]` (cycling), both ways; no change for `None` or no routes.
+    pub fn with_user_latency(mut self, latency: Option<&UserLatency>) -> Self {
+        self.user_latency = latency
+            .filter(|l| !l.routes.is_empty())
+            .map(|l| Arc::new(l.clone()));
         self
     }
 
@@ -203,13 +216,23 @@ impl Connector for HttpConnector {
             setup: None,
             group: shared.http2.as_ref().map(Http2::join),
             shared: shared.clone(),
-            // Each user gets its own download bucket, like a peer's own access link.
-            shaper: match download_cap {
-                Some(cap) => Shaper::new(&NetProfile {
-                    download: Some(cap),
+            // Each user gets its own download bucket, like a peer's own access link, and
+            // with regions its own region's latencies.
+            // Its bytes still count into the connector's counters.
+            shaper: match (download_cap, &self.user_latency) {
+                (None, None) => self.shaper.clone(),
+                (download, None) => Shaper::new(&NetProfile {
+                    download,
                     ..NetProfile::default()
-                }),
-                None => self.shaper.clone(),
+                })
+                .counting_into(self.shaper.counters()),
+                (download, Some(l)) => Shaper::new(&NetProfile {
+                    download,
+                    jitter: l.jitter,
+                    ..NetProfile::default()
+                })
+                .with_routes(&l.routes[(slot % l.routes.len() as u64) as usize])
+                .counting_into(self.shaper.counters()),
             },
         }
     }

@@ -96,7 +96,8 @@ pub(super) async fn run<L: Launcher>(
         .then(|| Arc::new(UserGate::new(plan.users, plan.paths(), seconds)));
     let streams = http2_streams(plan);
     let connector = connector(ready.endpoints, ready.tls.as_ref(), plan, streams)?
-        .with_user_downloads(&plan.user_downloads);
+        .with_user_downloads(&plan.user_downloads)
+        .with_user_latency(plan.user_latency.as_ref());
     let counters = connector.counters();
     let protocols = connector.protocols();
     let job = Job {

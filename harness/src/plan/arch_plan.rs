@@ -12,6 +12,7 @@ use super::faults::Planned;
 use super::load::LoadPlan;
 use super::nodes::NodeSpec;
 use super::objects::{CatalogEntry, ObjectPlan};
+use super::regions::{RegionPlan, UserLatency};
 use crate::arch::{Arch, Role};
 use crate::scenario::model::WorkloadKind;
 use crate::scenario::url::{Target, TargetError};
@@ -89,6 +90,12 @@ pub struct ArchPlan {
     pub user_downloads: Vec<Option<ByteRate>>,
     /// TLS on the users' connections, if any.
     pub tls: Option<TlsPlan>,
+    /// With `[[network.regions]]`: each user's region, the nodes' region, the matrix
+    /// (client-server users apply their latencies in the harness).
+    pub regions: Option<RegionPlan>,
+    /// Client-server with regions: the latencies each user's connections get in the
+    /// harness (both directions; the servers add none).
+    pub user_latency: Option<UserLatency>,
     /// When and how hard.
     pub load: LoadPlan,
     /// Faults, in time order.

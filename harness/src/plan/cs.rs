@@ -6,7 +6,8 @@
 //! on the servers each replica keeps its objects in a data directory, so one started
 //! again serves them again. With `network.tls` the data planes speak HTTPS
 //! ([`TlsPlan::Generated`]). With `emulation = "kernel"` the servers' upload cap is their
-//! containers' kernel's.
+//! containers' kernel's. With regions the replicas listen in the server region and each
+//! user applies its region's latencies to and from it in the harness.
 
 use hyper::Method;
 use versus_targets::server::ServerArgs;
@@ -16,6 +17,7 @@ use super::arch_plan::{common, fetch_workload, ArchPlan, Endpoints, TlsPlan, Wor
 use super::links::{self, KernelLink};
 use super::nodes::{NodeSpec, TargetArgs};
 use super::objects::{CatalogEntry, ObjectPlan};
+use super::regions::RegionPlan;
 use super::routing::replicas_for;
 use crate::arch::{Arch, Role};
 use crate::scenario::Scenario;
@@ -55,6 +57,11 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
     let (load, one_shot, ready_timeout) = common(scenario);
     let replicas = scenario.architectures.servers.max(1) as usize;
     let (args, kernel) = server_args(scenario);
+    let regions = RegionPlan::of(&scenario.network, scenario.load.users as usize);
+    let args = match &regions {
+        Some(r) => r.place_server(args),
+        None => args,
+    };
     let nodes = (0..replicas)
         .map(|index| NodeSpec {
             role: Role::Server,
@@ -122,6 +129,8 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
             Vec::new()
         },
         tls: scenario.network.tls.then_some(TlsPlan::Generated),
+        user_latency: regions.as_ref().map(RegionPlan::user_latency),
+        regions,
         data_dirs: !faults.is_empty(),
         load,
         faults,

@@ -13,6 +13,7 @@ pub mod load;
 pub(crate) mod nodes;
 pub(crate) mod objects;
 mod p2p;
+pub mod regions;
 pub(crate) mod routing;
 pub mod schedule;
 pub mod shard;

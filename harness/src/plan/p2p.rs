@@ -5,7 +5,8 @@
 //! swarm. The last `corrupt_peers` + `stall_peers` users' peers misbehave. Each peer's
 //! caps come from its link ([`super::links`]: peer classes, free-riders, a lognormal
 //! distribution), in the peer or, with `emulation = "kernel"`, in its container's kernel;
-//! the bound uses the actual Σu_i and d_min.
+//! the bound uses the actual Σu_i and d_min. With regions each peer listens on its
+//! region's address (the seed in the server region) and dials with its region's routes.
 
 use hyper::Method;
 use versus_targets::peer::{Misbehave, PeerArgs};
@@ -16,6 +17,7 @@ use super::links::{self, KernelLink, Link};
 use super::load::ModelPlan;
 use super::nodes::{NodeSpec, TargetArgs};
 use super::objects::{CatalogEntry, ObjectPlan};
+use super::regions::RegionPlan;
 use crate::arch::{Arch, Role};
 use crate::scenario::Scenario;
 
@@ -57,9 +59,14 @@ fn misbehaviour(scenario: &Scenario, index: usize, users: usize) -> Option<Misbe
     }
 }
 
-fn nodes(scenario: &Scenario, user_links: &[Link]) -> Vec<NodeSpec> {
+fn nodes(scenario: &Scenario, user_links: &[Link], regions: Option<&RegionPlan>) -> Vec<NodeSpec> {
     let users = user_links.len();
+    let placed = |args: PeerArgs, r: Option<usize>| match (regions, r) {
+        (Some(plan), Some(r)) => plan.place_peer(args, r),
+        _ => args,
+    };
     let (args, kernel) = peer_args(scenario, links::server_link(&scenario.network, true));
+    let args = placed(args, regions.map(|r| r.server));
     let seed = NodeSpec {
         role: Role::Seed,
         index: 0,
@@ -69,6 +76,7 @@ fn nodes(scenario: &Scenario, user_links: &[Link]) -> Vec<NodeSpec> {
     };
     let peers = user_links.iter().enumerate().map(|(index, link)| {
         let (args, kernel) = peer_args(scenario, *link);
+        let args = placed(args, regions.and_then(|r| r.users.get(index).copied()));
         NodeSpec {
             role: Role::Peer,
             index,
@@ -99,6 +107,7 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
     let (load, one_shot, ready_timeout) = common(scenario);
     let users = user_peers(scenario, &load.model);
     let user_links = links::user_links(&scenario.network, users);
+    let regions = RegionPlan::of(&scenario.network, users);
     let w = &scenario.workload;
     let size = w.object_size.bytes() as usize;
     let (objects, catalog, workload, bound_s);
@@ -135,7 +144,7 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         arch: Arch::P2p,
         target: format!("versus peer × {users} + seed"),
         users,
-        nodes: nodes(scenario, &user_links),
+        nodes: nodes(scenario, &user_links, regions.as_ref()),
         objects,
         catalog,
         workload,
@@ -153,6 +162,9 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         ready_timeout,
         // Noise already encrypts every peer connection.
         tls: None,
+        regions,
+        // A user asks its own peer, in its own region.
+        user_latency: None,
         allow_remote_target: false,
     }
 }

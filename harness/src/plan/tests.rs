@@ -333,3 +333,49 @@ fn a_lognormal_distribution_sets_each_peers_upload() {
         p2p.bound_s
     );
 }
+
+#[test]
+fn regions_place_every_node_and_give_cs_users_their_latencies() {
+    let s = shipped(
+        "regions",
+        &[
+            "load.users=4",
+            "network.server_region=us",
+            "network.jitter=0ms",
+        ],
+    );
+    let (cs, p2p) = plans(&s);
+    let listen = |node: &NodeSpec| match &node.args {
+        TargetArgs::Server(a) => a.listen.ip().to_string(),
+        TargetArgs::Peer(a) => a.listen.to_string(),
+    };
+    // The seed in us (region 1), the users' peers interleaved eu, us, eu, us.
+    let p2p_listen: Vec<String> = p2p.nodes.iter().map(listen).collect();
+    assert_eq!(
+        p2p_listen,
+        [
+            "/ip4/127.10.1.1/tcp/0",
+            "/ip4/127.10.0.1/tcp/0",
+            "/ip4/127.10.1.1/tcp/0",
+            "/ip4/127.10.0.1/tcp/0",
+            "/ip4/127.10.1.1/tcp/0",
+        ]
+    );
+    let TargetArgs::Peer(first) = &p2p.nodes[1].args else {
+        panic!("not a peer");
+    };
+    let routes: Vec<String> = first.latency_to.iter().map(|r| r.to_string()).collect();
+    assert_eq!(routes, ["127.10.0.0/24=5ms", "127.10.1.0/24=40ms"]);
+    assert!(first.latency.is_none(), "the matrix replaces --latency");
+    assert!(p2p.user_latency.is_none(), "a P2P user asks its own peer");
+    // Client-server: the replica in us, user 0 (eu) pays 40 ms each way in the harness.
+    assert_eq!(listen(&cs.nodes[0]), "127.10.1.1");
+    let users = cs.user_latency.as_ref().expect("CS users' latencies");
+    assert_eq!(users.routes.len(), 4);
+    assert_eq!(users.routes[0][0].to_string(), "0.0.0.0/0=40ms");
+    assert_eq!(users.routes[1][0].to_string(), "0.0.0.0/0=5ms");
+    let regions = cs.regions.as_ref().expect("regions");
+    assert_eq!((regions.server, regions.counts()), (1, vec![2, 2]));
+    // Deterministic: the same scenario plans the same placement.
+    assert_eq!(ArchPlan::build(&s, Arch::Cs).unwrap().regions, cs.regions);
+}

@@ -38,6 +38,8 @@ pub(super) fn plan(scenario: &Scenario) -> Result<ArchPlan, PlanError> {
         endpoints: Endpoints::Url(target),
         user_download: scenario.network.download,
         user_downloads: Vec::new(),
+        regions: None,
+        user_latency: None,
         tls,
         load,
         faults: Vec::new(),

@@ -94,6 +94,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         experiment: None,
         conditions: None,
         network: None,
+        regions: plan.regions.as_ref().map(super::network::RunRegions::of),
         target: plan.target.clone(),
         servers: plan.arch_servers(),
         replication: plan.arch_replication(),

@@ -283,6 +283,13 @@ fn run_details(out: &mut String, run: &RunReport, cores: u32) {
     if let Some(line) = completion_line(run) {
         let _ = writeln!(out, "- Completion: {line}.");
     }
+    if let Some(regions) = &run.regions {
+        let servers = match run.arch {
+            crate::arch::Arch::Cs => "servers",
+            crate::arch::Arch::P2p => "seed",
+        };
+        let _ = writeln!(out, "- Regions: {}.", regions.describe(servers));
+    }
     if let Some(us) = run.admin_overhead_us {
         let _ = writeln!(
             out,

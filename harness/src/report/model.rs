@@ -113,6 +113,9 @@ pub struct RunReport {
     /// The network profile this run had, in bytes per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<RunNetwork>,
+    /// With `[[network.regions]]`: the latency matrix and each node's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<super::network::RunRegions>,
     /// What was driven, in words (a URL, or the target and its node count).
     pub target: String,
     /// Client-server: the number of server replicas.

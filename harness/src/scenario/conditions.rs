@@ -44,6 +44,15 @@ impl Scenario {
         } else if !n.latency.0.is_zero() {
             parts.push(format!("latency {} ± {}", n.latency, n.jitter));
         }
+        if !n.regions.is_empty() {
+            let names: Vec<&str> = n.regions.iter().map(|r| r.name.as_str()).collect();
+            let server = n.server_region.as_deref().unwrap_or(names[0]);
+            parts.push(format!(
+                "{} regions ({}), servers in {server}",
+                names.len(),
+                names.join(", ")
+            ));
+        }
         if n.tls {
             parts.push("cs over TLS".into());
         }

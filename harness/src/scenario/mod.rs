@@ -8,6 +8,7 @@ mod location;
 pub mod model;
 pub mod network;
 mod overrides;
+pub mod regions;
 pub mod request;
 mod requests_file;
 pub mod threshold;

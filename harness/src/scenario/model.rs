@@ -10,6 +10,7 @@ use versus_targets::units::{ArrivalRate, ByteRate, ByteSize, HumanDuration, Perc
 
 use super::faults::{Churn, Fault};
 pub use super::network::{Capacity, Emulation, PeerClass, UploadDistribution};
+pub use super::regions::Region;
 use super::request::{RequestOrder, Requests};
 use super::threshold::Thresholds;
 
@@ -309,6 +310,18 @@ pub struct Network {
     /// The users' peer uploads from a lognormal distribution instead of `peer_upload`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_distribution: Option<UploadDistribution>,
+    /// Regions: named shares of the users (`[[network.regions]]`), in the order of the
+    /// matrix's rows and columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<Region>,
+    /// With regions: the one-way latency from each region (a row) to each region (a
+    /// column), added by the targets on the data plane in place of `latency`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_matrix: Vec<Vec<HumanDuration>>,
+    /// With regions: the region of the servers and of the seed (the first region when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_region: Option<String>,
 }
 
 /// `[architectures]`: which architectures run and with how many nodes.

@@ -192,7 +192,19 @@ pub(super) fn check(s: &Scenario) -> Result<(), (String, String)> {
             );
         }
     }
-    if n.jitter.0 > n.latency.0 {
+    super::regions::check(s)?;
+    if let Some(smallest) = super::regions::smallest_latency(s) {
+        if n.jitter.0 > smallest {
+            return fail(
+                "network.jitter",
+                format!(
+                    "{} is more than the smallest entry of network.latency_matrix ({}): the delay is the latency ± the jitter, so give a jitter at most that",
+                    n.jitter,
+                    versus_targets::units::HumanDuration(smallest)
+                ),
+            );
+        }
+    } else if n.jitter.0 > n.latency.0 {
         return fail(
             "network.jitter",
             format!(

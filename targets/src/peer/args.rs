@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use libp2p::Multiaddr;
 
-use crate::shaping::NetProfile;
+use crate::shaping::{LatencyRoute, NetProfile};
 use crate::units::{ByteRate, ByteSize, HumanDuration};
 
 /// A deliberate fault, for tests and fault scenarios.
@@ -48,6 +48,12 @@ pub struct PeerArgs {
     /// much (uniform), never overtaking the one before it (e.g. "5ms").
     #[arg(long, value_name = "DUR")]
     pub jitter: Option<HumanDuration>,
+    /// Regions: on a connection this peer opens to an address in NET, OUT is added to
+    /// what it sends and BACK (default OUT) to what it receives, in place of --latency
+    /// (the opener applies both directions; repeat for several, the most specific NET
+    /// wins), e.g. "127.10.1.0/24=40ms".
+    #[arg(long = "latency-to", value_name = "NET=OUT[,BACK]")]
+    pub latency_to: Vec<LatencyRoute>,
     /// Misbehave on purpose when serving blocks: "corrupt" or "stall".
     #[arg(long, value_name = "KIND")]
     pub misbehave: Option<Misbehave>,
@@ -96,6 +102,7 @@ impl Default for PeerArgs {
             download: None,
             latency: None,
             jitter: None,
+            latency_to: Vec::new(),
             misbehave: None,
             fetch_timeout: HumanDuration(Duration::from_secs(120)),
             lookup_timeout: HumanDuration(Duration::from_secs(15)),
@@ -172,6 +179,8 @@ mod tests {
             "1MiB/s",
             "--latency",
             "25ms",
+            "--latency-to",
+            "127.10.1.0/24=40ms,45ms",
             "--misbehave",
             "stall",
         ])
@@ -179,6 +188,7 @@ mod tests {
         assert_eq!(cli.peer.bootstrap.len(), 2);
         assert_eq!(cli.peer.misbehave, Some(Misbehave::Stall));
         assert_eq!(cli.peer.profile().latency, Duration::from_millis(25));
+        assert_eq!(cli.peer.latency_to[0].back, Duration::from_millis(45));
         assert!(Cli::try_parse_from(["peer", "--misbehave", "lie"]).is_err());
         assert!(Cli::try_parse_from(["peer", "--listen", "127.0.0.1:4001"]).is_err());
     }

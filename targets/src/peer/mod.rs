@@ -138,7 +138,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
     let token = args.exposure.check_peer(&args.listen, args.admin)?;
     let keypair = Keypair::generate_ed25519();
     let peer_id = keypair.public().to_peer_id();
-    let shaper = Shaper::new(&args.profile());
+    let shaper = Shaper::new(&args.profile()).with_routes(&args.latency_to);
     let holdings = Arc::new(Holdings::new());
     let metrics = Arc::new(PeerMetrics::new(
         Arc::clone(shaper.counters()),

@@ -3,8 +3,10 @@
 //! Every raw TCP connection, inbound or outbound, is wrapped by the node's [`Shaper`]
 //! before the Noise handshake, so the upload and download caps, the added latency and the
 //! byte counters all see wire bytes (encryption and multiplexing overhead included), and
-//! one node-wide token bucket is shared by all connections. libp2p speaks `futures-io`;
-//! the shaped Tokio stream is bridged with `tokio-util`'s compat layer.
+//! one node-wide token bucket is shared by all connections. A connection the peer dials
+//! gets the latencies of the region it dials (`--latency-to`) in both directions.
+//! libp2p speaks `futures-io`; the shaped Tokio stream is bridged with `tokio-util`'s
+//! compat layer.
 
 use std::time::Duration;
 
@@ -32,7 +34,15 @@ pub fn build(keypair: &Keypair, shaper: Shaper) -> anyhow::Result<Boxed<(PeerId,
     let mut muxer = yamux::Config::default();
     muxer.set_max_num_streams(MAX_STREAMS);
     let transport = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
-        .map(move |stream, _endpoint| shaper.wrap(stream.0).compat())
+        .map(move |stream, endpoint| {
+            // A connection this peer opened gets its region's latencies both ways.
+            let remote = stream.0.peer_addr().ok().map(|a| a.ip());
+            match remote.filter(|_| endpoint.is_dialer()) {
+                Some(ip) => shaper.wrap_outbound(stream.0, ip),
+                None => shaper.wrap(stream.0),
+            }
+            .compat()
+        })
         .upgrade(Version::V1Lazy)
         .authenticate(noise)
         .multiplex(muxer)

@@ -39,13 +39,13 @@ pub(crate) struct DelayLine {
 /// Uniform offsets in ±`spread`, from a small generator of its own (SplitMix64): jitter
 /// needs no statistical quality, only spread and independence between connections.
 #[derive(Debug)]
-struct Jitter {
+pub(super) struct Jitter {
     spread: Duration,
     state: u64,
 }
 
 impl Jitter {
-    fn new(spread: Duration) -> Option<Self> {
+    pub(super) fn new(spread: Duration) -> Option<Self> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static STREAMS: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
         if spread.is_zero() {
@@ -72,7 +72,7 @@ impl Jitter {
     }
 
     /// `latency` moved by a uniform offset in ±spread, at least zero.
-    fn delay(&mut self, latency: Duration) -> Duration {
+    pub(super) fn delay(&mut self, latency: Duration) -> Duration {
         let offset = (self.next_unit() * 2.0 - 1.0) * self.spread.as_secs_f64();
         Duration::from_secs_f64((latency.as_secs_f64() + offset).max(0.0))
     }

@@ -111,13 +111,14 @@ pub struct Connected {
     pub handshake: Option<Duration>,
 }
 
-/// Connects to `to` through `shaper`, with a TLS handshake on top when `to` has TLS.
+/// Connects to `to` through `shaper` (with a route for `to`'s address, its latencies
+/// both ways), with a TLS handshake on top when `to` has TLS.
 pub async fn connect(to: &Destination, shaper: &Shaper) -> Result<Connected, ConnectError> {
     let stream = TcpStream::connect(to.addr)
         .await
         .map_err(|e| ConnectError::Tcp(to.addr, e))?;
     let _ = stream.set_nodelay(true);
-    let shaped = shaper.wrap(stream);
+    let shaped = shaper.wrap_outbound(stream, to.addr.ip());
     let Some((client, name)) = &to.tls else {
         return Ok(Connected {
             wire: Wire::Plain(shaped),

@@ -42,6 +42,7 @@ use super::launcher::{Launcher, Node, Signal};
 use super::process::{keep_stderr, read_ready, tail, LaunchError, STDERR_TAIL};
 use super::registry;
 use crate::plan::nodes::{NodeSpec, TargetArgs};
+use crate::plan::regions::RegionPlan;
 use crate::record::resources::{Cgroup, Probe};
 
 /// Runs numbered within this harness.
@@ -120,17 +121,23 @@ impl DockerLauncher {
             name: spec.name(),
             source,
         };
+        let region = RegionPlan::region_of(listen_ip(&spec.args));
+        let fresh = match region {
+            Some(r) => run.network.allocate_in(r),
+            None => run.network.allocate(),
+        };
         let ip = match own_address(&spec.args) {
             Some(ip) => ip,
-            None => run.network.allocate().ok_or_else(|| {
+            None => fresh.ok_or_else(|| {
                 failed(DockerError::Failed {
                     command: "run".into(),
-                    stderr: "the run's subnet has no address left".into(),
+                    stderr: "the run's subnet (or the region's block of it) has no address left"
+                        .into(),
                 })
             })?,
         };
         let spec = NodeSpec {
-            args: placed(&spec.args, ip),
+            args: run.network.in_region_blocks(placed(&spec.args, ip)),
             ..spec
         };
         let id = self.run_container(&spec, ip).await.map_err(failed)?;
@@ -236,20 +243,23 @@ impl DockerLauncher {
     }
 }
 
-/// The address a node's spec already names (it is started again where it was), if any.
-fn own_address(args: &TargetArgs) -> Option<Ipv4Addr> {
+/// The address a node's data plane listens on (unspecified when unreadable).
+fn listen_ip(args: &TargetArgs) -> IpAddr {
     let ip = match args {
-        TargetArgs::Server(a) => a.listen.ip(),
+        TargetArgs::Server(a) => Some(a.listen.ip()),
         TargetArgs::Peer(a) => a
             .listen
             .to_string()
-            .strip_prefix("/ip4/")?
-            .split('/')
-            .next()?
-            .parse()
-            .ok()?,
+            .strip_prefix("/ip4/")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|ip| ip.parse().ok()),
     };
-    match ip {
+    ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// The address a node's spec already names (it is started again where it was), if any.
+fn own_address(args: &TargetArgs) -> Option<Ipv4Addr> {
+    match listen_ip(args) {
         IpAddr::V4(v4) if !v4.is_loopback() && !v4.is_unspecified() => Some(v4),
         _ => None,
     }

@@ -3,9 +3,18 @@
 //! and handing out one address per node. Addresses are chosen here, not by the engine,
 //! so a node knows its own address before it starts (it listens on exactly that one, and
 //! a peer announces only it) and a node started again gets the address it had.
+//!
+//! With regions, region r's nodes get addresses in the r-th /24 of the subnet
+//! ([`RunNetwork::region_block`]), so one block per region tells the nodes apart as
+//! `127.10.r.0/24` does with processes.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use versus_targets::shaping::IpBlock;
+
+use crate::plan::nodes::TargetArgs;
+use crate::plan::regions::RegionPlan;
 
 use super::engine::{self, label, DockerError, HARNESS_PID_LABEL, RUN_LABEL};
 
@@ -25,7 +34,12 @@ pub(super) struct RunNetwork {
     base: u32,
     /// The next host number to hand out (1 is the gateway).
     next: AtomicU32,
+    /// Per region, the next host number in its /24 block.
+    regions: [AtomicU32; REGION_BLOCKS],
 }
+
+/// /24 blocks in a run's subnet: at most this many regions.
+pub(super) const REGION_BLOCKS: usize = 1 << (24 - PREFIX);
 
 impl RunNetwork {
     /// Creates the network of run `run`.
@@ -57,6 +71,7 @@ impl RunNetwork {
                         name,
                         base,
                         next: AtomicU32::new(2),
+                        regions: std::array::from_fn(|_| AtomicU32::new(2)),
                     });
                 }
                 // Most likely a subnet another network uses: try the next one.
@@ -71,6 +86,37 @@ impl RunNetwork {
     pub(super) fn allocate(&self) -> Option<Ipv4Addr> {
         let host = self.next.fetch_add(1, Ordering::Relaxed);
         (host < (1 << (32 - PREFIX)) - 1).then(|| Ipv4Addr::from(self.base + host))
+    }
+
+    /// A fresh address for a node of region `r`, in the region's /24 block (hosts 2 to
+    /// 254); `None` once the block is full or for a region beyond the subnet.
+    pub(super) fn allocate_in(&self, r: usize) -> Option<Ipv4Addr> {
+        let host = self.regions.get(r)?.fetch_add(1, Ordering::Relaxed);
+        (host < 255).then(|| Ipv4Addr::from(self.base + ((r as u32) << 8) + host))
+    }
+
+    /// A peer's region routes moved from the regions' loopback blocks
+    /// (`127.10.r.0/24`) to their blocks of this subnet, where its containers are.
+    pub(super) fn in_region_blocks(&self, args: TargetArgs) -> TargetArgs {
+        match args {
+            TargetArgs::Peer(mut a) => {
+                for route in &mut a.latency_to {
+                    if let Some(r) = RegionPlan::region_of(route.net.addr) {
+                        route.net = self.region_block(r);
+                    }
+                }
+                TargetArgs::Peer(a)
+            }
+            server => server,
+        }
+    }
+
+    /// The /24 block of region `r`'s addresses.
+    pub(super) fn region_block(&self, r: usize) -> IpBlock {
+        IpBlock {
+            addr: IpAddr::V4(Ipv4Addr::from(self.base + ((r as u32) << 8))),
+            prefix: 24,
+        }
     }
 }
 
@@ -104,10 +150,32 @@ mod tests {
             name: "n".into(),
             base: subnet_base(0),
             next: AtomicU32::new(2),
+            regions: std::array::from_fn(|_| AtomicU32::new(2)),
         };
         assert_eq!(net.allocate(), Some(Ipv4Addr::new(10, 200, 0, 2)));
         net.next.store(4094, Ordering::Relaxed);
         assert_eq!(net.allocate(), Some(Ipv4Addr::new(10, 200, 15, 254)));
         assert_eq!(net.allocate(), None);
+        assert_eq!(net.allocate_in(3), Some(Ipv4Addr::new(10, 200, 3, 2)));
+        assert_eq!(net.region_block(3).to_string(), "10.200.3.0/24");
+        assert!(net
+            .region_block(3)
+            .contains(Ipv4Addr::new(10, 200, 3, 2).into()));
+        net.regions[15].store(254, Ordering::Relaxed);
+        assert_eq!(net.allocate_in(15), Some(Ipv4Addr::new(10, 200, 15, 254)));
+        assert_eq!(net.allocate_in(15), None);
+        assert_eq!(net.allocate_in(16), None);
+        let peer = versus_targets::peer::PeerArgs {
+            latency_to: vec![
+                "127.10.1.0/24=40ms".parse().unwrap(),
+                "127.0.0.0/8=1ms".parse().unwrap(),
+            ],
+            ..Default::default()
+        };
+        let TargetArgs::Peer(placed) = net.in_region_blocks(TargetArgs::Peer(peer)) else {
+            panic!("not a peer");
+        };
+        assert_eq!(placed.latency_to[0].to_string(), "10.200.1.0/24=40ms");
+        assert_eq!(placed.latency_to[1].to_string(), "127.0.0.0/8=1ms");
     }
 }
