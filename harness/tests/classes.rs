@@ -54,10 +54,11 @@ fn classes_finish_in_the_order_of_their_download_caps() {
         );
         let seconds = completion_seconds(run);
         assert_eq!(seconds.len(), 6, "{arch}: {seconds:?}");
-        // 4 MiB at 16 MiB/s is a quarter second; at 1 MiB/s four seconds.
+        // 4 MiB at 16 MiB/s is a quarter second; at 1 MiB/s four seconds. The order is
+        // the truth; how soon the fast ones finish depends on the machine's load.
         let (fast, slow) = seconds.split_at(3);
         assert!(
-            fast.iter().all(|&t| t < 2) && slow.iter().all(|&t| t >= 3),
+            fast.iter().max() < slow.iter().min() && slow.iter().all(|&t| t >= 3),
             "{arch}: fast users finish first, slow ones after F/d: {seconds:?}"
         );
         // The bound: F / d_min = 4 s (no upload is capped), efficiency at most 1.
