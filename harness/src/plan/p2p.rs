@@ -5,7 +5,8 @@
 //! swarm. The last `corrupt_peers` + `stall_peers` users' peers misbehave. Each peer's
 //! caps come from its link ([`super::links`]: peer classes, free-riders, a lognormal
 //! distribution), in the peer or, with `emulation = "kernel"`, in its container's kernel;
-//! the bound uses the actual Σu_i and d_min.
+//! the bound uses the actual Σu_i and d_min. The users' peers run one per process or
+//! several per process (peer hosts, `[architectures] peers_per_process`).
 
 use hyper::Method;
 use versus_targets::peer::{Misbehave, PeerArgs};
@@ -153,5 +154,9 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         // Noise already encrypts every peer connection.
         tls: None,
         allow_remote_target: false,
+        peers_per_process: scenario
+            .architectures
+            .peers_per_process
+            .resolve(scenario, users),
     }
 }
