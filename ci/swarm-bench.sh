@@ -8,6 +8,7 @@
 #   then ready to settled, from the harness's log).
 #
 #   ci/swarm-bench.sh                                  # N = 16 64 256 (5 runs), 1000 (1 run)
+#   SWARM_BENCH_NS=1000 ci/swarm-bench.sh              # the 1,000-peer run alone (quiet machine!)
 #   SWARM_BENCH_NS="16 64" SWARM_BENCH_RUNS=3 ci/swarm-bench.sh
 #   SWARM_BENCH_BINS="old=/tmp/versus-old new=target/release/versus" ci/swarm-bench.sh
 #
@@ -25,12 +26,27 @@
 #   SWARM_BENCH_BIG       sizes at or above this use the 1,000-peer parameters of issue 14,
 #                         F = 4 MiB and u_i = 32 KiB/s (default 1000)
 #   SWARM_BENCH_SET       extra --set KEY=VALUE arguments for every run
-#   SWARM_BENCH_RSS_MIB   memory one peer process is assumed to need (default 40): a size
+#   SWARM_BENCH_HOSTED    sizes above this run their peers in peer hosts (`versus peers`,
+#                         several peers per process on one runtime): `--set
+#                         architectures.peers_per_process=K` with K = ceil(N / hosts),
+#                         hosts = max(2, ceil(N / 128)) (1,000 peers: 8 hosts of 125);
+#                         at or below it every peer has its own process (default 64,
+#                         what peers_per_process = "auto" does too)
+#   SWARM_BENCH_RSS_MIB   memory one peer is assumed to need, in its own process (default
+#                         40) and in a host (SWARM_BENCH_HOSTED_RSS_MIB, default 12): a size
 #                         whose N × this exceeds MemAvailable is skipped, with a line that
-#                         says so (today every peer is its own process: 1,000 peers need
-#                         about 30 GB, more than this 24 GiB machine has)
+#                         says so (1,000 peers in their own processes would need about
+#                         40 GB, more than this 24 GiB machine has; in hosts, about 12 GB)
 #   SWARM_BENCH_OUT       where reports and logs go (default versus-report/swarm-bench);
 #                         the table is also written to $SWARM_BENCH_OUT/summary.md
+#
+# The 1,000-peer run (issue 14's parameters: F = 4 MiB, u_s = 4 MiB/s, u_i = 32 KiB/s, bound
+# about 113 s) is, exactly, with the binary built by `cargo build --release -p versus`:
+#   target/release/versus run scenarios/flash-crowd.toml --arch p2p --users 1000 \
+#     --set workload.object_size=4MiB --set network.peer_upload=32KiB/s \
+#     --set architectures.peers_per_process=125 --set architectures.ready_timeout=120s \
+#     --out versus-report/swarm-bench/n1000/head/run0 --progress none
+# Run it on a quiet machine: on a shared one its makespan measures the other work.
 #
 # Everything runs on loopback; `versus run` stops every node it started. Each run is
 # bounded by the scenario's duration (300 s). Exit codes: 0 done, 2 bad settings,
@@ -68,14 +84,28 @@ for n in $ns; do
     params=()
     if ((n >= big)); then
         runs="${SWARM_BENCH_RUNS_BIG:-1}"
-        params=(--set workload.object_size=4MiB --set network.peer_upload=32KiB/s)
+        params=(--set workload.object_size=4MiB --set network.peer_upload=32KiB/s
+            --set architectures.ready_timeout=120s)
+    fi
+    per_peer_mib="${SWARM_BENCH_RSS_MIB:-40}"
+    hosting="one process per peer"
+    if ((n > ${SWARM_BENCH_HOSTED:-64})); then
+        hosts=$(((n + 127) / 128))
+        if ((hosts < 2)); then hosts=2; fi
+        k=$(((n + hosts - 1) / hosts))
+        params+=(--set "architectures.peers_per_process=$k")
+        per_peer_mib="${SWARM_BENCH_HOSTED_RSS_MIB:-12}"
+        hosting="$k peers per process"
+    else
+        params+=(--set architectures.peers_per_process=1)
     fi
     avail_mib=$(($(awk '/^MemAvailable:/ {print $2}' /proc/meminfo) / 1024))
-    need_mib=$((n * ${SWARM_BENCH_RSS_MIB:-40}))
+    need_mib=$((n * per_peer_mib))
     if ((need_mib > avail_mib)); then
-        echo "# N=$n skipped: one process per peer needs about $need_mib MiB, $avail_mib MiB available" | tee -a "$out/header.md" >&2
+        echo "# N=$n skipped: $hosting needs about $need_mib MiB, $avail_mib MiB available" | tee -a "$out/header.md" >&2
         continue
     fi
+    echo "# N=$n: $hosting" | tee -a "$out/header.md" >&2
     for ((r = 0; r < runs; r++)); do
         order=("${bin_list[@]}")
         if ((r % 2 == 1)); then
