@@ -110,7 +110,7 @@ pub struct NodeProcess {
 /// The process a node runs in.
 enum Process {
     /// Its own.
-    Own(ChildProcess),
+    Own(Box<ChildProcess>),
     /// A peer host's, shared with the other peers it hosts; the last one stops it.
     Hosted(Arc<ChildProcess>),
 }
@@ -268,7 +268,7 @@ impl NodeProcess {
             spec,
             pid: process.pid,
             ready,
-            process: Process::Own(process),
+            process: Process::Own(Box::new(process)),
         })
     }
 
@@ -452,7 +452,7 @@ impl Node for NodeProcess {
 
     async fn stop(self, grace: Duration) {
         match self.process {
-            Process::Own(p) => p.stop_within(grace).await,
+            Process::Own(p) => (*p).stop_within(grace).await,
             // The last peer of a host stops the host.
             Process::Hosted(host) => {
                 if let Ok(host) = Arc::try_unwrap(host) {
