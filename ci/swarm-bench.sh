@@ -27,16 +27,21 @@
 #                         F = 4 MiB and u_i = 32 KiB/s (default 1000)
 #   SWARM_BENCH_SET       extra --set KEY=VALUE arguments for every run
 #   SWARM_BENCH_HOSTED    sizes above this run their peers in peer hosts (`versus peers`,
-#                         several peers per process on one runtime): `--set
-#                         architectures.peers_per_process=K` with K = ceil(N / hosts),
-#                         hosts = max(2, ceil(N / 128)) (1,000 peers: 8 hosts of 125);
-#                         at or below it every peer has its own process (default 64,
-#                         what peers_per_process = "auto" does too)
+#                         several peers per process on one runtime) as
+#                         architectures.peers_per_process = "auto" places them: hosts of
+#                         at most 128, and at most (3/4 of the open-file limit) / (N + 32)
+#                         peers each, since every peer ends up connected to nearly every
+#                         other (~250 descriptors a peer at N = 256); with `ulimit -Hn`
+#                         20000: N = 256 in 5 hosts of 52, N = 1000 in 72 of 14. At or
+#                         below it every peer has its own process (default 64, as "auto")
 #   SWARM_BENCH_RSS_MIB   memory one peer is assumed to need, in its own process (default
-#                         40) and in a host (SWARM_BENCH_HOSTED_RSS_MIB, default 12): a size
-#                         whose N × this exceeds MemAvailable is skipped, with a line that
-#                         says so (1,000 peers in their own processes would need about
-#                         40 GB, more than this 24 GiB machine has; in hosts, about 12 GB)
+#                         40) and in a host (SWARM_BENCH_HOSTED_RSS_MIB, default 26;
+#                         measured at F = 8 MiB: 22 MiB a peer at N = 64 in 2 hosts of 32,
+#                         26 at N = 256 in 8 hosts of 32): a size whose N × this exceeds
+#                         MemAvailable is skipped, with a line that says so (1,000 peers in
+#                         their own processes would need about 40 GB, more than this 24 GiB
+#                         machine has; in hosts about 26 GB at F = 8 MiB, less at the
+#                         1,000-peer run's 4 MiB — set SWARM_BENCH_HOSTED_RSS_MIB=20 there)
 #   SWARM_BENCH_OUT       where reports and logs go (default versus-report/swarm-bench);
 #                         the table is also written to $SWARM_BENCH_OUT/summary.md
 #
@@ -44,8 +49,11 @@
 # about 113 s) is, exactly, with the binary built by `cargo build --release -p versus`:
 #   target/release/versus run scenarios/flash-crowd.toml --arch p2p --users 1000 \
 #     --set workload.object_size=4MiB --set network.peer_upload=32KiB/s \
-#     --set architectures.peers_per_process=125 --set architectures.ready_timeout=120s \
+#     --set architectures.peers_per_process=auto --set architectures.ready_timeout=120s \
 #     --out versus-report/swarm-bench/n1000/head/run0 --progress none
+# (or `SWARM_BENCH_NS=1000 SWARM_BENCH_HOSTED_RSS_MIB=20 ci/swarm-bench.sh`). It has not
+# been run: at N = 1000 a full mesh is ~500,000 loopback TCP connections (the
+# descriptors, ephemeral ports and kernel socket memory may run out before RSS does).
 # Run it on a quiet machine: on a shared one its makespan measures the other work.
 #
 # Everything runs on loopback; `versus run` stops every node it started. Each run is
@@ -90,12 +98,9 @@ for n in $ns; do
     per_peer_mib="${SWARM_BENCH_RSS_MIB:-40}"
     hosting="one process per peer"
     if ((n > ${SWARM_BENCH_HOSTED:-64})); then
-        hosts=$(((n + 127) / 128))
-        if ((hosts < 2)); then hosts=2; fi
-        k=$(((n + hosts - 1) / hosts))
-        params+=(--set "architectures.peers_per_process=$k")
-        per_peer_mib="${SWARM_BENCH_HOSTED_RSS_MIB:-12}"
-        hosting="$k peers per process"
+        params+=(--set architectures.peers_per_process=auto)
+        per_peer_mib="${SWARM_BENCH_HOSTED_RSS_MIB:-26}"
+        hosting="peer hosts (peers_per_process = auto, open-file limit $(ulimit -Hn))"
     else
         params+=(--set architectures.peers_per_process=1)
     fi

@@ -154,9 +154,23 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         // Noise already encrypts every peer connection.
         tls: None,
         allow_remote_target: false,
-        peers_per_process: scenario
-            .architectures
-            .peers_per_process
-            .resolve(scenario, users),
+        peers_per_process: hosting(scenario, users),
     }
+}
+
+/// Users' peers per process, warning when a fixed number may exhaust a host's
+/// descriptors.
+fn hosting(scenario: &Scenario, users: usize) -> usize {
+    let fd_limit = crate::scenario::hosting::process_fd_limit();
+    let k = scenario
+        .architectures
+        .peers_per_process
+        .resolve(scenario, users, fd_limit);
+    let fits = crate::scenario::hosting::fits_in_fds(users, fd_limit);
+    if k > fits {
+        tracing::warn!(
+            "architectures.peers_per_process = {k}: in a swarm of {users} every peer may connect to nearly every other, and {k} peers may need more than the {fd_limit} open files a process may have; {fits} or fewer (or \"auto\") would fit"
+        );
+    }
+    k
 }

@@ -1,8 +1,11 @@
 //! `[architectures] peers_per_process`: how many users' peers share one process (a peer
 //! host, `versus peers`), so that a thousand peers fit on one machine. `"auto"` (the
 //! default) keeps one process per peer for small swarms, where it costs little and lets
-//! every fault reach single peers, and hosts ~64–128 peers per process above; a number
-//! fixes it. The seed always has a process of its own.
+//! every fault reach single peers, and hosts up to 128 peers per process above — fewer
+//! when the open-file limit says so: in a flash crowd every peer ends up connected to
+//! nearly every other (measured: ~250 descriptors per peer at N = 256), so a host of K
+//! peers holds about K × N sockets, and a host out of descriptors fails. A number fixes
+//! it. The seed always has a process of its own.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +16,9 @@ use super::model::{LauncherKind, Scenario};
 pub const AUTO_OWN_PROCESS_UP_TO: usize = 64;
 /// Most peers `"auto"` puts in one host.
 pub const AUTO_MAX_PER_HOST: usize = 128;
+/// Descriptors one peer is assumed to hold beyond one per other peer (listeners,
+/// admin connections, handshakes in progress).
+pub const FDS_PER_PEER_EXTRA: usize = 32;
 /// Most peers one process may host (what `versus peers` accepts).
 pub const MAX_PER_PROCESS: u32 = versus_targets::peer::host::MAX_HOSTED as u32;
 
@@ -67,9 +73,23 @@ fn pauses_peers(s: &Scenario) -> bool {
         .any(|f| f.action == FaultAction::Pause && f.target.role() == crate::arch::Role::Peer)
 }
 
+/// The open-file limit a peer host gets (`versus` raises its soft limit to the hard
+/// one at start, and its children inherit the hard one).
+pub fn process_fd_limit() -> u64 {
+    rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(_, hard)| hard)
+}
+
+/// Peers of a swarm of `peers` one process can host within `fd_limit` descriptors
+/// (three quarters of it, for margin), at least 1.
+pub fn fits_in_fds(peers: usize, fd_limit: u64) -> usize {
+    let budget = usize::try_from(fd_limit / 4 * 3).unwrap_or(usize::MAX);
+    (budget / (peers + FDS_PER_PEER_EXTRA)).max(1)
+}
+
 impl PeersPerProcess {
-    /// Peers per process for a swarm of `peers` users' peers in `s`.
-    pub fn resolve(self, s: &Scenario, peers: usize) -> usize {
+    /// Peers per process for a swarm of `peers` users' peers in `s`, where a process may
+    /// open `fd_limit` files.
+    pub fn resolve(self, s: &Scenario, peers: usize, fd_limit: u64) -> usize {
         match self {
             PeersPerProcess::Fixed(k) => (k as usize).clamp(1, peers.max(1)),
             PeersPerProcess::Auto => {
@@ -79,7 +99,10 @@ impl PeersPerProcess {
                 if own {
                     return 1;
                 }
-                let hosts = peers.div_ceil(AUTO_MAX_PER_HOST).max(2);
+                let hosts = peers
+                    .div_ceil(AUTO_MAX_PER_HOST)
+                    .max(peers.div_ceil(fits_in_fds(peers, fd_limit)))
+                    .max(2);
                 peers.div_ceil(hosts)
             }
         }
@@ -118,17 +141,21 @@ mod tests {
     fn auto_keeps_small_swarms_in_their_own_processes() {
         let s = scenario("");
         let auto = PeersPerProcess::Auto;
-        assert_eq!(auto.resolve(&s, 16), 1);
-        assert_eq!(auto.resolve(&s, 64), 1);
-        assert_eq!(auto.resolve(&s, 65), 33);
-        assert_eq!(auto.resolve(&s, 256), 128);
-        assert_eq!(auto.resolve(&s, 1000), 125);
-        assert_eq!(PeersPerProcess::Fixed(8).resolve(&s, 4), 4);
-        assert_eq!(PeersPerProcess::Fixed(8).resolve(&s, 64), 8);
+        let many = 1 << 20;
+        assert_eq!(auto.resolve(&s, 16, many), 1);
+        assert_eq!(auto.resolve(&s, 64, many), 1);
+        assert_eq!(auto.resolve(&s, 65, many), 33);
+        assert_eq!(auto.resolve(&s, 256, many), 128);
+        assert_eq!(auto.resolve(&s, 1000, many), 125);
+        // 20,000 descriptors: 15,000 / (N + 32) peers per host.
+        assert_eq!(auto.resolve(&s, 256, 20_000), 52);
+        assert_eq!(auto.resolve(&s, 1000, 20_000), 14);
+        assert_eq!(PeersPerProcess::Fixed(8).resolve(&s, 4, many), 4);
+        assert_eq!(PeersPerProcess::Fixed(8).resolve(&s, 64, many), 8);
         let pausing = scenario(
             "[[faults]]\nat = \"1s\"\naction = \"pause\"\ntarget = \"peers\"\ncount = 1\n",
         );
-        assert_eq!(auto.resolve(&pausing, 1000), 1);
+        assert_eq!(auto.resolve(&pausing, 1000, many), 1);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! per [`MAX_STALE`]. The limit is on the process: in a host, the peers share it.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -36,6 +36,8 @@ pub struct ProcessMemory {
     read_at_us: AtomicU64,
     /// Readings taken so far (tests check that peers share them).
     probes: AtomicU64,
+    /// A failed reading was reported.
+    warned: AtomicBool,
 }
 
 impl ProcessMemory {
@@ -47,6 +49,7 @@ impl ProcessMemory {
             rss: AtomicU64::new(0),
             read_at_us: AtomicU64::new(u64::MAX),
             probes: AtomicU64::new(0),
+            warned: AtomicBool::new(false),
         })
     }
 
@@ -66,7 +69,10 @@ impl ProcessMemory {
             match read_statm() {
                 Some(rss) => self.rss.store(rss, Ordering::Release),
                 None => {
-                    tracing::warn!("could not read this process's memory from /proc/self/statm; --max-memory is not enforced");
+                    // Once per process, not every 100 ms (no descriptor left, say).
+                    if !self.warned.swap(true, Ordering::Relaxed) {
+                        tracing::warn!("could not read this process's memory from /proc/self/statm (are its file descriptors exhausted?); --max-memory is not enforced while it cannot");
+                    }
                     return None;
                 }
             }
