@@ -8,6 +8,7 @@
 #   then ready to settled, from the harness's log).
 #
 #   ci/swarm-bench.sh                                  # N = 16 64 256 (5 runs), 1000 (1 run)
+#   SWARM_BENCH_NS=1000 ci/swarm-bench.sh              # the 1,000-peer run alone (quiet machine!)
 #   SWARM_BENCH_NS="16 64" SWARM_BENCH_RUNS=3 ci/swarm-bench.sh
 #   SWARM_BENCH_BINS="old=/tmp/versus-old new=target/release/versus" ci/swarm-bench.sh
 #
@@ -25,12 +26,35 @@
 #   SWARM_BENCH_BIG       sizes at or above this use the 1,000-peer parameters of issue 14,
 #                         F = 4 MiB and u_i = 32 KiB/s (default 1000)
 #   SWARM_BENCH_SET       extra --set KEY=VALUE arguments for every run
-#   SWARM_BENCH_RSS_MIB   memory one peer process is assumed to need (default 40): a size
-#                         whose N × this exceeds MemAvailable is skipped, with a line that
-#                         says so (today every peer is its own process: 1,000 peers need
-#                         about 30 GB, more than this 24 GiB machine has)
+#   SWARM_BENCH_HOSTED    sizes above this run their peers in peer hosts (`versus peers`,
+#                         several peers per process on one runtime) as
+#                         architectures.peers_per_process = "auto" places them: hosts of
+#                         at most 128, and at most (3/4 of the open-file limit) / (N + 32)
+#                         peers each, since every peer ends up connected to nearly every
+#                         other (~250 descriptors a peer at N = 256); with `ulimit -Hn`
+#                         20000: N = 256 in 5 hosts of 52, N = 1000 in 72 of 14. At or
+#                         below it every peer has its own process (default 64, as "auto")
+#   SWARM_BENCH_RSS_MIB   memory one peer is assumed to need, in its own process (default
+#                         40) and in a host (SWARM_BENCH_HOSTED_RSS_MIB, default 26;
+#                         measured at F = 8 MiB: 22 MiB a peer at N = 64 in 2 hosts of 32,
+#                         26 at N = 256 in 8 hosts of 32): a size whose N × this exceeds
+#                         MemAvailable is skipped, with a line that says so (1,000 peers in
+#                         their own processes would need about 40 GB, more than this 24 GiB
+#                         machine has; in hosts about 26 GB at F = 8 MiB, less at the
+#                         1,000-peer run's 4 MiB — set SWARM_BENCH_HOSTED_RSS_MIB=20 there)
 #   SWARM_BENCH_OUT       where reports and logs go (default versus-report/swarm-bench);
 #                         the table is also written to $SWARM_BENCH_OUT/summary.md
+#
+# The 1,000-peer run (issue 14's parameters: F = 4 MiB, u_s = 4 MiB/s, u_i = 32 KiB/s, bound
+# about 113 s) is, exactly, with the binary built by `cargo build --release -p versus`:
+#   target/release/versus run scenarios/flash-crowd.toml --arch p2p --users 1000 \
+#     --set workload.object_size=4MiB --set network.peer_upload=32KiB/s \
+#     --set architectures.peers_per_process=auto --set architectures.ready_timeout=120s \
+#     --out versus-report/swarm-bench/n1000/head/run0 --progress none
+# (or `SWARM_BENCH_NS=1000 SWARM_BENCH_HOSTED_RSS_MIB=20 ci/swarm-bench.sh`). It has not
+# been run: at N = 1000 a full mesh is ~500,000 loopback TCP connections (the
+# descriptors, ephemeral ports and kernel socket memory may run out before RSS does).
+# Run it on a quiet machine: on a shared one its makespan measures the other work.
 #
 # Everything runs on loopback; `versus run` stops every node it started. Each run is
 # bounded by the scenario's duration (300 s). Exit codes: 0 done, 2 bad settings,
@@ -68,14 +92,25 @@ for n in $ns; do
     params=()
     if ((n >= big)); then
         runs="${SWARM_BENCH_RUNS_BIG:-1}"
-        params=(--set workload.object_size=4MiB --set network.peer_upload=32KiB/s)
+        params=(--set workload.object_size=4MiB --set network.peer_upload=32KiB/s
+            --set architectures.ready_timeout=120s)
+    fi
+    per_peer_mib="${SWARM_BENCH_RSS_MIB:-40}"
+    hosting="one process per peer"
+    if ((n > ${SWARM_BENCH_HOSTED:-64})); then
+        params+=(--set architectures.peers_per_process=auto)
+        per_peer_mib="${SWARM_BENCH_HOSTED_RSS_MIB:-26}"
+        hosting="peer hosts (peers_per_process = auto, open-file limit $(ulimit -Hn))"
+    else
+        params+=(--set architectures.peers_per_process=1)
     fi
     avail_mib=$(($(awk '/^MemAvailable:/ {print $2}' /proc/meminfo) / 1024))
-    need_mib=$((n * ${SWARM_BENCH_RSS_MIB:-40}))
+    need_mib=$((n * per_peer_mib))
     if ((need_mib > avail_mib)); then
-        echo "# N=$n skipped: one process per peer needs about $need_mib MiB, $avail_mib MiB available" | tee -a "$out/header.md" >&2
+        echo "# N=$n skipped: $hosting needs about $need_mib MiB, $avail_mib MiB available" | tee -a "$out/header.md" >&2
         continue
     fi
+    echo "# N=$n: $hosting" | tee -a "$out/header.md" >&2
     for ((r = 0; r < runs; r++)); do
         order=("${bin_list[@]}")
         if ((r % 2 == 1)); then

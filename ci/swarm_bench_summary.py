@@ -2,7 +2,7 @@
 """Summarises ci/swarm-bench.sh runs: one line per size and binary.
 
 Usage: swarm_bench_summary.py OUT_DIR N... (OUT_DIR/n<N>/<label>/run<r>/report.json).
-Reads each run's report.json (efficiency, traffic, resources) and stderr.log (the
+Reads each run's report.json (efficiency, traffic, resources, peer hosting) and stderr.log (the
 harness's "peers started in" and "swarm settled" lines) and prints a markdown table.
 """
 
@@ -55,13 +55,17 @@ def one_run(run_dir):
         "bound": run.get("bound_s"),
         "redundant": (sent - delivered) / delivered if delivered else None,
         "cpu_per_gib": cpu / (delivered / GIB) if delivered else None,
-        "rss_peer": res.get("peer", {}).get("peak_rss_per_process_bytes"),
+        # Per peer: a peer host's RSS / its peers (older reports: per process).
+        "rss_peer": res.get("peer", {}).get("peak_rss_per_node_bytes")
+        or res.get("peer", {}).get("peak_rss_per_process_bytes"),
         "launched": launched,
         "settled": settled,
         "errors": errors,
         "n": n,
         "size": size,
         "cores": run.get("cpu_cores_used"),
+        "hosting": "{processes}×{peers_per_process}".format(**run["peer_hosting"])
+        if run.get("peer_hosting") else "?",
         "load": (run_dir / "loadavg").read_text().strip() if (run_dir / "loadavg").exists() else "?",
     }
 
@@ -80,8 +84,9 @@ def main():
     out = Path(sys.argv[1])
     sizes = sys.argv[2:]
     print("| N | build | runs | efficiency med [min, max] | makespan s | bound s | redundant bytes | "
-          "CPU s per GiB | peak RSS per peer MiB | start: launch s + settle s | cores used | errors | load (1 min) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "CPU s per GiB | peak RSS per peer MiB | peer processes × peers each | start: launch s + settle s | "
+          "cores used | errors | load (1 min) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
         base = out / f"n{n}"
         if not base.is_dir():
@@ -100,7 +105,8 @@ def main():
             print(f"| {n} | {label} | {len(rows)} | {stats(col('eff'), '{:.3f}')} | "
                   f"{stats(col('makespan'), '{:.1f}')} | {stats(col('bound'), '{:.1f}')} | "
                   f"{stats([r * 100 if r is not None else None for r in col('redundant')], '{:.1f}%')} | "
-                  f"{stats(col('cpu_per_gib'), '{:.1f}')} | {stats(rss, '{:.0f}')} | {start} | "
+                  f"{stats(col('cpu_per_gib'), '{:.1f}')} | {stats(rss, '{:.0f}')} | "
+                  f"{' '.join(sorted(set(col('hosting'))))} | {start} | "
                   f"{stats(col('cores'), '{:.2f}')} | {sum(col('errors'))} | {' '.join(col('load'))} |")
         if len(labels) == 2:
             a, b = (by_label[l] for l in labels)
@@ -109,7 +115,7 @@ def main():
                    if x["cpu_per_gib"] and y["cpu_per_gib"]]
             if ratios:
                 print(f"| {n} | {labels[1]}/{labels[0]} | {len(ratios)} pairs | "
-                      f"ratio {stats(ratios, '{:.3f}')} | | | | ratio {stats(cpu, '{:.2f}')} | | | | | |")
+                      f"ratio {stats(ratios, '{:.3f}')} | | | | ratio {stats(cpu, '{:.2f}')} | | | | | | |")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,9 @@ enum Command {
     Server(versus_targets::server::ServerArgs),
     /// Run the peer-to-peer reference target: a libp2p swarm node.
     Peer(versus_targets::peer::PeerArgs),
+    /// Run several peers in one process (a peer host): each with its own identity,
+    /// addresses, store, shaping, admin plane and ready line, on one shared runtime.
+    Peers(versus_targets::peer::HostArgs),
 }
 
 #[derive(clap::Args)]
@@ -350,6 +353,10 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         }
         Command::Peer(args) => {
             runtime()?.block_on(versus_targets::peer::run(args))?;
+            Ok(EXIT_OK)
+        }
+        Command::Peers(args) => {
+            runtime()?.block_on(versus_targets::peer::host::run(args))?;
             Ok(EXIT_OK)
         }
         Command::Claims(args) => {

@@ -1,8 +1,9 @@
 //! Faults through the real binary: the only server killed mid-run (availability drops in
 //! the affected seconds and comes back after the restart), one of two replicas killed
-//! while every object has a copy on the other (users fail over, nothing is lost), a quarter of the peers killed
-//! during a flash crowd (every surviving peer still completes), adversarial peers
-//! counted, and nothing left running.
+//! while every object has a copy on the other (users fail over, nothing is lost), a
+//! quarter of the peers killed during a flash crowd (every surviving peer still completes;
+//! also when the peers share host processes), adversarial peers counted, and nothing left
+//! running.
 
 mod support;
 
@@ -85,6 +86,9 @@ duration = "2s"
     assert!(unavailable + 1 >= requested, "{resilience}");
 }
 
+const KILL_A_QUARTER: &str =
+    "[[faults]]\nat = \"1s\"\naction = \"kill\"\ntarget = \"peers\"\nfraction = 0.25\n";
+
 #[test]
 fn with_two_copies_of_every_object_killing_one_replica_costs_no_request() {
     let report = run(r#"
@@ -134,11 +138,24 @@ duration = "2s"
 
 #[test]
 fn survivors_complete_a_flash_crowd_when_a_quarter_of_the_peers_die() {
+    survivors_complete(&run(&flash_crowd(8, "4MiB", KILL_A_QUARTER)));
+}
+
+#[test]
+fn killing_hosted_peers_drops_only_them() {
+    // Two hosts of four: each kill is `POST /kill` on one peer, its host keeps the others.
     let report = run(&flash_crowd(
         8,
         "4MiB",
-        "[[faults]]\nat = \"1s\"\naction = \"kill\"\ntarget = \"peers\"\nfraction = 0.25\n",
+        &format!("peers_per_process = 4\n{KILL_A_QUARTER}"),
     ));
+    assert_eq!(report["runs"][0]["peer_hosting"]["processes"], 2);
+    assert!(report["runs"][0]["faults"][0]["error"].is_null());
+    survivors_complete(&report);
+}
+
+/// Two of eight peers were killed; the six others completed.
+fn survivors_complete(report: &serde_json::Value) {
     let run = &report["runs"][0];
     let resilience = &run["resilience"];
     assert_eq!(resilience["users"], 8, "{resilience}");

@@ -1,6 +1,6 @@
 //! The peer-to-peer target through the real binary: a seed and one `versus peer`
-//! process per user, a flash crowd that every peer completes, the D_p2p bound in the
-//! report, and no process left behind.
+//! process per user (or peer hosts of several), a flash crowd that every peer
+//! completes, the D_p2p bound in the report, and no process left behind.
 
 mod support;
 
@@ -51,6 +51,11 @@ fn every_peer_completes_a_flash_crowd() {
     );
     assert_eq!(run["resources"]["peer"]["processes"], 6);
     assert_eq!(run["resources"]["seed"]["processes"], 1);
+    // "auto" gives a small swarm a process per peer, and the report says so.
+    assert_eq!(
+        run["peer_hosting"],
+        serde_json::json!({"processes": 6, "peers_per_process": 1})
+    );
     let peers_rx = run["traffic"]["peer"]["rx_bytes"].as_u64().unwrap();
     assert!(
         peers_rx >= 6 << 20,
@@ -66,6 +71,35 @@ fn every_peer_completes_a_flash_crowd() {
         seed_busy > 0.0 && seed_busy <= duration + 0.5,
         "seed uploading {seed_busy} s of a {duration} s run"
     );
+}
+
+#[test]
+fn peers_in_hosts_complete_a_flash_crowd() {
+    let hosted = format!("{FLASH}peers_per_process = 3\n");
+    let report = run_p2p(&hosted);
+    let run = &report["runs"][0];
+    assert_eq!(run["ops"]["get"]["count"], 6, "{run}");
+    assert_eq!(
+        run["ops"]["get"]["errors_total"], 0,
+        "every hosted peer completed: {}",
+        run["ops"]["get"]["errors"]
+    );
+    assert_eq!(run["ops"]["get"]["bytes"].as_u64(), Some(6 << 20));
+    assert_eq!(
+        run["peer_hosting"],
+        serde_json::json!({"processes": 2, "peers_per_process": 3})
+    );
+    let peers = &run["resources"]["peer"];
+    assert_eq!(peers["processes"], 2, "{peers}");
+    let per_process = peers["peak_rss_per_process_bytes"].as_u64().unwrap();
+    let per_peer = peers["peak_rss_per_node_bytes"].as_u64().unwrap();
+    assert!(
+        per_peer > 0 && per_peer * 3 <= per_process + 3,
+        "a host's RSS is shared by its 3 peers: {peers}"
+    );
+    // Every peer counted its own traffic, the hosts' too.
+    let peers_rx = run["traffic"]["peer"]["rx_bytes"].as_u64().unwrap();
+    assert!(peers_rx >= 6 << 20, "{peers_rx}");
 }
 
 const FETCH: &str = r#"

@@ -233,6 +233,7 @@ pub(crate) mod tests {
             )]),
             harness: HarnessLoad::default(),
             admin_overhead_us: None,
+            peer_hosting: None,
             availability: None,
             cpu_cores_used: 0.0,
             cpu_cores_peak: 0.0,

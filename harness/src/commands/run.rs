@@ -220,6 +220,8 @@ pub(crate) async fn run_arch_reaching(
     tune(&mut plan);
     let mut run = match &opts.shard.attach {
         Some(targets) if !plan.nodes.is_empty() => {
+            // Attached nodes run however their operator started them.
+            plan.peers_per_process = 0;
             crate::execute::execute_attached(&plan, targets, opts.progress, stop).await?
         }
         _ => execute_launched(&plan, scenario, opts.progress, stop).await?,

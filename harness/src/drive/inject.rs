@@ -140,7 +140,8 @@ impl Injector {
         }
         for index in 0..cluster.nodes().len() {
             if cluster.state(index) == NodeState::Paused {
-                cluster.resume(index).await;
+                // Only nodes that could be paused are paused.
+                let _ = cluster.resume(index).await;
             }
         }
         applied
@@ -206,8 +207,19 @@ impl Injector {
             match action {
                 FaultAction::Kill => cluster.kill(index).await,
                 FaultAction::Leave => cluster.leave(index).await,
-                FaultAction::Pause => cluster.pause(index).await,
-                FaultAction::Resume => cluster.resume(index).await,
+                FaultAction::Pause | FaultAction::Resume => {
+                    let done = if action == FaultAction::Pause {
+                        cluster.pause(index).await
+                    } else {
+                        cluster.resume(index).await
+                    };
+                    if let Err(e) = done {
+                        error.get_or_insert(format!(
+                            "{}: {e}",
+                            cluster.nodes()[index].spec().name()
+                        ));
+                    }
+                }
                 // Handled above, for the whole cluster at once.
                 FaultAction::Partition | FaultAction::Heal => {}
                 FaultAction::Restart | FaultAction::Join => {

@@ -1,4 +1,5 @@
-//! Before the load: start the plan's nodes (a seed before the peers that join it, each
+//! Before the load: start the plan's nodes (a seed before the peers that join it, the
+//! peers one per process or several per process as the plan hosts them, each
 //! server with its scratch data directory when the plan wants one, and with the run's
 //! certificate over TLS, see `tls.rs`), wait for a swarm to join and settle, publish the
 //! objects where the plan puts them, and resolve the endpoints users talk to (over TLS:
@@ -109,15 +110,34 @@ pub(super) async fn launch<L: Launcher>(
         Failure::CannotRun(format!("the seed announced an unusable address {seed:?}"))
     })?;
     let started = Instant::now();
-    let specs = joiners
+    let specs: Vec<NodeSpec> = joiners
         .iter()
         .map(|n| as_started(n, scratch, Some(&seed)))
         .collect();
-    cluster
-        .add(specs, plan.ready_timeout)
-        .await
-        .map_err(cannot)?;
-    tracing::info!("{} peers started in {:?}", joiners.len(), started.elapsed());
+    let hosts = if plan.peers_per_process > 1 {
+        let groups: Vec<Vec<NodeSpec>> = specs
+            .chunks(plan.peers_per_process)
+            .map(<[NodeSpec]>::to_vec)
+            .collect();
+        let hosts = groups.len();
+        cluster
+            .add_hosted(groups, plan.ready_timeout)
+            .await
+            .map_err(cannot)?;
+        hosts
+    } else {
+        let processes = specs.len();
+        cluster
+            .add(specs, plan.ready_timeout)
+            .await
+            .map_err(cannot)?;
+        processes
+    };
+    tracing::info!(
+        "{} peers started in {:?} ({hosts} processes)",
+        joiners.len(),
+        started.elapsed()
+    );
     Ok(())
 }
 

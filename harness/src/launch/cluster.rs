@@ -1,7 +1,9 @@
 //! A set of target nodes started together, sampled together and stopped together —
 //! also on error and on Ctrl-C: dropping a cluster kills whatever still runs. Faults act
 //! on single nodes through it: kill, pause, resume, leave, and start again on the same
-//! addresses; the bytes a node sent before it went down stay counted.
+//! addresses; the bytes a node sent before it went down stay counted. Peers may share a
+//! process (a peer host): the cluster still holds one node per peer, and samples each
+//! process once.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -88,6 +90,48 @@ impl<L: Launcher> Cluster<L> {
         }
     }
 
+    /// Starts peers into this cluster, the peers of each group in one process (a peer
+    /// host), all groups at once.
+    pub(crate) async fn add_hosted(
+        &mut self,
+        groups: Vec<Vec<NodeSpec>>,
+        ready_timeout: Duration,
+    ) -> Result<(), LaunchError> {
+        let started = join_all(
+            groups
+                .into_iter()
+                .map(|g| self.launcher.launch_host(g, ready_timeout)),
+        )
+        .await;
+        let mut first_error = None;
+        for result in started {
+            match result {
+                Ok(nodes) => {
+                    self.states.extend(nodes.iter().map(|_| NodeState::Up));
+                    self.nodes.extend(nodes);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Every distinct process or container to sample, with the number of nodes it runs
+    /// (more than one for a peer host), in start order.
+    pub(crate) fn probes(&self) -> Vec<(Role, Probe, u32)> {
+        let mut probes: Vec<(Role, Probe, u32)> = Vec::new();
+        for node in &self.nodes {
+            let Some(probe) = node.probe() else { continue };
+            match probes.iter_mut().find(|(_, p, _)| *p == probe) {
+                Some((_, _, nodes)) => *nodes += 1,
+                None => probes.push((node.spec().role, probe, 1)),
+            }
+        }
+        probes
+    }
+
     /// The nodes, in start order.
     pub(crate) fn nodes(&self) -> &[L::Node] {
         &self.nodes
@@ -116,16 +160,20 @@ impl<L: Launcher> Cluster<L> {
         self.states[index] = NodeState::Down;
     }
 
-    /// Freezes node `index` (SIGSTOP).
-    pub(crate) async fn pause(&mut self, index: usize) {
+    /// Freezes node `index` (SIGSTOP); refused for a node that shares its process.
+    pub(crate) async fn pause(&mut self, index: usize) -> Result<(), String> {
+        self.nodes[index].pausable()?;
         self.nodes[index].signal(Signal::Pause).await;
         self.states[index] = NodeState::Paused;
+        Ok(())
     }
 
     /// Thaws node `index` (SIGCONT).
-    pub(crate) async fn resume(&mut self, index: usize) {
+    pub(crate) async fn resume(&mut self, index: usize) -> Result<(), String> {
+        self.nodes[index].pausable()?;
         self.nodes[index].signal(Signal::Resume).await;
         self.states[index] = NodeState::Up;
+        Ok(())
     }
 
     /// Splits the nodes `group` from the others (no packet crosses), replacing an
@@ -198,7 +246,7 @@ impl<L: Launcher> Cluster<L> {
     pub(crate) async fn settle(&self, quiet_cores: f64, limit: Duration) -> Duration {
         const WINDOW: Duration = Duration::from_millis(250);
         let started = tokio::time::Instant::now();
-        let probes: Vec<Probe> = self.nodes.iter().filter_map(Node::probe).collect();
+        let probes: Vec<Probe> = self.probes().into_iter().map(|(_, p, _)| p).collect();
         let cpu_ns = || probes.iter().filter_map(Probe::cpu_ns).sum::<u64>();
         let mut last = cpu_ns();
         let mut quiet_windows = 0;
@@ -216,12 +264,11 @@ impl<L: Launcher> Cluster<L> {
         started.elapsed()
     }
 
-    /// Registers every node with the resource sampler under its role.
+    /// Registers every node's process with the resource sampler under its role, a peer
+    /// host once, with the number of peers it runs.
     pub(crate) fn track(&self, sampler: &mut ResourceSampler) {
-        for node in &self.nodes {
-            if let Some(probe) = node.probe() {
-                sampler.track(node.spec().role, probe);
-            }
+        for (role, probe, nodes) in self.probes() {
+            sampler.track_nodes(role, probe, nodes);
         }
     }
 
@@ -253,7 +300,8 @@ impl<L: Launcher> Cluster<L> {
     pub(crate) async fn stop(mut self) {
         for index in 0..self.nodes.len() {
             if self.states[index] == NodeState::Paused {
-                self.resume(index).await;
+                // Only nodes that could be paused are paused.
+                let _ = self.resume(index).await;
             }
         }
         let all = self.nodes.drain(..).chain(self.retired.drain(..));

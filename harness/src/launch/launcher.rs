@@ -1,7 +1,8 @@
 //! The seam between the executor and whatever runs the nodes: a [`Launcher`] starts a
 //! node from its typed spec and waits for its ready line; a [`Node`] can be signalled,
-//! waited for and stopped. Child processes ([`super::process::ProcessLauncher`]) are
-//! one implementation; a container backend is another.
+//! waited for and stopped. Child processes ([`super::process::ProcessLauncher`], also
+//! several peers in one process: [`Launcher::launch_host`]) are one implementation; a
+//! container backend is another.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -37,6 +38,21 @@ pub(crate) trait Launcher {
         spec: NodeSpec,
         ready_timeout: Duration,
     ) -> impl Future<Output = Result<Self::Node, LaunchError>>;
+
+    /// Starts the peers `specs` in ONE process (a peer host) and waits up to
+    /// `ready_timeout` for their ready lines; the nodes come back in the order given.
+    /// Only the process launcher can.
+    fn launch_host(
+        &self,
+        specs: Vec<NodeSpec>,
+        ready_timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<Self::Node>, LaunchError>> {
+        let _ = ready_timeout;
+        std::future::ready(Err(LaunchError::Hosting {
+            peers: specs.len(),
+            why: "only launcher = \"process\" hosts several peers in one process; set architectures.peers_per_process = 1".into(),
+        }))
+    }
 }
 
 /// A running node.
@@ -64,6 +80,10 @@ pub(crate) trait Node {
             "a partition needs nodes with their own addresses: architectures.launcher = \"docker\""
                 .to_string(),
         ))
+    }
+    /// Whether [`Signal::Pause`] and [`Signal::Resume`] can reach it alone; why not.
+    fn pausable(&self) -> Result<(), String> {
+        Ok(())
     }
     /// Sends it `signal`, if it still runs (done when this returns).
     fn signal(&mut self, signal: Signal) -> impl Future<Output = ()>;

@@ -1,4 +1,5 @@
-//! One target node as a child process: `<this executable> server …` (or `peer …`),
+//! One target node as a child process: `<this executable> server …` (or `peer …`), or
+//! several peers in one (a peer host, `peers …`, see [`super::host`]), each process
 //! started in its own process group (a terminal's Ctrl-C reaches only the harness, which
 //! then stops its nodes in order), killed by the kernel if the harness dies
 //! (PR_SET_PDEATHSIG), killed on drop, and stopped with SIGTERM then SIGKILL.
@@ -64,6 +65,14 @@ pub enum LaunchError {
         /// Why.
         why: String,
     },
+    /// A peer host could not be started as asked.
+    #[error("cannot host {peers} peers in one process: {why}")]
+    Hosting {
+        /// Peers asked for.
+        peers: usize,
+        /// Why.
+        why: String,
+    },
     /// It printed no ready line in time.
     #[error("{name} printed no ready line within {timeout:?} (raise architectures.ready_timeout if the machine is slow); its last output:\n{stderr}")]
     NotReady {
@@ -76,16 +85,34 @@ pub enum LaunchError {
     },
 }
 
+/// A child process of the harness: one node, or a peer host of several
+/// ([`super::host`]). Dropping it kills its process group.
+pub(super) struct ChildProcess {
+    /// For messages: the node's name, or the host's.
+    name: String,
+    /// Its process id.
+    pub(super) pid: u32,
+    child: Child,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
 /// A running node.
 pub struct NodeProcess {
     /// What was started.
     pub spec: NodeSpec,
-    /// Its process id.
+    /// Its process id (the host's, for a hosted peer).
     pub pid: u32,
     /// Its ready line (addresses, peer id).
     pub ready: ReadyLine,
-    child: Child,
-    stderr: Arc<Mutex<VecDeque<String>>>,
+    process: Process,
+}
+
+/// The process a node runs in.
+enum Process {
+    /// Its own.
+    Own(Box<ChildProcess>),
+    /// A peer host's, shared with the other peers it hosts; the last one stops it.
+    Hosted(Arc<ChildProcess>),
 }
 
 /// The executable targets are launched with: the override, else this very binary.
@@ -122,13 +149,19 @@ pub(super) fn tail(lines: &Mutex<VecDeque<String>>) -> String {
     }
 }
 
-impl NodeProcess {
-    /// Starts `spec` and waits up to `ready_timeout` for its ready line.
-    pub async fn start(spec: NodeSpec, ready_timeout: Duration) -> Result<Self, LaunchError> {
+impl ChildProcess {
+    /// Starts `<exe> argv` as `name` and waits up to `ready_timeout` for `count` ready
+    /// lines (one per node it runs), returned in the order printed.
+    pub(super) async fn start(
+        name: String,
+        argv: Vec<std::ffi::OsString>,
+        count: usize,
+        ready_timeout: Duration,
+    ) -> Result<(Self, Vec<ReadyLine>), LaunchError> {
         let exe = target_exe();
-        let mut command = node_command(&exe, &spec);
+        let mut command = node_command(&exe, argv);
         let mut child = command.spawn().map_err(|source| LaunchError::Spawn {
-            name: spec.name(),
+            name: name.clone(),
             exe: exe.clone(),
             source,
         })?;
@@ -138,21 +171,21 @@ impl NodeProcess {
         let starting = registry::Starting::new(pid);
         let stderr_lines = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL)));
         if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(keep_stderr(spec.name(), stderr, stderr_lines.clone()));
+            tokio::spawn(keep_stderr(name.clone(), stderr, stderr_lines.clone()));
         }
         let stdout = child.stdout.take();
-        let waited = tokio::time::timeout(ready_timeout, read_ready(stdout)).await;
+        let waited = tokio::time::timeout(ready_timeout, read_ready_lines(stdout, count)).await;
         match waited {
             Ok(Some((ready, rest))) => {
                 tokio::spawn(drain(rest));
                 starting.hand_over();
-                Ok(Self {
-                    spec,
+                let process = ChildProcess {
+                    name,
                     pid,
-                    ready,
                     child,
                     stderr: stderr_lines,
-                })
+                };
+                Ok((process, ready))
             }
             Ok(None) => {
                 let status = match tokio::time::timeout(Duration::from_secs(2), child.wait()).await
@@ -163,7 +196,7 @@ impl NodeProcess {
                 // Let the stderr reader catch up with the last lines.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 Err(LaunchError::Exited {
-                    name: spec.name(),
+                    name,
                     status,
                     stderr: tail(&stderr_lines),
                 })
@@ -172,7 +205,7 @@ impl NodeProcess {
                 let _ = child.start_kill();
                 let _ = child.wait().await;
                 Err(LaunchError::NotReady {
-                    name: spec.name(),
+                    name,
                     timeout: ready_timeout,
                     stderr: tail(&stderr_lines),
                 })
@@ -181,7 +214,7 @@ impl NodeProcess {
     }
 
     /// True while the process runs.
-    pub fn is_running(&mut self) -> bool {
+    fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
@@ -194,12 +227,12 @@ impl NodeProcess {
     }
 
     /// The last lines it wrote to stderr.
-    pub fn stderr_tail(&self) -> String {
+    pub(super) fn stderr_tail(&self) -> String {
         tail(&self.stderr)
     }
 
     /// Asks it to stop (SIGTERM), then kills it after `grace`.
-    async fn stop_within(mut self, grace: Duration) {
+    pub(super) async fn stop_within(mut self, grace: Duration) {
         if self.is_running() {
             registry::signal_group(self.pid, libc::SIGTERM);
             if tokio::time::timeout(grace, self.child.wait())
@@ -208,7 +241,7 @@ impl NodeProcess {
             {
                 tracing::warn!(
                     "{} did not stop within {grace:?} of SIGTERM; killing it",
-                    self.spec.name()
+                    self.name
                 );
                 registry::signal_group(self.pid, libc::SIGKILL);
             }
@@ -220,14 +253,52 @@ impl NodeProcess {
     }
 }
 
-/// The command that starts `spec` with `exe`: its own process group, killed by the
+impl NodeProcess {
+    /// Starts `spec` in its own process and waits up to `ready_timeout` for its ready
+    /// line.
+    pub async fn start(spec: NodeSpec, ready_timeout: Duration) -> Result<Self, LaunchError> {
+        let (process, mut ready) =
+            ChildProcess::start(spec.name(), spec.args.to_argv(), 1, ready_timeout).await?;
+        let ready = ready.pop().ok_or_else(|| LaunchError::Exited {
+            name: spec.name(),
+            status: "printed no ready line".into(),
+            stderr: process.stderr_tail(),
+        })?;
+        Ok(Self {
+            spec,
+            pid: process.pid,
+            ready,
+            process: Process::Own(Box::new(process)),
+        })
+    }
+
+    /// One of the peers of the host `process`, which announced it with `ready`.
+    pub(super) fn hosted(spec: NodeSpec, ready: ReadyLine, process: Arc<ChildProcess>) -> Self {
+        Self {
+            spec,
+            pid: process.pid,
+            ready,
+            process: Process::Hosted(process),
+        }
+    }
+
+    /// The last lines its process wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        match &self.process {
+            Process::Own(p) => p.stderr_tail(),
+            Process::Hosted(p) => p.stderr_tail(),
+        }
+    }
+}
+
+/// The command that starts `argv` with `exe`: its own process group, killed by the
 /// kernel when the harness dies (and not started at all if it already has), told which
 /// harness to watch.
-fn node_command(exe: &str, spec: &NodeSpec) -> Command {
+fn node_command(exe: &str, argv: Vec<std::ffi::OsString>) -> Command {
     let mut command = Command::new(exe);
     let harness = std::process::id();
     command
-        .args(spec.args.to_argv())
+        .args(argv)
         .env(HARNESS_PID_ENV, harness.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -258,17 +329,26 @@ fn node_command(exe: &str, spec: &NodeSpec) -> Command {
 pub(super) async fn read_ready(
     stdout: Option<ChildStdout>,
 ) -> Option<(ReadyLine, BufReader<ChildStdout>)> {
+    let (mut lines, reader) = read_ready_lines(stdout, 1).await?;
+    Some((lines.pop()?, reader))
+}
+
+/// Reads stdout until `count` ready lines; `None` if it closes first.
+async fn read_ready_lines(
+    stdout: Option<ChildStdout>,
+    count: usize,
+) -> Option<(Vec<ReadyLine>, BufReader<ChildStdout>)> {
     let mut reader = BufReader::new(stdout?);
     let mut line = String::new();
-    loop {
+    let mut ready = Vec::with_capacity(count);
+    while ready.len() < count {
         line.clear();
         if reader.read_line(&mut line).await.ok()? == 0 {
             return None;
         }
-        if let Some(ready) = ReadyLine::parse(&line) {
-            return Some((ready, reader));
-        }
+        ready.extend(ReadyLine::parse(&line));
     }
+    Some((ready, reader))
 }
 
 /// Keeps reading a node's stdout so it never blocks on a full pipe.
@@ -296,8 +376,8 @@ pub(super) async fn keep_stderr(
     }
 }
 
-impl Drop for NodeProcess {
-    /// A node dropped without [`Node::stop`] (an error path) is killed with its group.
+impl Drop for ChildProcess {
+    /// A process dropped without being stopped (an error path) is killed with its group.
     fn drop(&mut self) {
         if registry::is_live(self.pid) {
             registry::signal_group(self.pid, libc::SIGKILL);
@@ -321,6 +401,14 @@ impl Launcher for ProcessLauncher {
     ) -> Result<NodeProcess, LaunchError> {
         NodeProcess::start(spec, ready_timeout).await
     }
+
+    async fn launch_host(
+        &self,
+        specs: Vec<NodeSpec>,
+        ready_timeout: Duration,
+    ) -> Result<Vec<NodeProcess>, LaunchError> {
+        super::host::start(specs, ready_timeout).await
+    }
 }
 
 impl Node for NodeProcess {
@@ -336,20 +424,41 @@ impl Node for NodeProcess {
         (self.pid > 0).then_some(Probe::Process(self.pid))
     }
 
+    fn pausable(&self) -> Result<(), String> {
+        match self.process {
+            Process::Own(_) => Ok(()),
+            Process::Hosted(_) => Err(super::host::CANNOT_PAUSE.to_string()),
+        }
+    }
+
     async fn signal(&mut self, signal: Signal) {
-        self.send(match signal {
-            Signal::Kill => libc::SIGKILL,
-            Signal::Terminate => libc::SIGTERM,
-            Signal::Pause => libc::SIGSTOP,
-            Signal::Resume => libc::SIGCONT,
-        });
+        match &mut self.process {
+            Process::Own(p) => p.send(match signal {
+                Signal::Kill => libc::SIGKILL,
+                Signal::Terminate => libc::SIGTERM,
+                Signal::Pause => libc::SIGSTOP,
+                Signal::Resume => libc::SIGCONT,
+            }),
+            Process::Hosted(_) => super::host::signal(&self.spec, &self.ready, signal).await,
+        }
     }
 
     async fn wait_exit(&mut self, grace: Duration) -> bool {
-        tokio::time::timeout(grace, self.child.wait()).await.is_ok()
+        match &mut self.process {
+            Process::Own(p) => tokio::time::timeout(grace, p.child.wait()).await.is_ok(),
+            Process::Hosted(_) => super::host::wait_gone(&self.ready, grace).await,
+        }
     }
 
     async fn stop(self, grace: Duration) {
-        self.stop_within(grace).await;
+        match self.process {
+            Process::Own(p) => (*p).stop_within(grace).await,
+            // The last peer of a host stops the host.
+            Process::Hosted(host) => {
+                if let Ok(host) = Arc::try_unwrap(host) {
+                    host.stop_within(grace).await;
+                }
+            }
+        }
     }
 }

@@ -115,6 +115,22 @@ pub struct ArchPlan {
     /// A URL that resolves beyond loopback may be driven (`--allow-remote-target`);
     /// never set by a scenario file, so a scenario alone cannot aim load elsewhere.
     pub allow_remote_target: bool,
+    /// Peer-to-peer: users' peers per process (1: each its own; more: peer hosts of
+    /// that many, the last one possibly fewer; 0: attached nodes, not the harness's to
+    /// host). 1 for client-server.
+    pub peers_per_process: usize,
+}
+
+/// How the users' peers of a run were hosted (`runs[].peer_hosting`); the seed always
+/// has a process of its own and is not counted.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct PeerHosting {
+    /// Processes the users' peers were started in.
+    pub processes: u32,
+    /// Peers per process (the last may have fewer); 1 when each peer had its own.
+    pub peers_per_process: u32,
 }
 
 /// A scenario that cannot be planned.
@@ -129,6 +145,18 @@ pub enum PlanError {
 }
 
 impl ArchPlan {
+    /// Peer-to-peer: how the users' peers are hosted.
+    pub fn peer_hosting(&self) -> Option<PeerHosting> {
+        if self.arch != Arch::P2p || self.peers_per_process == 0 {
+            return None;
+        }
+        let k = self.peers_per_process;
+        Some(PeerHosting {
+            processes: u32::try_from(self.users.div_ceil(k)).unwrap_or(u32::MAX),
+            peers_per_process: u32::try_from(k).unwrap_or(u32::MAX),
+        })
+    }
+
     /// The plan of `scenario` on `arch`.
     pub fn build(scenario: &Scenario, arch: Arch) -> Result<ArchPlan, PlanError> {
         match (scenario.workload.kind, arch) {

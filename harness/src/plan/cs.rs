@@ -139,5 +139,6 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         swarm: false,
         ready_timeout,
         allow_remote_target: false,
+        peers_per_process: 1,
     }
 }

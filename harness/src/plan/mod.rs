@@ -19,7 +19,7 @@ pub mod schedule;
 pub mod shard;
 mod url;
 
-pub use arch_plan::{ArchPlan, Endpoints, PlanError, TlsPlan, WorkloadPlan};
+pub use arch_plan::{ArchPlan, Endpoints, PeerHosting, PlanError, TlsPlan, WorkloadPlan};
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,8 @@
 //! distribution), in the peer or, with `emulation = "kernel"`, in its container's kernel;
 //! the bound uses the actual Σu_i and d_min. With regions each peer listens on its
 //! region's address (the seed in the server region) and dials with its region's routes.
+//! The users' peers run one per process or several per process (peer hosts,
+//! `[architectures] peers_per_process`).
 
 use hyper::Method;
 use versus_targets::peer::{Misbehave, PeerArgs};
@@ -166,5 +168,23 @@ pub(super) fn plan(scenario: &Scenario) -> ArchPlan {
         // A user asks its own peer, in its own region.
         user_latency: None,
         allow_remote_target: false,
+        peers_per_process: hosting(scenario, users),
     }
+}
+
+/// Users' peers per process, warning when a fixed number may exhaust a host's
+/// descriptors.
+fn hosting(scenario: &Scenario, users: usize) -> usize {
+    let fd_limit = crate::scenario::hosting::process_fd_limit();
+    let k = scenario
+        .architectures
+        .peers_per_process
+        .resolve(scenario, users, fd_limit);
+    let fits = crate::scenario::hosting::fits_in_fds(users, fd_limit);
+    if k > fits {
+        tracing::warn!(
+            "architectures.peers_per_process = {k}: in a swarm of {users} every peer may connect to nearly every other, and {k} peers may need more than the {fd_limit} open files a process may have; {fits} or fewer (or \"auto\") would fit"
+        );
+    }
+    k
 }

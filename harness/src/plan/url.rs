@@ -49,5 +49,6 @@ pub(super) fn plan(scenario: &Scenario) -> Result<ArchPlan, PlanError> {
         swarm: false,
         ready_timeout,
         allow_remote_target: false,
+        peers_per_process: 1,
     })
 }

@@ -19,8 +19,13 @@ pub struct RoleResources {
     pub cpu_s: f64,
     /// Highest sum of resident set sizes seen in one sample.
     pub peak_rss_bytes: u64,
-    /// Highest single-process RSS seen (for "memory per peer").
+    /// Highest single-process RSS seen (a peer host's: all its peers together).
     pub peak_rss_per_process_bytes: u64,
+    /// Highest single-process RSS seen divided by the nodes that process runs: memory
+    /// per peer, also when several peers share a process (a peer host of K peers counts
+    /// its RSS / K for each). Equal to `peak_rss_per_process_bytes` with a process per node.
+    #[serde(default)]
+    pub peak_rss_per_node_bytes: u64,
     /// Processes sampled.
     pub processes: u32,
 }
@@ -66,6 +71,8 @@ pub type NewProcesses = Arc<Mutex<Vec<(Role, Probe)>>>;
 struct Tracked {
     role: Role,
     probe: Probe,
+    /// Nodes the process runs (more than one for a peer host).
+    nodes: u32,
     /// CPU time at the first sample, in nanoseconds.
     cpu_ns_at_start: Option<u64>,
     /// CPU time at the latest sample (kept once the process is gone).
@@ -126,6 +133,11 @@ impl ResourceSampler {
 
     /// Adds a node (a process, or a container's group) under `role`.
     pub fn track(&mut self, role: Role, probe: Probe) {
+        self.track_nodes(role, probe, 1);
+    }
+
+    /// Adds a process (or a container's group) that runs `nodes` nodes of `role`.
+    pub fn track_nodes(&mut self, role: Role, probe: Probe, nodes: u32) {
         let child = match probe {
             Probe::Process(pid) => parent_of(pid) == Some(std::process::id()),
             Probe::Cgroup(_) => false,
@@ -133,6 +145,7 @@ impl ResourceSampler {
         self.tracked.push(Tracked {
             role,
             probe,
+            nodes: nodes.max(1),
             cpu_ns_at_start: None,
             cpu_ns_last: 0,
             cpu_ns_window: None,
@@ -191,6 +204,8 @@ impl ResourceSampler {
             *rss_by_role.entry(t.role).or_default() += rss;
             let role = self.roles.entry(t.role).or_default();
             role.peak_rss_per_process_bytes = role.peak_rss_per_process_bytes.max(rss);
+            role.peak_rss_per_node_bytes =
+                role.peak_rss_per_node_bytes.max(rss / u64::from(t.nodes));
             if t.role == Role::Harness {
                 if let Probe::Process(pid) = t.probe {
                     if let Some(process) = self.system.process(Pid::from_u32(pid)) {

@@ -121,6 +121,7 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
         resources: by_name(driven.resources.clone()),
         harness: driven.harness.clone(),
         admin_overhead_us,
+        peer_hosting: plan.peer_hosting(),
         availability: None,
         cpu_cores_used,
         cpu_cores_peak: driven.peak_cores,

@@ -188,6 +188,10 @@ pub struct RunReport {
     /// overhead the harness adds to each P2P operation by driving it over HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_overhead_us: Option<u64>,
+    /// Peer-to-peer: how the users' peers were hosted — processes, and peers per process
+    /// (more than 1: peer hosts, `architectures.peers_per_process`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_hosting: Option<crate::plan::PeerHosting>,
     /// Share of finished operations that succeeded (1.0 without failures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability: Option<f64>,

@@ -4,6 +4,7 @@
 
 mod conditions;
 pub mod faults;
+pub mod hosting;
 mod location;
 pub mod model;
 pub mod network;

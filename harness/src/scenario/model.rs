@@ -357,6 +357,10 @@ pub struct Architectures {
     /// The image the containers run (`launcher = "docker"`), as `versus image` builds it.
     #[serde(default = "defaults::image")]
     pub image: String,
+    /// Peer-to-peer: users' peers per process (a peer host), `"auto"` or a number; see
+    /// [`super::hosting`].
+    #[serde(default)]
+    pub peers_per_process: super::hosting::PeersPerProcess,
 }
 
 /// The image `launcher = "docker"` runs by default: what `versus image` builds,
@@ -398,6 +402,7 @@ impl Default for Architectures {
             stall_peers: 0,
             launcher: LauncherKind::default(),
             image: defaults::image(),
+            peers_per_process: Default::default(),
         }
     }
 }

@@ -81,6 +81,7 @@ fn check_one(s: &Scenario) -> Result<(), Problem> {
             format!("{image:?} is not an image name; give a tag such as \"versus:0.1.0\" (what `versus image` builds)"),
         )?;
     }
+    s.architectures.peers_per_process.check(s)?;
     if s.architectures.servers == 0 || s.architectures.servers > 64 {
         problem("architectures.servers", "must be between 1 and 64")?;
     }

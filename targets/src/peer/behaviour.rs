@@ -11,10 +11,11 @@ use libp2p::identity::Keypair;
 use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{connection_limits, identify, kad, memory_connection_limits, StreamProtocol, Swarm};
+use libp2p::{connection_limits, identify, kad, StreamProtocol, Swarm};
 
 use super::codec::{ChunkCodec, PROTOCOL};
 use super::connections::ConnectionArgs;
+use super::memory::MemoryLimit;
 use super::records::STORE_KEYS;
 use super::transport;
 use crate::shaping::Shaper;
@@ -36,8 +37,9 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Behaviour {
     /// Refuses connections beyond the counts of [`ConnectionArgs`].
     pub limits: connection_limits::Behaviour,
-    /// Refuses new connections while the process's memory is above `--max-memory`.
-    pub memory: memory_connection_limits::Behaviour,
+    /// Refuses new connections while the process's memory is above `--max-memory`
+    /// (one probe per process, shared by the peers it hosts).
+    pub memory: MemoryLimit,
     /// The DHT: provider records and peer routing.
     pub kad: kad::Behaviour<MemoryStore>,
     /// Exchange of listen addresses and supported protocols.

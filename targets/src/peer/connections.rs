@@ -6,9 +6,10 @@
 //! all, established connections to one peer, and incoming connections still in their
 //! Noise and Yamux handshakes (a flood of sockets that never finish the handshake costs
 //! at most that many, each for at most the transport's handshake timeout).
-//! [`memory_connection_limits`] refuses every new connection, incoming or outgoing, while
-//! this process's resident memory is above `--max-memory` (an absolute number of bytes,
-//! not a share of the machine's memory: a thousand peers may share one machine). Both
+//! [`MemoryLimit`] refuses every new connection, incoming or outgoing, while this
+//! process's resident memory is above `--max-memory` (an absolute number of bytes, not a
+//! share of the machine's memory: a thousand peers may share one machine; the peers of
+//! one host process share the limit and one memory probe, see [`super::memory`]). Both
 //! only refuse new connections; the ones open stay. Yamux streams per connection are
 //! bounded by the transport (see `transport`).
 //!
@@ -17,7 +18,9 @@
 //! a flash crowd, is asked by every other peer; two peers that dial each other at once
 //! hold two connections.
 
-use libp2p::{connection_limits, memory_connection_limits};
+use libp2p::connection_limits;
+
+use super::memory::MemoryLimit;
 
 use crate::units::ByteSize;
 
@@ -78,8 +81,7 @@ impl ConnectionArgs {
     }
 
     /// The behaviour that enforces `--max-memory`.
-    pub fn memory_limit(&self) -> memory_connection_limits::Behaviour {
-        let bytes = usize::try_from(self.max_memory.bytes()).unwrap_or(usize::MAX);
-        memory_connection_limits::Behaviour::with_max_bytes(bytes)
+    pub fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::new(self.max_memory.bytes())
     }
 }

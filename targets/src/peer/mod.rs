@@ -10,7 +10,9 @@
 //! `--admin`, never shaped) publishes, fetches and reports.
 //!
 //! [`run`] is the command: start, print the ready line, serve until SIGTERM or SIGINT.
-//! [`start`] is the same node in-process, for tests; it works on a current-thread runtime.
+//! [`start`] is the same node in-process: it holds only per-peer state (identity,
+//! listener, store, shaper, admin plane, metrics) and works on a current-thread runtime,
+//! which is how a peer host ([`host`], `versus peers`) runs many peers in one process.
 
 mod args;
 mod behaviour;
@@ -20,6 +22,8 @@ pub mod fetch;
 mod handle;
 pub mod have;
 mod holdings;
+pub mod host;
+mod memory;
 mod metrics;
 mod node;
 mod outcome;
@@ -43,12 +47,13 @@ use crate::admin;
 use crate::metrics::RenderMetrics;
 use crate::ready::ReadyLine;
 use crate::shaping::Shaper;
-use crate::signals::Signals;
 
 pub use args::{Misbehave, PeerArgs};
 pub use connections::ConnectionArgs;
 pub use fetch::{FetchError, FetchStats};
 pub use holdings::Holdings;
+pub use host::HostArgs;
+pub use memory::ProcessMemory;
 pub use metrics::{PeerMetrics, ROUTES};
 pub use node::NetStatus;
 
@@ -112,6 +117,14 @@ impl RunningPeer {
         line
     }
 
+    /// Resolves once the peer has been told to stop (`POST /kill`, [`Self::shutdown`]).
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stop = self.stop.subscribe();
+        async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        }
+    }
+
     /// Stops the peer: closes every connection and lets admin requests in flight finish
     /// (fetches in flight fail), then waits until both planes have stopped.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
@@ -171,6 +184,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
     let admin_addr = admin_listener
         .local_addr()
         .context("could not read the address of the admin listener")?;
+    let (stop, stopped) = watch::channel(false);
 
     let state = Arc::new(routes::AdminState {
         fetch: fetch::FetchContext {
@@ -188,8 +202,8 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
         },
         max_object_size: args.max_object_size.bytes(),
         active: Mutex::new(HashSet::new()),
+        stop: stop.clone(),
     });
-    let (stop, stopped) = watch::channel(false);
     let node_task = tokio::spawn(node.run(stopped.clone()));
     let router = admin::router(
         Arc::clone(&metrics) as Arc<dyn RenderMetrics>,
@@ -232,14 +246,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
 }
 
 /// `versus peer`: starts the peer, prints the ready line on stdout, serves until SIGTERM
-/// or SIGINT, then shuts down.
+/// or SIGINT (or `POST /kill`), then shuts down. A host of one ([`host::serve`]).
 pub async fn run(args: PeerArgs) -> anyhow::Result<()> {
-    let peer = start(args)
-        .await
-        .map_err(crate::exposure::exit_on_usage_error)?;
-    let mut signals = Signals::install()?;
-    peer.ready_line().print()?;
-    let signal = signals.recv().await;
-    tracing::info!("received {signal}; shutting down");
-    peer.shutdown().await
+    host::serve(vec![args]).await
 }

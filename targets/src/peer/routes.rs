@@ -6,6 +6,7 @@
 //! | `POST /fetch/{id}[?fresh=true]` | 200 [`FetchStats`] once the object is here, complete and verified; 400 bad id, 404 no provider, 409 already fetching, 413 object above `--max-object-size`, 502 every provider failed or the manifest is unusable, 504 deadline, 500 local failure; a failed fetch keeps nothing of the object |
 //! | `GET /objects/{id}` | 200 the object's bytes (complete objects only), 404 otherwise |
 //! | `GET /status` | 200 `{"peer_id", "listen_addrs", "connected_peers", "routing_table_size", "objects", "partial_objects", "stored_bytes"}` |
+//! | `POST /kill` | 200 `{"killed":"<peer id>"}`, then the peer stops at once: its swarm is dropped (every connection closes, its listener goes, fetches in flight fail) and its admin plane closes once this answer is out. The fault "kill" for one peer of a host process ([`super::host`]), where a signal would hit every peer |
 //!
 //! A fetch of an object already held answers at once (`"bytes": 0`). With `fresh=true` the
 //! peer first drops its copy, complete or partial, and stops announcing itself as a
@@ -53,6 +54,8 @@ pub struct AdminState {
     pub max_object_size: u64,
     /// Objects being fetched right now.
     pub active: Mutex<HashSet<ObjectId>>,
+    /// Stops this peer (both planes) when set to true: `POST /kill`.
+    pub stop: tokio::sync::watch::Sender<bool>,
 }
 
 type Shared = Arc<AdminState>;
@@ -64,6 +67,7 @@ pub fn router(state: Shared) -> Router {
         .route("/objects/{id}", get(object))
         .route("/fetch/{id}", post(fetch_object))
         .route("/status", get(status))
+        .route("/kill", post(kill))
         .with_state(state)
 }
 
@@ -324,4 +328,12 @@ async fn status(State(state): State<Shared>) -> Response {
         Err(why) => error(StatusCode::SERVICE_UNAVAILABLE, &why),
     };
     record(&state, ROUTE_STATUS, response)
+}
+
+/// `POST /kill`: stops this peer at once (the answer goes out first).
+async fn kill(State(state): State<Shared>) -> Response {
+    tracing::info!(peer_id = %state.fetch.local, "killed through POST /kill");
+    state.stop.send_replace(true);
+    let body = json!({ "killed": state.fetch.local.to_string() });
+    (StatusCode::OK, Json(body)).into_response()
 }

@@ -150,6 +150,78 @@ impl TestPeer {
     }
 }
 
+/// Several peers in one runtime on one thread, as `versus peers` hosts them. The peers
+/// are [`TestPeer`]s without a thread of their own; dropping the host stops them all.
+pub struct TestHost {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestHost {
+    /// Starts one peer per `args` in one current-thread runtime and waits until all are
+    /// ready; returns the host and its peers, in order.
+    pub fn spawn(args: Vec<PeerArgs>) -> (TestHost, Vec<TestPeer>) {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime");
+            runtime.block_on(async move {
+                let running = match peer::host::start_all(args).await {
+                    Ok(running) => running,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("{e:#}")));
+                        return;
+                    }
+                };
+                let addresses = running
+                    .iter()
+                    .map(|p| (p.peer_id(), p.listen_addr().clone(), p.admin_addr()))
+                    .collect::<Vec<_>>();
+                let _ = ready_tx.send(Ok(addresses));
+                let _ = stop_rx.await;
+                for peer in running {
+                    if let Err(e) = peer.shutdown().await {
+                        eprintln!("hosted peer shutdown failed: {e:#}");
+                    }
+                }
+            });
+        });
+        let addresses = ready_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the host reports within 60 s")
+            .expect("the host starts");
+        let peers = addresses
+            .into_iter()
+            .map(|(peer_id, addr, admin)| TestPeer {
+                peer_id,
+                addr,
+                admin,
+                stop: None,
+                thread: None,
+            })
+            .collect();
+        let host = TestHost {
+            stop: Some(stop),
+            thread: Some(thread),
+        };
+        (host, peers)
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl Drop for TestPeer {
     fn drop(&mut self) {
         self.stop_and_join();

@@ -193,6 +193,8 @@ fn merge_resources(parts: &[Part<'_>]) -> BTreeMap<String, RoleResources> {
                 acc.peak_rss_per_process_bytes = acc
                     .peak_rss_per_process_bytes
                     .max(r.peak_rss_per_process_bytes);
+                acc.peak_rss_per_node_bytes =
+                    acc.peak_rss_per_node_bytes.max(r.peak_rss_per_node_bytes);
                 acc.processes += r.processes;
             } else if r.cpu_s > acc.cpu_s {
                 *acc = r.clone();
