@@ -95,7 +95,8 @@ impl PeersPerProcess {
             PeersPerProcess::Auto => {
                 let own = peers <= AUTO_OWN_PROCESS_UP_TO
                     || s.architectures.launcher != LauncherKind::Process
-                    || pauses_peers(s);
+                    || pauses_peers(s)
+                    || !s.network.regions.is_empty();
                 if own {
                     return 1;
                 }
@@ -117,6 +118,9 @@ impl PeersPerProcess {
         let key = "architectures.peers_per_process".to_string();
         if k == 0 || k > MAX_PER_PROCESS {
             return Err((key, format!("must be \"auto\" or 1 to {MAX_PER_PROCESS}")));
+        }
+        if k > 1 && !s.network.regions.is_empty() {
+            return Err((key, "peer hosts are not yet supported with network.regions (a 16-peer swarm in hosts of 4 across two regions did not form within 60 s); set 1 or \"auto\"".into()));
         }
         if k > 1 && s.architectures.launcher != LauncherKind::Process {
             return Err((key, "hosting several peers in one process needs launcher = \"process\"; with containers every peer has its own, so set 1 or \"auto\"".into()));
