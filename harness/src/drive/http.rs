@@ -1,7 +1,8 @@
-//! The HTTP driver on hyper: keep-alive connections to one or more endpoints (server
-//! replicas), plain or over TLS, HTTP/1.1 or — for a url workload with `--http2` —
-//! HTTP/2 (see [`super::http2`]); GET and PUT of objects (and a url workload's
-//! requests, with their headers), errors classified by kind.
+//! The HTTP driver: keep-alive connections to one or more endpoints (server
+//! replicas), plain or over TLS, HTTP/1.1 on the driver's own client (see
+//! [`super::http1`]) or — for a url workload with `--http2` — HTTP/2 on hyper's (see
+//! [`super::http2`]); GET and PUT of objects (and a url workload's requests, with their
+//! headers), errors classified by kind.
 //!
 //! Over HTTP/1.1 a session keeps at most one connection per endpoint and opens it
 //! lazily, so a closed user holds one connection and an open-model pool slot holds one
