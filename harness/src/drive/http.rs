@@ -1,7 +1,8 @@
-//! The HTTP driver on hyper: keep-alive connections to one or more endpoints (server
-//! replicas), plain or over TLS, HTTP/1.1 or — for a url workload with `--http2` —
-//! HTTP/2 (see [`super::http2`]); GET and PUT of objects (and a url workload's
-//! requests, with their headers), errors classified by kind.
+//! The HTTP driver: keep-alive connections to one or more endpoints (server
+//! replicas), plain or over TLS, HTTP/1.1 on the driver's own client (see
+//! [`super::http1`]) or — for a url workload with `--http2` — HTTP/2 on hyper's (see
+//! [`super::http2`]); GET and PUT of objects (and a url workload's requests, with their
+//! headers), errors classified by kind.
 //!
 //! Over HTTP/1.1 a session keeps at most one connection per endpoint and opens it
 //! lazily, so a closed user holds one connection and an open-model pool slot holds one
@@ -24,7 +25,7 @@ use versus_targets::shaping::{ByteCounters, NetProfile, Shaper};
 use versus_targets::tls::ALPN_H2;
 use versus_targets::units::ByteRate;
 
-use super::http1::Conn;
+use super::http1::{Conn, HeadOf};
 use super::http2::{self, Group, Http2};
 use super::session::{Connector, Operation, Session, Setup};
 use crate::plan::regions::UserLatency;
@@ -296,12 +297,17 @@ impl Received {
     ) -> Result<(), ErrorKind> {
         let frame = frame.map_err(|_| ErrorKind::Body)?;
         if let Some(data) = frame.data_ref() {
-            self.bytes += data.len() as u64;
-            if let Some(buf) = self.kept.as_mut() {
-                buf.extend_from_slice(data);
-            }
+            self.add_slice(data);
         }
         Ok(())
+    }
+
+    /// Counts body bytes (and keeps them).
+    pub(super) fn add_slice(&mut self, data: &[u8]) {
+        self.bytes += data.len() as u64;
+        if let Some(buf) = self.kept.as_mut() {
+            buf.extend_from_slice(data);
+        }
     }
 }
 
@@ -337,29 +343,27 @@ impl HttpSession {
         Ok(connected.wire)
     }
 
-    /// A ready HTTP/1.1 connection to endpoint `index`, reusing the idle one when it is
-    /// still open.
-    async fn connection(&mut self, index: usize) -> Result<&mut Conn, ErrorKind> {
+    /// Makes sure endpoint `index` has a ready HTTP/1.1 connection, reusing the idle one
+    /// when it is still open.
+    async fn connection(&mut self, index: usize) -> Result<(), ErrorKind> {
         let reusable = match self.links.get_mut(index) {
-            Some(Link::Http1(conn)) => conn.ready().await,
+            Some(Link::Http1(conn)) => conn.ready(),
             _ => false,
         };
         if !reusable {
-            let wire = self.open(index).await?;
-            let conn = self.http1(wire).await?;
+            // Boxed: connecting (a TLS handshake) is rare and its state large; the
+            // exchange that needs it stays small.
+            let wire = Box::pin(self.open(index)).await?;
+            let conn = self.http1(wire);
             *self.links.get_mut(index).ok_or(ErrorKind::Connect)? = Link::Http1(conn);
         }
-        match self.links.get_mut(index) {
-            Some(Link::Http1(conn)) => Ok(conn),
-            _ => Err(ErrorKind::Connect),
-        }
+        Ok(())
     }
 
     /// An HTTP/1.1 connection over `wire`, counted.
-    async fn http1(&self, wire: Wire) -> Result<Conn, ErrorKind> {
-        let conn = Conn::new(wire).await?;
+    fn http1(&self, wire: Wire) -> Conn {
         self.shared.protocols.http1.fetch_add(1, Ordering::Relaxed);
-        Ok(conn)
+        Conn::new(wire)
     }
 
     /// How to reach endpoint `index` over HTTP/2: this session's sender while its
@@ -391,8 +395,7 @@ impl HttpSession {
             // The server chose HTTP/1.1: one connection per session, as without --http2.
             slot.http1_only = true;
             drop(slot);
-            let conn = self.http1(wire).await?;
-            self.links[index] = Link::Http1(conn);
+            self.links[index] = Link::Http1(self.http1(wire));
             return Ok(Route::Http1);
         }
         let sender = slot.connect(wire).await?;
@@ -401,33 +404,23 @@ impl HttpSession {
         Ok(Route::Http2(sender))
     }
 
-    /// The request of `op`: origin-form with a Host header for HTTP/1.1, absolute
-    /// (`:scheme`, `:authority`) for HTTP/2.
-    fn request(&self, op: &Operation, http2: bool) -> Result<Request<Full<Bytes>>, ErrorKind> {
+    /// The HTTP/2 request of `op`: absolute (`:scheme`, `:authority`).
+    fn request(&self, op: &Operation) -> Result<Request<Full<Bytes>>, ErrorKind> {
         let shared = &self.shared;
         let endpoint = shared.headers.get(op.endpoint).ok_or(ErrorKind::Connect)?;
-        let uri = match shared.http2.as_ref().filter(|_| http2) {
-            None => Uri::from_maybe_shared(op.path.clone()).map_err(|_| ErrorKind::Http4xx),
-            Some(h2) => {
-                let (scheme, authority) = &h2.origins[op.endpoint];
-                let mut parts = uri::Parts::default();
-                parts.scheme = Some(scheme.clone());
-                parts.authority = Some(authority.clone());
-                parts.path_and_query = Some(
-                    PathAndQuery::from_maybe_shared(op.path.clone())
-                        .map_err(|_| ErrorKind::Http4xx)?,
-                );
-                Uri::from_parts(parts).map_err(|_| ErrorKind::Http4xx)
-            }
-        }?;
+        let h2 = shared.http2.as_ref().ok_or(ErrorKind::Connect)?;
+        let (scheme, authority) = h2.origins.get(op.endpoint).ok_or(ErrorKind::Connect)?;
+        let mut parts = uri::Parts::default();
+        parts.scheme = Some(scheme.clone());
+        parts.authority = Some(authority.clone());
+        parts.path_and_query =
+            Some(PathAndQuery::from_maybe_shared(op.path.clone()).map_err(|_| ErrorKind::Http4xx)?);
+        let uri = Uri::from_parts(parts).map_err(|_| ErrorKind::Http4xx)?;
         // hyper adds Content-Length for PUT and POST from the body's exact size.
         let mut request = Request::new(Full::new(op.body.clone().unwrap_or_default()));
         *request.method_mut() = op.method.clone();
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
-        if !http2 {
-            headers.insert(HOST, endpoint.host.clone().ok_or(ErrorKind::Http4xx)?);
-        }
         if let Some(token) = &endpoint.authorization {
             headers.insert(AUTHORIZATION, token.clone().ok_or(ErrorKind::Http4xx)?);
         }
@@ -444,9 +437,20 @@ impl HttpSession {
 
     /// `op` over HTTP/1.1, on this session's own connection.
     async fn exchange_http1(&mut self, op: &Operation) -> Result<Exchanged, ErrorKind> {
-        let request = self.request(op, false)?;
-        let conn = self.connection(op.endpoint).await?;
-        conn.exchange(request, op.answer.needs_body()).await
+        self.connection(op.endpoint).await?;
+        let HttpSession { shared, links, .. } = self;
+        let Some(Link::Http1(conn)) = links.get_mut(op.endpoint) else {
+            return Err(ErrorKind::Connect);
+        };
+        let endpoint = shared.headers.get(op.endpoint).ok_or(ErrorKind::Connect)?;
+        let to = HeadOf {
+            host: endpoint.host.as_ref().ok_or(ErrorKind::Http4xx)?,
+            authorization: match &endpoint.authorization {
+                Some(token) => Some(token.as_ref().ok_or(ErrorKind::Http4xx)?),
+                None => None,
+            },
+        };
+        conn.exchange(op, &to, op.answer.needs_body()).await
     }
 
     /// `op` over HTTP/2 (HTTP/1.1 when the server chose it). A request the server never
@@ -457,7 +461,7 @@ impl HttpSession {
                 Route::Http1 => return self.exchange_http1(op).await,
                 Route::Http2(sender) => sender,
             };
-            let request = self.request(op, true)?;
+            let request = self.request(op)?;
             match sender.send_request(request).await {
                 Ok(response) => return http2::read(response, op.answer.needs_body()).await,
                 Err(e) if attempt == 0 && http2::unprocessed(&e) => {

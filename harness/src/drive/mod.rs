@@ -4,6 +4,7 @@
 //! ([`inject`]) hit the nodes on the load's clock while the [`gate`] tells the users;
 //! [`phase`] runs one load phase and [`progress`] shows it.
 
+mod buffers;
 pub(crate) mod gate;
 pub mod http;
 mod http1;

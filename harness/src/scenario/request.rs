@@ -47,6 +47,14 @@ pub enum RequestError {
     /// A requests file without a single request.
     #[error("it holds no request (one per line: METHOD URL …)")]
     Empty,
+    /// A problem with one entry of a HAR requests file.
+    #[error("entry {entry}: {message}")]
+    Entry {
+        /// 1-based entry number.
+        entry: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A problem on one line of a requests file.
     #[error("line {line}: {message}")]
     Line {

@@ -33,8 +33,95 @@ pub(super) fn read(
     headers: &[(HeaderName, HeaderValue)],
 ) -> Result<Vec<RequestSpec>, RequestError> {
     let text = std::fs::read_to_string(path).map_err(|e| RequestError::File(e.to_string()))?;
+    let har = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("har"));
+    if har {
+        return parse_har(&text, base_url, headers);
+    }
     let folder = path.parent().unwrap_or(Path::new("."));
     parse(&text, folder, base_url, headers)
+}
+
+/// Adds `request` to `requests`, unless its name would be one distinct name too many.
+fn push(
+    requests: &mut Vec<RequestSpec>,
+    names: &mut Vec<String>,
+    request: RequestSpec,
+) -> Result<(), String> {
+    let name = request.name.clone().unwrap_or_default();
+    if !names.contains(&name) {
+        if names.len() == MAX_REQUEST_NAMES {
+            return Err(format!(
+                "more than {MAX_REQUEST_NAMES} distinct request names; give some requests the same name=…"
+            ));
+        }
+        names.push(name);
+    }
+    requests.push(request);
+    Ok(())
+}
+
+/// Headers of a HAR entry the driver sets itself (or that only HTTP/2 has).
+fn driver_header(name: &str) -> bool {
+    const OWN: [&str; 6] = [
+        "host",
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "keep-alive",
+        "upgrade",
+    ];
+    name.starts_with(':') || OWN.iter().any(|o| name.eq_ignore_ascii_case(o))
+}
+
+/// Parses a HAR file's `text` (`log.entries[].request`: its method, URL, headers and
+/// `postData.text`), each entry a request named `METHOD path` as on a requests-file
+/// line; headers the driver sets itself (Host, Content-Length, hop-by-hop, HTTP/2's
+/// pseudo-headers) are left out.
+pub(super) fn parse_har(
+    text: &str,
+    base_url: Option<&Target>,
+    headers: &[(HeaderName, HeaderValue)],
+) -> Result<Vec<RequestSpec>, RequestError> {
+    let har: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| RequestError::File(format!("not HAR JSON: {e}")))?;
+    let entries = har["log"]["entries"]
+        .as_array()
+        .ok_or_else(|| RequestError::File("no log.entries array: not a HAR file".into()))?;
+    let mut requests: Vec<RequestSpec> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let at = |message: String| RequestError::Entry {
+            entry: i + 1,
+            message,
+        };
+        let request = &entry["request"];
+        let field = |key: &str| request[key].as_str().map(str::to_string);
+        let (Some(method), Some(url)) = (field("method"), field("url")) else {
+            return Err(at("request.method and request.url must be strings".into()));
+        };
+        let mut fields = vec![method, url];
+        for header in request["headers"].as_array().into_iter().flatten() {
+            let (Some(name), Some(value)) = (header["name"].as_str(), header["value"].as_str())
+            else {
+                return Err(at("a header needs a name and a value (strings)".into()));
+            };
+            if !driver_header(name) {
+                fields.push(format!("{name}: {value}"));
+            }
+        }
+        let first = requests.first().map(|r| &r.target).or(base_url);
+        let mut spec = parse_line(&fields, Path::new("."), first, headers).map_err(at)?;
+        if let Some(body) = request["postData"]["text"].as_str() {
+            spec.body = Some(bytes::Bytes::copy_from_slice(body.as_bytes()));
+        }
+        push(&mut requests, &mut names, spec).map_err(at)?;
+    }
+    if requests.is_empty() {
+        return Err(RequestError::Empty);
+    }
+    Ok(requests)
 }
 
 /// Parses requests-file `text`; body files are relative to `folder`.
@@ -58,16 +145,7 @@ pub(super) fn parse(
         let fields = split_fields(line).map_err(|m| at(m.into()))?;
         let first = requests.first().map(|r| &r.target).or(base_url);
         let request = parse_line(&fields, folder, first, headers).map_err(at)?;
-        let name = request.name.clone().unwrap_or_default();
-        if !names.contains(&name) {
-            if names.len() == MAX_REQUEST_NAMES {
-                return Err(at(format!(
-                    "more than {MAX_REQUEST_NAMES} distinct request names; give some requests the same name=…"
-                )));
-            }
-            names.push(name);
-        }
-        requests.push(request);
+        push(&mut requests, &mut names, request).map_err(at)?;
     }
     if requests.is_empty() {
         return Err(RequestError::Empty);
@@ -178,6 +256,39 @@ mod tests {
     fn parse_text(text: &str) -> Result<Vec<RequestSpec>, RequestError> {
         let base = Target::parse("http://127.0.0.1:9/").unwrap();
         parse(text, Path::new("."), Some(&base), &[])
+    }
+
+    #[test]
+    fn reads_a_har_subset() {
+        let har = r#"{"log": {"entries": [
+            {"request": {"method": "GET", "url": "http://127.0.0.1:9/a?x=1",
+              "headers": [{"name": ":authority", "value": "127.0.0.1:9"},
+                          {"name": "Accept", "value": "text/html"},
+                          {"name": "Host", "value": "127.0.0.1:9"}]}},
+            {"request": {"method": "POST", "url": "http://127.0.0.1:9/b", "headers": [
+              {"name": "Content-Type", "value": "application/json"},
+              {"name": "Content-Length", "value": "7"}],
+              "postData": {"mimeType": "application/json", "text": "{\"a\":1}"}}}
+        ]}}"#;
+        let r = parse_har(har, None, &[]).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].method.as_str(), r[0].target.path.as_str()),
+            ("GET", "/a?x=1")
+        );
+        assert_eq!(r[0].headers.len(), 1, "only Accept: {:?}", r[0].headers);
+        assert_eq!(r[0].name.as_deref(), Some("GET /a?x=1"));
+        assert_eq!(r[1].body.as_deref(), Some(&b"{\"a\":1}"[..]));
+        assert_eq!(r[1].headers[0].0.as_str(), "content-type");
+        assert_eq!(r[1].headers.len(), 1);
+        let other_host = har.replace("9/b", "10/b");
+        let err = parse_har(&other_host, None, &[]).unwrap_err().to_string();
+        assert!(err.starts_with("entry 2:"), "{err}");
+        assert!(parse_har("{}", None, &[]).is_err());
+        assert!(matches!(
+            parse_har(r#"{"log": {"entries": []}}"#, None, &[]),
+            Err(RequestError::Empty)
+        ));
     }
 
     #[test]

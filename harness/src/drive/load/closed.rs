@@ -72,12 +72,15 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
             _ = stop.cancelled() => return,
         }
         let until = start + until;
-        while !stop.is_cancelled() && Instant::now() < until {
+        // The clock as last read: when an operation ended, or after thinking.
+        let mut now = Instant::now();
+        while !stop.is_cancelled() && now < until {
             if plan.iterations > 0 && iteration >= plan.iterations {
                 return;
             }
             if let Some(gate) = &gate {
                 if !gate.wait_online(user as usize, until, &stop).await {
+                    now = Instant::now();
                     continue;
                 }
             }
@@ -89,10 +92,11 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
             // Boxed: the operation's state exists only while it runs, so an idle user
             // (thinking, or waiting for its window) holds a small future.
             let outcome = Box::pin(execute_timed(&mut session, &op, timeout, &recorder)).await;
-            let latency = sent.elapsed();
+            now = Instant::now();
+            let latency = now.saturating_duration_since(sent);
             recorder
                 .borrow_mut()
-                .record(op.kind, latency, None, &outcome, sent + latency);
+                .record(op.kind, latency, None, &outcome, now);
             if let Some(gate) = &gate {
                 gate.record(user as usize, &op.path, sent, outcome.is_ok());
             }
@@ -103,11 +107,12 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
             };
             if !pause.is_zero() {
                 // Thinking never runs past the end of the window: the run stops on time.
-                let wake = (Instant::now() + pause).min(until);
+                let wake = (now + pause).min(until);
                 tokio::select! {
                     _ = tokio::time::sleep_until(wake) => {}
                     _ = stop.cancelled() => return,
                 }
+                now = Instant::now();
             }
         }
     }
