@@ -463,6 +463,7 @@ mod tests {
         Operation {
             kind: crate::record::op::OpKind::Get,
             endpoint: 0,
+            fallbacks: None,
             method,
             path: Bytes::from_static(b"/a?b=1"),
             headers: Some(
