@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates every example report in reports/ with a release build. Each line below is
 # also the one command that regenerates that report on its own.
-# Takes about 13 minutes on a 2-core machine, plus about 12 for the swarm bench.
+# Takes about 13 minutes on a 2-core machine, plus about 12 for the swarm bench and about
+# 25 for the claim suite, shards, load-generator and emulation benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p versus
@@ -15,6 +16,12 @@ run $versus sweep scenarios/scale-out.toml --users 32 --servers 1,2,4 --arch cs 
 run $versus sweep scenarios/flash-crowd.toml --users 4,8,16,32,64 --out reports/flash-crowd-sweep
 run $versus run scenarios/spof.toml                              --out reports/spof
 run $versus sweep scenarios/churn.toml --users 16,32,64          --out reports/churn
-# The swarm alone (issue 14); N = 1000 needs more memory than one process per peer allows here.
+# The swarm alone (issue 14); N = 1000 (72 peer hosts) needs ~22 GB here: run it alone, see ci/swarm-bench.sh.
 SWARM_BENCH_NS="16 64 256" SWARM_BENCH_BINS="head=$versus" SWARM_BENCH_OUT=target/swarm-bench ci/swarm-bench.sh
 mkdir -p reports/swarm-bench && cp target/swarm-bench/summary.md reports/swarm-bench/summary.md
+run $versus claims --quick                                       --out reports/claims-quick
+python3 ci/shards-bench.py --versus $versus --server-latency 10ms --out reports/shards-bench.md
+python3 ci/shards-bench.py --versus $versus --out reports/shards-bench-loopback.md
+{ python3 ci/loadgen-vs-wrk.py --rounds 5 --seconds 5; python3 ci/loadgen-vs-oha.py --rounds 3 --seconds 5 --modes tls,h2,h2c; } \
+    | tee target/loadgen.txt && { echo '# versus run --url vs wrk and oha'; echo '```'; cat target/loadgen.txt; echo '```'; } > reports/loadgen/summary.md
+EMU_BENCH_BIN=$versus EMU_BENCH_OUT=target/emulation-bench ci/emulation-bench.sh && cp target/emulation-bench/summary.md reports/emulation-bench.md
