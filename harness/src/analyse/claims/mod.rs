@@ -199,11 +199,58 @@ pub(crate) fn conditions(report: &Report, runs: &[&RunReport]) -> String {
     } else {
         format!("N = {low}..{high}")
     };
-    let mut text = format!("{users}; {}", conditions_of(report, first));
+    let mut text = format!("{users}; {}", merged_conditions(report, runs));
     if let Some(experiment) = &first.experiment {
         text = format!("{text} (experiment {experiment})");
     }
     text
+}
+
+/// The conditions of `runs` in one phrase: where they differ in one part only (a curve
+/// over open-model rates), that part lists every value, `open model at 10/s and 40/s`.
+fn merged_conditions(report: &Report, runs: &[&RunReport]) -> String {
+    let mut texts: Vec<String> = Vec::new();
+    for run in runs {
+        let text = conditions_of(report, run);
+        if !texts.contains(&text) {
+            texts.push(text);
+        }
+    }
+    let split: Vec<Vec<&str>> = texts.iter().map(|t| t.split(", ").collect()).collect();
+    let Some(first) = split.first() else {
+        return String::new();
+    };
+    if split.iter().any(|parts| parts.len() != first.len()) {
+        return texts.join("; ");
+    }
+    let parts: Vec<String> = (0..first.len())
+        .map(|i| {
+            let mut values: Vec<&str> = Vec::new();
+            for parts in &split {
+                if !values.contains(&parts[i]) {
+                    values.push(parts[i]);
+                }
+            }
+            join_values(&values)
+        })
+        .collect();
+    parts.join(", ")
+}
+
+/// `open model at 10/s and 40/s` from `open model at 10/s`, `open model at 40/s`.
+fn join_values(values: &[&str]) -> String {
+    let Some((first, rest)) = values.split_first() else {
+        return String::new();
+    };
+    if rest.is_empty() {
+        return first.to_string();
+    }
+    let prefix = match first.rfind(' ') {
+        Some(space) if values.iter().all(|v| v.starts_with(&first[..=space])) => &first[..=space],
+        _ => "",
+    };
+    let tails: Vec<&str> = values.iter().map(|v| &v[prefix.len()..]).collect();
+    format!("{prefix}{}", tails.join(" and "))
 }
 
 /// `3.10×`.

@@ -338,3 +338,22 @@ fn a_run_beside_other_work_is_excluded_and_named() {
         .reason
         .contains("busy with other work: 1.40 of 2 cores"));
 }
+
+#[test]
+fn conditions_of_a_curve_name_every_load_point() {
+    let at = |rate: &str| {
+        let mut r = run("cs", 8, None, 1000, 1.0, 1 << 20);
+        r.conditions = Some(format!("workload fetch, open model at {rate}, latency 1ms"));
+        r
+    };
+    let (ten, forty) = (at("10/s"), at("40/s"));
+    let r = report(vec![ten.clone(), forty.clone()]);
+    assert_eq!(
+        conditions(&r, &[&ten, &forty, &ten]),
+        "N = 8; workload fetch, open model at 10/s and 40/s, latency 1ms"
+    );
+    assert_eq!(
+        conditions(&r, &[&ten]),
+        "N = 8; workload fetch, open model at 10/s, latency 1ms"
+    );
+}
