@@ -72,22 +72,7 @@ impl<L: Launcher> Cluster<L> {
                 .map(|s| self.launcher.launch(s, ready_timeout)),
         )
         .await;
-        let mut first_error = None;
-        for result in started {
-            match result {
-                Ok(node) => {
-                    self.nodes.push(node);
-                    self.states.push(NodeState::Up);
-                }
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.keep_started(started.into_iter().map(|r| r.map(|node| vec![node])))
     }
 
     /// Starts peers into this cluster, the peers of each group in one process (a peer
@@ -103,6 +88,14 @@ impl<L: Launcher> Cluster<L> {
                 .map(|g| self.launcher.launch_host(g, ready_timeout)),
         )
         .await;
+        self.keep_started(started)
+    }
+
+    /// Keeps every node that started, in order; the first launch error, if any.
+    fn keep_started(
+        &mut self,
+        started: impl IntoIterator<Item = Result<Vec<L::Node>, LaunchError>>,
+    ) -> Result<(), LaunchError> {
         let mut first_error = None;
         for result in started {
             match result {

@@ -100,23 +100,41 @@ async fn execute_timed<S: Session>(
 }
 
 /// `op` on its endpoint, then, while the endpoint could not be reached (no connection,
-/// or it broke before an answer), on each of its fallbacks.
+/// or it broke before an answer), on each of its fallbacks. The fail-over is boxed: an
+/// operation that needs none (every one without replicas) carries only a pointer's worth
+/// of it in its future.
 async fn execute_with_fallbacks<S: Session>(session: &mut S, op: &Operation) -> Outcome {
     let outcome = session.execute(op).await;
-    let Some(fallbacks) = op.fallbacks.as_deref() else {
-        return outcome;
-    };
-    let unreachable = |o: &Outcome| matches!(o, Err(ErrorKind::Connect | ErrorKind::Io));
-    let mut outcome = outcome;
-    for &endpoint in fallbacks {
-        if !unreachable(&outcome) {
-            break;
+    match op.fallbacks.as_deref() {
+        Some(fallbacks) if unreachable(&outcome) => {
+            Box::pin(fail_over(session, op, fallbacks, outcome)).await
         }
+        _ => outcome,
+    }
+}
+
+/// The endpoint could not be reached: a replica that holds the object may answer.
+fn unreachable(outcome: &Outcome) -> bool {
+    matches!(outcome, Err(ErrorKind::Connect | ErrorKind::Io))
+}
+
+/// `op` on each of `fallbacks` in turn, until one is reached; `outcome` is what its own
+/// endpoint answered.
+async fn fail_over<S: Session>(
+    session: &mut S,
+    op: &Operation,
+    fallbacks: &[usize],
+    mut outcome: Outcome,
+) -> Outcome {
+    for &endpoint in fallbacks {
         let retry = Operation {
             endpoint,
             ..op.clone()
         };
         outcome = session.execute(&retry).await;
+        if !unreachable(&outcome) {
+            break;
+        }
     }
     outcome
 }
