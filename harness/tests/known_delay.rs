@@ -59,6 +59,16 @@ fn known_delay_gives_known_median_and_every_request_is_counted() {
         "every success is one the server answered"
     );
     assert_eq!(report["runs"][0]["arch"], "cs");
+    // Each of the 4 users has its own median, and none can be below the server's delay.
+    let per_user = report["runs"][0]["per_user"]["p50_us"]
+        .as_array()
+        .expect("runs[0].per_user.p50_us");
+    assert_eq!(per_user.len(), 4, "{per_user:?}");
+    for p50 in per_user {
+        let p50 = p50.as_u64().expect("every user finished requests");
+        // 2 significant figures: 20 ms may read as low as 19.9 ms.
+        assert!((19_900..=30_000).contains(&p50), "a user's p50 {p50} µs");
+    }
     assert!(
         report["runs"][0]["ops"]["get"]["histogram"]
             .as_str()

@@ -208,6 +208,7 @@ pub(crate) mod tests {
             duration_s: 1.0,
             ops: BTreeMap::from([("get".to_string(), op)]),
             schedule: None,
+            per_user: None,
             intervals: Vec::new(),
             completion: makespan.map(|m| Completion {
                 makespan_s: m,

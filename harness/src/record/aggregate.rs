@@ -84,6 +84,8 @@ pub struct Recorded {
     pub schedule: ScheduleCounters,
     /// The report name of each kind in `totals`.
     pub names: OpNames,
+    /// Each user's latency, when the run had few enough users to keep it.
+    pub per_user: Option<super::per_user::PerUser>,
 }
 
 #[derive(Default)]
@@ -122,6 +124,12 @@ impl Aggregator {
             *last = Some(last.map_or(snap.index, |l| l.max(snap.index)));
         }
         self.recorded.schedule.add(&snap.schedule);
+        if let Some(theirs) = &snap.per_user {
+            match self.recorded.per_user.as_mut() {
+                Some(mine) => mine.merge(theirs),
+                None => self.recorded.per_user = Some(theirs.clone()),
+            }
+        }
         if snap.ops.is_empty() {
             return; // a heartbeat: only progress
         }

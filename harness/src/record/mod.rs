@@ -7,6 +7,7 @@ pub mod cgroup;
 pub mod histogram;
 pub(crate) mod machine_load;
 pub(crate) mod op;
+pub mod per_user;
 pub(crate) mod recorder;
 pub mod resources;
 pub(crate) mod traffic;

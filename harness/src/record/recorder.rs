@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use crate::record::op::{ErrorKind, OpKind, Outcome};
 
 use super::histogram::{new_latency, record_us, Latency};
+use super::per_user::PerUser;
 
 /// Counters of one operation kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,6 +94,8 @@ pub struct IntervalSnapshot {
     pub ops: Vec<(OpKind, OpInterval)>,
     /// Open-model schedule keeping.
     pub schedule: ScheduleCounters,
+    /// Each user's latency over the whole run: only in the worker's last snapshot.
+    pub per_user: Option<PerUser>,
 }
 
 /// The recorder one worker thread writes into.
@@ -110,6 +113,7 @@ pub(crate) struct WorkerRecorder {
     ops: Vec<Option<OpInterval>>,
     schedule: ScheduleCounters,
     outbox: Vec<IntervalSnapshot>,
+    per_user: Option<PerUser>,
 }
 
 impl WorkerRecorder {
@@ -124,6 +128,21 @@ impl WorkerRecorder {
             ops: (0..OpKind::COUNT).map(|_| None).collect(),
             schedule: ScheduleCounters::default(),
             outbox: Vec::new(),
+            per_user: None,
+        }
+    }
+
+    /// Keeps each of `users` users' latency apart as well (when there are at most
+    /// [`super::per_user::MAX_USERS`]).
+    pub(crate) fn per_user(mut self, users: u32) -> Self {
+        self.per_user = PerUser::for_users(users);
+        self
+    }
+
+    /// Records into `user`'s own histogram a successful request that took `latency`.
+    pub(crate) fn record_user(&mut self, user: u64, latency: Duration) {
+        if let Some(per_user) = self.per_user.as_mut() {
+            per_user.record(user, latency.as_micros() as u64);
         }
     }
 
@@ -193,6 +212,7 @@ impl WorkerRecorder {
             index: self.index,
             ops,
             schedule: std::mem::take(&mut self.schedule),
+            per_user: None,
         }
     }
 
@@ -207,6 +227,7 @@ impl WorkerRecorder {
                 index: self.index - 1,
                 ops: Vec::new(),
                 schedule: ScheduleCounters::default(),
+                per_user: None,
             }];
         }
         std::mem::take(&mut self.outbox)
@@ -215,7 +236,9 @@ impl WorkerRecorder {
     /// Everything not yet delivered, including the second in progress (the end of a run).
     pub(crate) fn finish(&mut self) -> Vec<IntervalSnapshot> {
         let mut out = std::mem::take(&mut self.outbox);
-        out.push(self.take_current());
+        let mut last = self.take_current();
+        last.per_user = self.per_user.take();
+        out.push(last);
         out
     }
 }

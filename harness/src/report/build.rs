@@ -110,6 +110,12 @@ pub(crate) fn run_report(plan: &ArchPlan, measured: Measured) -> ArchRun {
             .model
             .is_open()
             .then(|| schedule_report(&recorded.schedule)),
+        per_user: recorded
+            .per_user
+            .as_ref()
+            .map(|per_user| super::model::PerUserLatency {
+                p50_us: per_user.medians(),
+            }),
         intervals,
         efficiency: plan
             .bound_s

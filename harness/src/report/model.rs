@@ -149,6 +149,10 @@ pub struct RunReport {
     /// Open model: how well the schedule was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleReport>,
+    /// Each user's own median latency (runs of at most 256 users, not merged shards):
+    /// how response time differed between the users' nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_user: Option<PerUserLatency>,
     /// One row per second.
     #[serde(default)]
     pub intervals: Vec<IntervalSummary>,
@@ -206,6 +210,26 @@ pub struct RunReport {
     /// a merged run: each shard's own figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardRun>,
+}
+
+/// Each user's median latency of its successful requests, every kind together. A user
+/// is a looping user (closed model) or, in the open model, the arrivals k with the same
+/// k mod users (a peer-to-peer run's user asks its own peer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PerUserLatency {
+    /// In user order: the median in µs (2 significant figures), `null` for a user without
+    /// a successful request.
+    pub p50_us: Vec<Option<u64>>,
+}
+
+impl PerUserLatency {
+    /// The medians of the users that had one, in user order.
+    pub fn known(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.p50_us
+            .iter()
+            .enumerate()
+            .filter_map(|(user, p50)| p50.map(|p| (user, p)))
+    }
 }
 
 /// One operation kind's results.

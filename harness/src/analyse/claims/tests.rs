@@ -357,3 +357,28 @@ fn conditions_of_a_curve_name_every_load_point() {
         "N = 8; workload fetch, open model at 10/s, latency 1ms"
     );
 }
+
+#[test]
+fn response_at_each_node_pairs_user_u_of_both_architectures() {
+    use crate::report::model::PerUserLatency;
+    let steady = |arch: &str, p50_us: u64, users: [u64; 3]| {
+        reps(5, move |i| {
+            let mut r = run(arch, 3, None, (p50_us as f64 * noise(i)) as u64, 1.0, 1);
+            r.per_user = Some(PerUserLatency {
+                p50_us: users.iter().map(|u| Some(*u)).collect(),
+            });
+            r
+        })
+    };
+    // User 2 is as fast on P2P as on CS: CS is faster at 2 of the 3 nodes.
+    let mut runs = steady("cs", 1_000, [1_000, 1_200, 2_000]);
+    runs.extend(steady("p2p", 5_000, [5_000, 6_000, 2_000]));
+    let c = claim(&report(runs), 4);
+    assert_eq!(c.verdict, ClaimVerdict::Supported, "{c:?}");
+    assert!(
+        c.evidence.contains("CS answered faster for 2 of 3 users"),
+        "{}",
+        c.evidence
+    );
+    assert!(c.evidence.contains("1.00×–5.00×"), "{}", c.evidence);
+}

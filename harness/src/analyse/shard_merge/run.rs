@@ -48,6 +48,8 @@ pub(super) fn merge(parts: &[Part<'_>]) -> Result<RunReport, ShardMergeError> {
         users: parts.iter().map(|p| p.run.users).sum(),
         duration_s,
         schedule: merge_schedules(parts),
+        // A user's arrivals are split over the shards: no shard has its whole histogram.
+        per_user: None,
         completion: completion(parts, &ops),
         traffic: merge_traffic(parts),
         resources: merge_resources(parts),

@@ -94,9 +94,13 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
             let outcome = Box::pin(execute_timed(&mut session, &op, timeout, &recorder)).await;
             now = Instant::now();
             let latency = now.saturating_duration_since(sent);
-            recorder
-                .borrow_mut()
-                .record(op.kind, latency, None, &outcome, now);
+            {
+                let mut recorder = recorder.borrow_mut();
+                recorder.record(op.kind, latency, None, &outcome, now);
+                if outcome.is_ok() {
+                    recorder.record_user(user, latency);
+                }
+            }
             if let Some(gate) = &gate {
                 gate.record(user as usize, &op.path, sent, outcome.is_ok());
             }

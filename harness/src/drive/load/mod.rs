@@ -193,11 +193,13 @@ fn run_worker<C: Connector, W: Workload + ?Sized>(
             return;
         }
     };
-    let recorder = Rc::new(RefCell::new(WorkerRecorder::new(
-        worker,
-        plan.model.is_open(),
-        start,
-    )));
+    let users = match &plan.model {
+        ModelPlan::Closed(closed) => closed.users,
+        ModelPlan::Open(open) => open.connections,
+    };
+    let recorder = Rc::new(RefCell::new(
+        WorkerRecorder::new(worker, plan.model.is_open(), start).per_user(users),
+    ));
     let ctx = WorkerContext {
         worker,
         workers,

@@ -65,14 +65,15 @@ pub(super) async fn run<C: Connector, W: Workload + ?Sized>(
             flight.recorder.borrow_mut().dropped(intended);
         } else if let Some(op) = ctx.job.workload.next_op(k, 0, &mut op_rng(plan.seed, k)) {
             flight.in_flight.set(flight.in_flight.get() + 1);
-            requests.spawn_local(arrival(flight.clone(), op, intended));
+            requests.spawn_local(arrival(flight.clone(), op, k, intended));
         }
         while requests.try_join_next().is_some() {}
     }
     while requests.join_next().await.is_some() {}
 }
 
-async fn arrival<C: Connector>(flight: Rc<Flight<C>>, op: Operation, intended: Instant) {
+/// Arrival `k` (of user k mod users): waits for a connection, sends `op`, records it.
+async fn arrival<C: Connector>(flight: Rc<Flight<C>>, op: Operation, k: u64, intended: Instant) {
     let session = tokio::select! {
         s = flight.pool.acquire() => Some(s),
         _ = flight.stop.cancelled() => None,
@@ -89,13 +90,20 @@ async fn arrival<C: Connector>(flight: Rc<Flight<C>>, op: Operation, intended: I
     }
     let outcome = execute_timed(&mut session, &op, flight.timeout, &flight.recorder).await;
     let done = Instant::now();
-    flight.recorder.borrow_mut().record(
-        op.kind,
-        done.saturating_duration_since(intended),
-        Some(done.saturating_duration_since(sent)),
-        &outcome,
-        done,
-    );
+    let latency = done.saturating_duration_since(intended);
+    {
+        let mut recorder = flight.recorder.borrow_mut();
+        recorder.record(
+            op.kind,
+            latency,
+            Some(done.saturating_duration_since(sent)),
+            &outcome,
+            done,
+        );
+        if outcome.is_ok() {
+            recorder.record_user(k, latency);
+        }
+    }
     flight.pool.release(session);
     flight.in_flight.set(flight.in_flight.get() - 1);
 }
