@@ -137,6 +137,61 @@ duration = "2s"
 }
 
 #[test]
+fn killing_the_holders_of_an_object_kills_its_publisher_and_not_the_seed() {
+    // Object 5 of a fetch workload is published at user peer 5 mod 4 = 1; each user
+    // fetches once (a long think time), so at most a few peers hold it as well.
+    let report = run(r#"
+name = "kill-holders"
+[workload]
+kind = "fetch"
+objects = 8
+object_size = "4KiB"
+verify = true
+[load]
+users = 4
+duration = "4s"
+think_time = "30s"
+timeout = "2s"
+[architectures]
+cs = false
+ready_timeout = "30s"
+[[faults]]
+at = "1s"
+action = "kill"
+target = "holders:5"
+duration = "1s"
+"#);
+    let faults = report["runs"][0]["faults"].as_array().unwrap();
+    let kill = &faults[0];
+    assert_eq!(kill["target"], "holders:5", "{kill}");
+    let nodes: Vec<&str> = kill["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        nodes.contains(&"peer 1"),
+        "the publisher holds it: {nodes:?}"
+    );
+    assert!(
+        !nodes.contains(&"seed 0"),
+        "the seed holds no fetch object: {nodes:?}"
+    );
+    // The publisher, plus at most the other 3 users' peers (each fetched one object).
+    assert!(nodes.len() <= 4, "{nodes:?}");
+    assert!(
+        kill["label"].as_str().unwrap().ends_with("of object 5"),
+        "{kill}"
+    );
+    assert_eq!(faults[1]["action"], "restart", "{faults:?}");
+    assert_eq!(
+        faults[1]["nodes"], kill["nodes"],
+        "the same nodes come back"
+    );
+}
+
+#[test]
 fn survivors_complete_a_flash_crowd_when_a_quarter_of_the_peers_die() {
     survivors_complete(&run(&flash_crowd(8, "4MiB", KILL_A_QUARTER)));
 }

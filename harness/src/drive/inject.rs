@@ -14,9 +14,14 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use bytes::Bytes;
+use hyper::{Method, StatusCode};
+use versus_targets::content::ObjectId;
+
 use super::gate::UserGate;
 use crate::arch::Role;
 use crate::launch::cluster::{Cluster, NodeState};
+use crate::launch::http_client::request;
 use crate::launch::launcher::{Launcher, Node};
 use crate::plan::faults::Planned;
 use crate::plan::nodes::TargetArgs;
@@ -49,9 +54,14 @@ pub(crate) struct AppliedFault {
     pub degraded_seconds: Option<u32>,
 }
 
+/// Longest a node may take to say whether it holds an object (`holders:K`).
+const HOLDINGS_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Runs the schedule against a cluster.
 pub(crate) struct Injector {
     events: Vec<(Planned, Option<Vec<usize>>)>,
+    /// The workload's objects, in catalog order (`holders:K` names object K).
+    objects: Vec<ObjectId>,
     gate: Option<Arc<UserGate>>,
     spawned: NewProcesses,
     ready_timeout: Duration,
@@ -69,11 +79,18 @@ impl Injector {
     ) -> Self {
         Self {
             events: events.into_iter().map(|e| (e, None)).collect(),
+            objects: Vec::new(),
             gate,
             spawned,
             ready_timeout,
             rng: SmallRng::seed_from_u64(crate::plan::load::SEED),
         }
+    }
+
+    /// Names the workload's objects, for `holders:K` targets.
+    pub(crate) fn objects(mut self, objects: Vec<ObjectId>) -> Self {
+        self.objects = objects;
+        self
     }
 
     /// Carries out every event due before `end` (or until `stop`), then returns what
@@ -100,7 +117,11 @@ impl Injector {
                 _ = stop.cancelled() => break,
             }
             let t_s = start.elapsed().as_secs_f64();
-            let nodes = nodes.unwrap_or_else(|| self.choose(cluster, &event));
+            let nodes = match (nodes, event.target) {
+                (Some(nodes), _) => nodes,
+                (None, FaultTarget::Holders(k)) => self.holders(cluster, k as usize, &event).await,
+                (None, _) => self.choose(cluster, &event),
+            };
             let error = self.apply(cluster, event.action, &nodes, stop).await;
             if let (Some(d), Some(undo)) = (event.duration, undo_of(event.action)) {
                 let later = Planned {
@@ -147,15 +168,53 @@ impl Injector {
         applied
     }
 
+    /// The nodes a `holders:K` event hits: the seed and the peers in a state the action
+    /// applies to that hold the whole of object K now (each asked on its admin plane,
+    /// `HEAD /objects/{id}`; one that does not answer in time is not a holder).
+    async fn holders<L: Launcher>(
+        &self,
+        cluster: &Cluster<L>,
+        k: usize,
+        event: &Planned,
+    ) -> Vec<usize> {
+        let Some(id) = self.objects.get(k) else {
+            tracing::warn!("{}: the workload has no object {k}", event.source);
+            return Vec::new();
+        };
+        let path = format!("/objects/{id}");
+        let mut asks = tokio::task::JoinSet::new();
+        for (i, node) in cluster.nodes().iter().enumerate() {
+            if !matches!(node.spec().role, Role::Seed | Role::Peer)
+                || !qualifies(event.action, cluster.state(i))
+            {
+                continue;
+            }
+            let (admin, bearer, path) = (
+                node.ready().admin,
+                node.bearer().map(str::to_string),
+                path.clone(),
+            );
+            asks.spawn(async move {
+                let answer = request(
+                    admin,
+                    bearer.as_deref(),
+                    Method::HEAD,
+                    &path,
+                    Bytes::new(),
+                    HOLDINGS_TIMEOUT,
+                )
+                .await;
+                matches!(answer, Ok((StatusCode::OK, _))).then_some(i)
+            });
+        }
+        let mut holders: Vec<usize> = asks.join_all().await.into_iter().flatten().collect();
+        holders.sort_unstable();
+        holders
+    }
+
     /// The nodes an event hits: those of its role in a state the action applies to.
     fn choose<L: Launcher>(&mut self, cluster: &Cluster<L>, event: &Planned) -> Vec<usize> {
-        let qualifies = |state: NodeState| match event.action {
-            FaultAction::Kill => state != NodeState::Down,
-            FaultAction::Pause | FaultAction::Leave => state == NodeState::Up,
-            FaultAction::Resume => state == NodeState::Paused,
-            FaultAction::Join => state == NodeState::Down,
-            FaultAction::Restart | FaultAction::Partition | FaultAction::Heal => true,
-        };
+        let qualifies = |state: NodeState| qualifies(event.action, state);
         let wanted_index = match event.target {
             FaultTarget::Server(i) | FaultTarget::Peer(i) => Some(i as usize),
             _ => None,
@@ -286,13 +345,28 @@ fn undo_of(action: FaultAction) -> Option<FaultAction> {
     }
 }
 
-/// "kill server:0", "leave 4 peers".
+/// Whether a node in `state` is one `action` applies to (a kill, a node not down; …).
+fn qualifies(action: FaultAction, state: NodeState) -> bool {
+    match action {
+        FaultAction::Kill => state != NodeState::Down,
+        FaultAction::Pause | FaultAction::Leave => state == NodeState::Up,
+        FaultAction::Resume => state == NodeState::Paused,
+        FaultAction::Join => state == NodeState::Down,
+        FaultAction::Restart | FaultAction::Partition | FaultAction::Heal => true,
+    }
+}
+
+/// "kill server:0", "leave 4 peers", "kill the 3 holders of object 5".
 fn label(action: FaultAction, target: &FaultTarget, nodes: usize) -> String {
     match target {
         FaultTarget::Servers | FaultTarget::Peers => {
             let what = target.role().name();
             let plural = if nodes == 1 { "" } else { "s" };
             format!("{} {nodes} {what}{plural}", action.name())
+        }
+        FaultTarget::Holders(k) => {
+            let plural = if nodes == 1 { "" } else { "s" };
+            format!("{} the {nodes} holder{plural} of object {k}", action.name())
         }
         single => format!("{} {single}", action.name()),
     }

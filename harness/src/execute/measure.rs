@@ -134,7 +134,8 @@ pub(super) async fn run<L: Launcher>(
             gate.clone(),
             arrivals,
             plan.ready_timeout,
-        );
+        )
+        .objects(plan.catalog.iter().map(|entry| entry.id).collect());
         let faults = injector.run(cluster, start, end, &load_done).await;
         // The injector may be done before the load is: count the traffic after it.
         load_done.cancelled().await;

@@ -1,13 +1,14 @@
 //! The fault schedule a scenario asks for: `[[faults]]` entries (kill the server at 5 s
 //! for 3 s, pause a quarter of the peers, …) and `[churn]`, peers leaving and joining at
 //! given rates. Each fault applies to the architecture that has its target: `server:N`
-//! and `servers` to client-server, `seed`, `peer:N` and `peers` to peer-to-peer.
+//! and `servers` to client-server, `seed`, `peer:N`, `peers` and `holders:K` to
+//! peer-to-peer.
 //!
 //! ```toml
 //! [[faults]]
 //! at = "4s"              # when, from the start of the load
 //! action = "kill"        # kill | pause | resume | restart | leave | join | partition | heal
-//! target = "server:0"    # server:N | servers | seed | peer:N | peers
+//! target = "server:0"    # server:N | servers | seed | peer:N | peers | holders:K
 //! duration = "3s"        # kill/leave: start it again after; pause: resume after
 //!
 //! [[faults]]
@@ -89,6 +90,10 @@ pub enum FaultTarget {
     Peer(u32),
     /// Users' peers (all, or `count` / `fraction` of them).
     Peers,
+    /// Every peer-to-peer node (the seed and users' peers) that holds the whole of object
+    /// K of the workload (0-based, the most popular first) when the fault comes: the
+    /// only holders of that object.
+    Holders(u32),
 }
 
 impl FaultTarget {
@@ -96,16 +101,20 @@ impl FaultTarget {
     pub fn arch(self) -> Arch {
         match self {
             FaultTarget::Server(_) | FaultTarget::Servers => Arch::Cs,
-            FaultTarget::Seed | FaultTarget::Peer(_) | FaultTarget::Peers => Arch::P2p,
+            FaultTarget::Seed
+            | FaultTarget::Peer(_)
+            | FaultTarget::Peers
+            | FaultTarget::Holders(_) => Arch::P2p,
         }
     }
 
-    /// The node role it selects (`server`, `seed`, `peer`).
+    /// The node role it selects (`server`, `seed`, `peer`; holders are peers, and the
+    /// seed when it holds the object).
     pub fn role(self) -> Role {
         match self {
             FaultTarget::Server(_) | FaultTarget::Servers => Role::Server,
             FaultTarget::Seed => Role::Seed,
-            FaultTarget::Peer(_) | FaultTarget::Peers => Role::Peer,
+            FaultTarget::Peer(_) | FaultTarget::Peers | FaultTarget::Holders(_) => Role::Peer,
         }
     }
 
@@ -123,6 +132,7 @@ impl fmt::Display for FaultTarget {
             FaultTarget::Seed => f.write_str("seed"),
             FaultTarget::Peer(i) => write!(f, "peer:{i}"),
             FaultTarget::Peers => f.write_str("peers"),
+            FaultTarget::Holders(k) => write!(f, "holders:{k}"),
         }
     }
 }
@@ -130,8 +140,9 @@ impl fmt::Display for FaultTarget {
 impl FromStr for FaultTarget {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad =
-            || format!("unknown fault target {s:?}; use server:N, servers, seed, peer:N or peers");
+        let bad = || {
+            format!("unknown fault target {s:?}; use server:N, servers, seed, peer:N, peers or holders:K")
+        };
         match s.trim() {
             "servers" => return Ok(FaultTarget::Servers),
             "seed" => return Ok(FaultTarget::Seed),
@@ -143,6 +154,7 @@ impl FromStr for FaultTarget {
         match kind {
             "server" => Ok(FaultTarget::Server(index)),
             "peer" => Ok(FaultTarget::Peer(index)),
+            "holders" => Ok(FaultTarget::Holders(index)),
             _ => Err(bad()),
         }
     }
@@ -265,12 +277,38 @@ mod tests {
 
     #[test]
     fn targets_round_trip() {
-        for text in ["server:0", "servers", "seed", "peer:12", "peers"] {
+        for text in [
+            "server:0",
+            "servers",
+            "seed",
+            "peer:12",
+            "peers",
+            "holders:3",
+        ] {
             let t: FaultTarget = text.parse().unwrap();
             assert_eq!(t.to_string(), text);
         }
-        for bad in ["server", "server:x", "peer:-1", "client:0", ""] {
+        for bad in ["server", "server:x", "peer:-1", "client:0", "holders", ""] {
             assert!(bad.parse::<FaultTarget>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn holders_name_an_object_of_a_fetch_workload() {
+        let scenario = |workload: &str, target: &str| {
+            format!(
+                "name = \"t\"\n[workload]\n{workload}\n[[faults]]\nat = \"1s\"\naction = \"kill\"\ntarget = \"{target}\"\n"
+            )
+        };
+        let fetch = "kind = \"fetch\"\nobjects = 8";
+        assert!(crate::scenario::parse("t", &scenario(fetch, "holders:7"), &[]).is_ok());
+        for (workload, target, says) in [
+            (fetch, "holders:8", "8 objects"),
+            ("kind = \"flash-crowd\"", "holders:0", "fetch"),
+        ] {
+            let e = crate::scenario::parse("t", &scenario(workload, target), &[]).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("faults[0].target"), "{e}");
+            assert!(e.to_string().contains(says), "{e}");
         }
     }
 }

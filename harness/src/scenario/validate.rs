@@ -341,6 +341,21 @@ fn check_fault(
                 s.load.users
             ),
         )?,
+        FaultTarget::Holders(_)
+            if s.workload.kind != crate::scenario::model::WorkloadKind::Fetch =>
+        {
+            problem(
+                &key("target"),
+                "holders:K names object K of a fetch workload; set workload.kind = \"fetch\"",
+            )?
+        }
+        FaultTarget::Holders(k) if k >= s.workload.objects => problem(
+            &key("target"),
+            format!(
+                "names object {k}, but the workload has {} objects, numbered from 0",
+                s.workload.objects
+            ),
+        )?,
         _ => {}
     }
     Ok(())

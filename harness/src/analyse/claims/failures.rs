@@ -101,10 +101,11 @@ pub(crate) fn single_point_of_failure(report: &Report) -> Judged {
     };
     let first = |g: &BTreeMap<u32, &RunReport>| g.values().next().map(|r| fault_evidence(r));
     let evidence = format!(
-        "user-seconds without service per user, offline users included (medians): cs {:.1}, p2p {:.1}{}; first repetition: {}; {}",
+        "user-seconds without service per user, offline users included (medians): cs {:.1}, p2p {:.1}{}{}; first repetition: {}; {}",
         median_of(cs_group, outage).unwrap_or(f64::NAN),
         median_of(p2p_group, outage).unwrap_or(f64::NAN),
         replicated_evidence(&usable.runs, config.users),
+        holders_evidence(&usable.runs, config.users),
         first(cs_group).unwrap_or_default(),
         first(p2p_group).unwrap_or_default()
     );
@@ -145,6 +146,48 @@ fn replicated_evidence(runs: &[&RunReport], users: u32) -> String {
         }
         None => String::new(),
     }
+}
+
+/// The claim suite's experiment that kills only the holders of one object.
+const HOLDERS: &str = "holders";
+
+/// What peer-to-peer lost when only the holders of one object were killed (the
+/// `holders` experiment): `, p2p with only the holders of object 31 killed (1 node) 0.6,
+/// 0 of 24 objects asked for meanwhile unavailable`, or nothing without such runs.
+fn holders_evidence(runs: &[&RunReport], users: u32) -> String {
+    let holders: Vec<&RunReport> = runs
+        .iter()
+        .filter(|r| r.arch == Arch::P2p && r.users == users)
+        .filter(|r| r.experiment.as_deref() == Some(HOLDERS))
+        .copied()
+        .collect();
+    let median = |value: &dyn Fn(&RunReport) -> Option<f64>| {
+        let values: Vec<f64> = holders.iter().filter_map(|r| value(r)).collect();
+        crate::analyse::stats::median(&values)
+    };
+    let Some(lost) = median(&|r| lost_per_user(r)) else {
+        return String::new();
+    };
+    let killed = median(&|r| Some(r.faults.first()?["nodes"].as_array()?.len() as f64));
+    let target = holders
+        .iter()
+        .find_map(|r| r.faults.first()?["target"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let object = target.strip_prefix("holders:").unwrap_or("?");
+    let unavailable = median(&|r| Some(f64::from(r.resilience.as_ref()?.objects_unavailable)));
+    let requested = median(&|r| {
+        Some(f64::from(
+            r.resilience.as_ref()?.objects_requested_during_faults,
+        ))
+    });
+    let objects = match (unavailable, requested) {
+        (Some(u), Some(q)) => format!(", {u:.0} of {q:.0} objects asked for meanwhile unavailable"),
+        _ => String::new(),
+    };
+    format!(
+        ", p2p with only the holders of object {object} killed ({} node(s)) {lost:.1}{objects}",
+        killed.map_or("?".to_string(), |k| format!("{k:.0}"))
+    )
 }
 
 /// Standard deviation of the per-second availability.

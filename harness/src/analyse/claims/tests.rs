@@ -382,3 +382,26 @@ fn response_at_each_node_pairs_user_u_of_both_architectures() {
     );
     assert!(c.evidence.contains("1.00×–5.00×"), "{}", c.evidence);
 }
+
+#[test]
+fn killing_only_an_objects_holders_is_shown_beside_the_single_server() {
+    let down = [Some(1.0), Some(1.0), Some(1.0), None, None, None, Some(1.0)];
+    let up = [Some(1.0); 7];
+    let mut runs = reps(5, |_| faulted("cs", 8, &down));
+    runs.extend(reps(5, |_| faulted("p2p", 8, &up)));
+    runs.extend(reps(5, |_| {
+        let mut r = faulted("p2p", 8, &up);
+        r.experiment = Some("holders".into());
+        r.faults[0]["target"] = "holders:31".into();
+        r.faults[0]["nodes"] = serde_json::json!(["peer 7"]);
+        r
+    }));
+    let c = claim(&report(runs), 6);
+    assert_eq!(c.verdict, ClaimVerdict::Supported, "{c:?}");
+    assert!(
+        c.evidence
+            .contains("p2p with only the holders of object 31 killed (1 node(s))"),
+        "{}",
+        c.evidence
+    );
+}

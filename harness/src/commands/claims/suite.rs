@@ -118,7 +118,7 @@ const CROSSOVER_GRID: [Variant; 16] = {
 };
 
 /// The experiments, in the order each repetition runs them.
-pub const EXPERIMENTS: [Experiment; 6] = [
+pub const EXPERIMENTS: [Experiment; 7] = [
     Experiment {
         name: "flash",
         file: "scenarios/claims/flash.toml",
@@ -162,6 +162,16 @@ pub const EXPERIMENTS: [Experiment; 6] = [
         claims: &[6],
         full: &[users(8), replicated(8, 2)],
         quick: &[users(8), replicated(8, 2)],
+        once: false,
+        churn: false,
+    },
+    Experiment {
+        name: "holders",
+        file: "scenarios/claims/holders.toml",
+        text: include_str!("../../../../scenarios/claims/holders.toml"),
+        claims: &[6],
+        full: &[users(8)],
+        quick: &[users(8)],
         once: false,
         churn: false,
     },
