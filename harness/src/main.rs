@@ -356,7 +356,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Peers(args) => {
-            runtime()?.block_on(versus_targets::peer::host::run(args))?;
+            host_runtime(&args)?.block_on(versus_targets::peer::host::run(args))?;
             Ok(EXIT_OK)
         }
         Command::Claims(args) => {
@@ -393,6 +393,21 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// The runtime of a peer host: a host of several peers gets one worker thread per core
+/// (a peer's swarm and each of its connections are tasks of their own, so the peers
+/// spread over the cores); a host of one peer stays on one thread, like `versus peer`.
+fn host_runtime(args: &versus_targets::peer::HostArgs) -> anyhow::Result<tokio::runtime::Runtime> {
+    let peers = args.each.len().max(usize::from(args.count));
+    if peers <= 1 {
+        return runtime();
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.min(peers))
         .enable_all()
         .build()?)
 }

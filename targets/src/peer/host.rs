@@ -1,11 +1,14 @@
 //! The peer host, `versus peers`: K peers in one process, on one Tokio runtime, so one
-//! machine carries a thousand peers (a process per peer costs tens of MiB each).
+//! machine carries a thousand peers (a process per peer costs tens of MiB each). With
+//! more than one peer the runtime has one worker thread per core (the binary builds it):
+//! each peer's swarm and each of its connections are tasks of their own, so a host uses
+//! the whole machine, as the same peers in separate processes would.
 //!
 //! Each hosted peer is a whole [`super::start`]ed peer: its own libp2p identity, listen
 //! address, store, shaping (upload and download caps, latency), admin plane and metrics.
 //! What they share is only what a process has once: the runtime and its threads, the
-//! memory probe behind `--max-memory` ([`super::memory`], which then bounds the process),
-//! stdout. Every peer prints its own ready line, in the order the peers were given.
+//! memory probe behind `--max-memory` ([`super::memory`], atomics, which then bounds the
+//! process), stdout (written once, at start). No lock is shared between peers. Every peer prints its own ready line, in the order the peers were given.
 //!
 //! Faults hit single peers through their admin planes: `POST /kill` drops that peer's
 //! swarm at once (its connections close, its listener goes) while the others keep

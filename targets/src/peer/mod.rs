@@ -11,8 +11,9 @@
 //!
 //! [`run`] is the command: start, print the ready line, serve until SIGTERM or SIGINT.
 //! [`start`] is the same node in-process: it holds only per-peer state (identity,
-//! listener, store, shaper, admin plane, metrics) and works on a current-thread runtime,
-//! which is how a peer host ([`host`], `versus peers`) runs many peers in one process.
+//! listener, store, shaper, admin plane, metrics) and works on a current-thread runtime
+//! or a multi-thread one, which is how a peer host ([`host`], `versus peers`) runs many
+//! peers in one process (on one worker thread per core).
 
 mod args;
 mod behaviour;
@@ -145,7 +146,7 @@ impl Drop for RunningPeer {
     }
 }
 
-/// Starts a peer in this process (inside a Tokio runtime, current-thread is fine) and
+/// Starts a peer in this process (inside a Tokio runtime, current-thread or multi-thread) and
 /// returns once it listens on both planes and has dialed its bootstrap peers.
 pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
     let token = args.exposure.check_peer(&args.listen, args.admin)?;
