@@ -6,6 +6,7 @@
 //! the hot path, and a worker can be pinned to a core.
 
 mod closed;
+mod deadline;
 mod open;
 mod pool;
 
@@ -18,6 +19,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use self::deadline::Deadline;
 use crate::drive::gate::UserGate;
 use crate::drive::session::{Connector, Operation, Session};
 use crate::drive::workload::Workload;
@@ -68,20 +70,24 @@ pub struct WorkerContext<C, W: ?Sized> {
     stop: CancellationToken,
 }
 
-/// Runs an operation with a timeout; a timed-out session is reset. An operation whose
-/// endpoint cannot be reached is asked of its fallbacks in turn (the object's other
-/// replicas), within the same timeout: one operation, however many replicas it tried.
-/// The connection set-up it did (a TLS handshake) is recorded into `recorder` as its
-/// own operation.
+/// Runs an operation sent at `sent`, timed out by `timer` one timeout later; a
+/// timed-out session is reset. An operation whose endpoint cannot be reached is asked
+/// of its fallbacks in turn (the object's other replicas), within the same timeout: one
+/// operation, however many replicas it tried. The connection set-up it did (a TLS
+/// handshake) is recorded into `recorder` as its own operation.
 async fn execute_timed<S: Session>(
     session: &mut S,
     op: &Operation,
-    timeout: Duration,
+    (sent, timeout): (Instant, Duration),
+    timer: &mut Deadline,
     recorder: &RefCell<WorkerRecorder>,
 ) -> Outcome {
-    let outcome = match tokio::time::timeout(timeout, execute_with_fallbacks(session, op)).await {
-        Ok(outcome) => outcome,
-        Err(_) => {
+    let outcome = match timer
+        .run(sent + timeout, execute_with_fallbacks(session, op))
+        .await
+    {
+        Some(outcome) => outcome,
+        None => {
             session.reset();
             Err(ErrorKind::Timeout)
         }
