@@ -8,8 +8,8 @@
 //! period, yet every operation still times out exactly when its own deadline passes.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use tokio::time::{Instant, Sleep};
 
@@ -22,42 +22,42 @@ pub(super) struct Deadline {
 }
 
 impl Deadline {
-    /// Runs `operation` until it ends or `deadline` passes (`None`: timed out; the
-    /// operation is dropped unfinished).
-    pub(super) async fn run<F: Future>(
-        &mut self,
-        deadline: Instant,
-        operation: F,
-    ) -> Option<F::Output> {
-        let timer = match &mut self.timer {
-            Some(timer) => {
-                // A timer armed past this deadline (a shorter one than before), or one
-                // that has fired, is moved; an earlier one is moved when it fires.
-                if timer.deadline() > deadline || timer.is_elapsed() {
-                    timer.as_mut().reset(deadline);
-                }
-                timer
+    /// The timer, armed for an operation due by `deadline`. A timer armed past it (a
+    /// shorter timeout than before), or one that has fired, is moved; one armed
+    /// earlier is left be and moved when it fires.
+    pub(super) fn arm(&mut self, deadline: Instant) -> Armed<'_> {
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.deadline() > deadline || timer.is_elapsed() {
+            timer.as_mut().reset(deadline);
+        }
+        Armed {
+            timer: timer.as_mut(),
+            deadline,
+        }
+    }
+}
+
+/// The timer of one operation.
+pub(super) struct Armed<'a> {
+    timer: Pin<&'a mut Sleep>,
+    deadline: Instant,
+}
+
+impl Armed<'_> {
+    /// Ready once the operation's deadline has passed; until then the task is woken
+    /// when it passes (or when the timer, armed earlier, must move).
+    pub(super) fn poll_passed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match self.timer.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                // Armed for this deadline (or later): it has passed.
+                Poll::Ready(()) if self.timer.deadline() >= self.deadline => return Poll::Ready(()),
+                // An earlier operation's deadline: the timer moves to this one's.
+                Poll::Ready(()) => self.timer.as_mut().reset(self.deadline),
             }
-            None => self
-                .timer
-                .insert(Box::pin(tokio::time::sleep_until(deadline))),
-        };
-        let mut operation = pin!(operation);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(output) = operation.as_mut().poll(cx) {
-                return Poll::Ready(Some(output));
-            }
-            loop {
-                match timer.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    // Armed for this deadline (or later): it has passed.
-                    Poll::Ready(()) if timer.deadline() >= deadline => return Poll::Ready(None),
-                    // An earlier operation's deadline: the timer moves to this one's.
-                    Poll::Ready(()) => timer.as_mut().reset(deadline),
-                }
-            }
-        })
-        .await
+        }
     }
 }
 
@@ -67,23 +67,39 @@ mod tests {
 
     use super::*;
 
+    /// `operation`, cut off by `timer` at `deadline` (as the load does it).
+    async fn run<F: Future>(
+        timer: &mut Deadline,
+        deadline: Instant,
+        operation: F,
+    ) -> Option<F::Output> {
+        let mut armed = timer.arm(deadline);
+        let mut operation = std::pin::pin!(operation);
+        std::future::poll_fn(|cx| match operation.as_mut().poll(cx) {
+            Poll::Ready(output) => Poll::Ready(Some(output)),
+            Poll::Pending => armed.poll_passed(cx).map(|()| None),
+        })
+        .await
+    }
+
     #[tokio::test(start_paused = true)]
     async fn times_out_at_each_operations_own_deadline() {
         let mut timer = Deadline::default();
         let start = Instant::now();
         // Ends first: its output.
-        let quick = timer.run(start + Duration::from_secs(1), async { 7 }).await;
+        let quick = run(&mut timer, start + Duration::from_secs(1), async { 7 }).await;
         assert_eq!(quick, Some(7));
         // A later deadline than the armed one: the early firing re-arms, and the
         // operation is cut off at its own deadline, not the first one.
         let later = start + Duration::from_millis(1500);
-        let slow = timer.run(later, std::future::pending::<()>()).await;
+        let slow = run(&mut timer, later, std::future::pending::<()>()).await;
         assert_eq!(slow, None);
         assert!(Instant::now() >= later);
         assert!(Instant::now() < later + Duration::from_millis(100));
         // An earlier deadline than the armed one moves the timer back.
         let now = Instant::now();
-        let sooner = timer.run(
+        let sooner = run(
+            &mut timer,
             now + Duration::from_millis(10),
             std::future::pending::<()>(),
         );
@@ -91,7 +107,7 @@ mod tests {
         assert!(Instant::now() < now + Duration::from_millis(100));
         // One that ends before its deadline is not cut off.
         let now = Instant::now();
-        let ok = timer.run(now + Duration::from_secs(5), async {
+        let ok = run(&mut timer, now + Duration::from_secs(5), async {
             tokio::time::sleep(Duration::from_secs(4)).await;
             1
         });

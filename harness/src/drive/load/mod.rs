@@ -11,8 +11,11 @@ mod open;
 mod pool;
 
 use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -82,10 +85,17 @@ async fn execute_timed<S: Session>(
     timer: &mut Deadline,
     recorder: &RefCell<WorkerRecorder>,
 ) -> Outcome {
-    let outcome = match timer
-        .run(sent + timeout, execute_with_fallbacks(session, op))
+    let timed = {
+        let mut armed = timer.arm(sent + timeout);
+        // Polled in place (not moved into a combinator): no copy of its state.
+        let mut operation = pin!(execute_with_fallbacks(session, op));
+        poll_fn(|cx| match operation.as_mut().poll(cx) {
+            Poll::Ready(outcome) => Poll::Ready(Some(outcome)),
+            Poll::Pending => armed.poll_passed(cx).map(|()| None),
+        })
         .await
-    {
+    };
+    let outcome = match timed {
         Some(outcome) => outcome,
         None => {
             session.reset();
