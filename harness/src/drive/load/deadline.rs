@@ -46,14 +46,24 @@ pub(super) struct Armed<'a> {
 }
 
 impl Armed<'_> {
-    /// Ready once the operation's deadline has passed; until then the task is woken
-    /// when it passes (or when the timer, armed earlier, must move).
-    pub(super) fn poll_passed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Polls `operation`: its output when it ends, `None` once the deadline has passed
+    /// first. Until then the task is woken when the deadline passes (or when the timer,
+    /// armed earlier, must move).
+    pub(super) fn poll<F: Future>(
+        &mut self,
+        cx: &mut Context<'_>,
+        operation: Pin<&mut F>,
+    ) -> Poll<Option<F::Output>> {
+        if let Poll::Ready(output) = operation.poll(cx) {
+            return Poll::Ready(Some(output));
+        }
         loop {
             match self.timer.as_mut().poll(cx) {
                 Poll::Pending => return Poll::Pending,
                 // Armed for this deadline (or later): it has passed.
-                Poll::Ready(()) if self.timer.deadline() >= self.deadline => return Poll::Ready(()),
+                Poll::Ready(()) if self.timer.deadline() >= self.deadline => {
+                    return Poll::Ready(None)
+                }
                 // An earlier operation's deadline: the timer moves to this one's.
                 Poll::Ready(()) => self.timer.as_mut().reset(self.deadline),
             }
@@ -75,11 +85,7 @@ mod tests {
     ) -> Option<F::Output> {
         let mut armed = timer.arm(deadline);
         let mut operation = std::pin::pin!(operation);
-        std::future::poll_fn(|cx| match operation.as_mut().poll(cx) {
-            Poll::Ready(output) => Poll::Ready(Some(output)),
-            Poll::Pending => armed.poll_passed(cx).map(|()| None),
-        })
-        .await
+        std::future::poll_fn(|cx| armed.poll(cx, operation.as_mut())).await
     }
 
     #[tokio::test(start_paused = true)]

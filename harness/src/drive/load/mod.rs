@@ -11,11 +11,10 @@ mod open;
 mod pool;
 
 use std::cell::RefCell;
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -89,11 +88,7 @@ async fn execute_timed<S: Session>(
         let mut armed = timer.arm(sent + timeout);
         // Polled in place (not moved into a combinator): no copy of its state.
         let mut operation = pin!(execute_with_fallbacks(session, op));
-        poll_fn(|cx| match operation.as_mut().poll(cx) {
-            Poll::Ready(outcome) => Poll::Ready(Some(outcome)),
-            Poll::Pending => armed.poll_passed(cx).map(|()| None),
-        })
-        .await
+        poll_fn(|cx| armed.poll(cx, operation.as_mut())).await
     };
     let outcome = match timed {
         Some(outcome) => outcome,
