@@ -478,7 +478,9 @@ impl HttpSession {
 impl Session for HttpSession {
     async fn execute(&mut self, op: &Operation) -> Outcome {
         let exchanged = if self.group.is_some() {
-            self.exchange_http2(op).await
+            // Boxed: HTTP/2's state (hyper's request, a connection being opened) is
+            // large, and an HTTP/1.1 operation's future need not carry room for it.
+            Box::pin(self.exchange_http2(op)).await
         } else {
             self.exchange_http1(op).await
         };

@@ -9,6 +9,7 @@
 //! buffers are pooled per worker thread (see [`super::buffers`]) and taken only while
 //! an exchange runs, so thousands of idle users cost little memory.
 
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Waker};
 
@@ -370,9 +371,16 @@ impl Reader<'_> {
 /// Parses the response head at the start of `buf`: its length and what it says, or
 /// `None` when it is not all there yet.
 fn parse_head(buf: &[u8], head_only: bool) -> Result<Option<(usize, Head)>, ErrorKind> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    let length = match response.parse(buf) {
+    // Left uninitialized: the parser writes only the headers it finds (a response has a
+    // handful; filling all MAX_HEADERS first cost more than parsing them).
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut headers,
+    );
+    let length = match parsed {
         Ok(httparse::Status::Complete(length)) => length,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(_) => return Err(ErrorKind::Io),
@@ -440,13 +448,16 @@ fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|t| !t.is_empty())
 }
 
-/// A `Content-Length` value: digits only.
+/// A `Content-Length` value: digits only (none too many for a u64).
 fn parse_length(value: &[u8]) -> Option<u64> {
     let digits = value.trim_ascii();
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() {
         return None;
     }
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    digits.iter().try_fold(0u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 #[cfg(test)]

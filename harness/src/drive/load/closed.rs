@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{execute_timed, WorkerContext};
+use super::{execute_timed, Deadline, WorkerContext};
 use crate::drive::gate::UserGate;
 use crate::drive::session::{Connector, Session};
 use crate::drive::workload::Workload;
@@ -66,6 +66,8 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
 ) {
     let mut rng = SmallRng::seed_from_u64(plan.seed ^ user.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut iteration = 0u64;
+    // One timer for all the user's operations.
+    let mut timer = Deadline::default();
     for (from, until) in windows {
         tokio::select! {
             _ = tokio::time::sleep_until(start + from) => {}
@@ -89,9 +91,9 @@ async fn user_loop<S: Session, W: Workload + ?Sized>(
             };
             iteration += 1;
             let sent = Instant::now();
-            // Boxed: the operation's state exists only while it runs, so an idle user
-            // (thinking, or waiting for its window) holds a small future.
-            let outcome = Box::pin(execute_timed(&mut session, &op, timeout, &recorder)).await;
+            let timing = (sent, timeout);
+            let operation = execute_timed(&mut session, &op, timing, &mut timer, &recorder);
+            let outcome = operation.await;
             now = Instant::now();
             let latency = now.saturating_duration_since(sent);
             {

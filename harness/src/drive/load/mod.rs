@@ -6,10 +6,13 @@
 //! the hot path, and a worker can be pinned to a core.
 
 mod closed;
+mod deadline;
 mod open;
 mod pool;
 
 use std::cell::RefCell;
+use std::future::poll_fn;
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +21,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use self::deadline::Deadline;
 use crate::drive::gate::UserGate;
 use crate::drive::session::{Connector, Operation, Session};
 use crate::drive::workload::Workload;
@@ -68,20 +72,27 @@ pub struct WorkerContext<C, W: ?Sized> {
     stop: CancellationToken,
 }
 
-/// Runs an operation with a timeout; a timed-out session is reset. An operation whose
-/// endpoint cannot be reached is asked of its fallbacks in turn (the object's other
-/// replicas), within the same timeout: one operation, however many replicas it tried.
-/// The connection set-up it did (a TLS handshake) is recorded into `recorder` as its
-/// own operation.
+/// Runs an operation sent at `sent`, timed out by `timer` one timeout later; a
+/// timed-out session is reset. An operation whose endpoint cannot be reached is asked
+/// of its fallbacks in turn (the object's other replicas), within the same timeout: one
+/// operation, however many replicas it tried. The connection set-up it did (a TLS
+/// handshake) is recorded into `recorder` as its own operation.
 async fn execute_timed<S: Session>(
     session: &mut S,
     op: &Operation,
-    timeout: Duration,
+    (sent, timeout): (Instant, Duration),
+    timer: &mut Deadline,
     recorder: &RefCell<WorkerRecorder>,
 ) -> Outcome {
-    let outcome = match tokio::time::timeout(timeout, execute_with_fallbacks(session, op)).await {
-        Ok(outcome) => outcome,
-        Err(_) => {
+    let timed = {
+        let mut armed = timer.arm(sent + timeout);
+        // Polled in place (not moved into a combinator): no copy of its state.
+        let mut operation = pin!(execute_with_fallbacks(session, op));
+        poll_fn(|cx| armed.poll(cx, operation.as_mut())).await
+    };
+    let outcome = match timed {
+        Some(outcome) => outcome,
+        None => {
             session.reset();
             Err(ErrorKind::Timeout)
         }

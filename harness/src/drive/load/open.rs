@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::pool::Pool;
-use super::{execute_timed, WorkerContext};
+use super::{execute_timed, Deadline, WorkerContext};
 use crate::drive::session::{Connector, Operation};
 use crate::drive::workload::Workload;
 use crate::plan::arrivals::{op_rng, ArrivalStream};
@@ -88,7 +88,9 @@ async fn arrival<C: Connector>(flight: Rc<Flight<C>>, op: Operation, k: u64, int
     if sent.saturating_duration_since(intended) > LATE_AFTER {
         flight.recorder.borrow_mut().late(sent);
     }
-    let outcome = execute_timed(&mut session, &op, flight.timeout, &flight.recorder).await;
+    let mut timer = Deadline::default();
+    let timing = (sent, flight.timeout);
+    let outcome = execute_timed(&mut session, &op, timing, &mut timer, &flight.recorder).await;
     let done = Instant::now();
     let latency = done.saturating_duration_since(intended);
     {
