@@ -21,6 +21,9 @@ SWARM_BENCH_NS="16 64 256" SWARM_BENCH_BINS="head=$versus" SWARM_BENCH_OUT=targe
 mkdir -p reports/swarm-bench && cp target/swarm-bench/summary.md reports/swarm-bench/summary.md
 run $versus claims --quick                                       --out reports/claims-quick
 run $versus claims --only 1,8                                    --out reports/claims-flash
+# The full suite twice (about 18 minutes each): verdicts must not flip between the two.
+run $versus claims                                               --out reports/claims-full-1
+run $versus claims                                               --out reports/claims-full-2
 python3 ci/shards-bench.py --versus $versus --server-latency 10ms --out reports/shards-bench.md
 python3 ci/shards-bench.py --versus $versus --out reports/shards-bench-loopback.md
 { python3 ci/loadgen-vs-wrk.py --rounds 5 --seconds 5; python3 ci/loadgen-vs-oha.py --rounds 3 --seconds 5 --modes tls,h2,h2c; } \
