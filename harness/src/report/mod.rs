@@ -12,6 +12,7 @@ pub mod junit;
 pub(crate) mod markdown;
 pub mod model;
 mod network;
+pub mod per_user;
 pub(crate) mod resilience;
 pub mod schema;
 pub mod shard_data;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::per_user::PerUserLatency;
 pub use super::shard_model::{IntervalHistogram, ShardInfo, ShardPart, ShardRun};
 use crate::arch::Arch;
 use crate::machine::MachineInfo;
@@ -210,26 +211,6 @@ pub struct RunReport {
     /// a merged run: each shard's own figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardRun>,
-}
-
-/// Each user's median latency of its successful requests, every kind together. A user
-/// is a looping user (closed model) or, in the open model, the arrivals k with the same
-/// k mod users (a peer-to-peer run's user asks its own peer).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct PerUserLatency {
-    /// In user order: the median in µs (2 significant figures), `null` for a user without
-    /// a successful request.
-    pub p50_us: Vec<Option<u64>>,
-}
-
-impl PerUserLatency {
-    /// The medians of the users that had one, in user order.
-    pub fn known(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        self.p50_us
-            .iter()
-            .enumerate()
-            .filter_map(|(user, p50)| p50.map(|p| (user, p)))
-    }
 }
 
 /// One operation kind's results.
