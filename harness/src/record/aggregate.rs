@@ -119,15 +119,15 @@ impl Aggregator {
     }
 
     /// Merges one snapshot.
-    pub(crate) fn add(&mut self, snap: IntervalSnapshot) {
+    pub(crate) fn add(&mut self, mut snap: IntervalSnapshot) {
         if let Some(last) = self.last_index.get_mut(snap.worker) {
             *last = Some(last.map_or(snap.index, |l| l.max(snap.index)));
         }
         self.recorded.schedule.add(&snap.schedule);
-        if let Some(theirs) = &snap.per_user {
+        if let Some(theirs) = snap.per_user.take() {
             match self.recorded.per_user.as_mut() {
-                Some(mine) => mine.merge(theirs),
-                None => self.recorded.per_user = Some(theirs.clone()),
+                Some(mine) => mine.merge(&theirs),
+                None => self.recorded.per_user = Some(theirs),
             }
         }
         if snap.ops.is_empty() {

@@ -289,8 +289,8 @@ async fn fetch_inner(
     }
 }
 
-/// `GET /objects/{id}`: the complete object, from memory or read (verified) from disk;
-/// `HEAD` says whether this peer holds it without reading it (what `holders:K` faults ask).
+/// `GET /objects/{id}`: the complete object; `HEAD` says whether this peer holds it
+/// without copying it together (what `holders:K` faults ask).
 async fn object(
     State(state): State<Shared>,
     method: axum::http::Method,
@@ -299,10 +299,6 @@ async fn object(
     let response = match parse_id(id) {
         Err(response) => *response,
         Ok(id) => match state.fetch.holdings.complete_object(&id) {
-            None => error(
-                StatusCode::NOT_FOUND,
-                &format!("this peer holds no complete object {id}; POST /fetch/{id} first"),
-            ),
             Some(object) if method == axum::http::Method::HEAD => (
                 [
                     (header::CONTENT_TYPE, "application/octet-stream".to_string()),
@@ -311,32 +307,19 @@ async fn object(
                 Body::empty(),
             )
                 .into_response(),
-            Some(object) => match whole(&object).await {
-                Ok(bytes) => {
+            // A peer's store is in memory: a complete object always has its bytes.
+            held => match held.and_then(|o| o.bytes_in_memory()) {
+                Some(bytes) => {
                     ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
                 }
-                Err(e) => error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &format!("cannot read object {id} from this peer's store: {e}"),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    &format!("this peer holds no complete object {id}; POST /fetch/{id} first"),
                 ),
             },
         },
     };
     record(&state, ROUTE_OBJECT, response)
-}
-
-/// The bytes of a complete object: in memory, or its chunks read (and verified) in turn.
-async fn whole(
-    object: &Arc<crate::store::StoredObject>,
-) -> Result<Bytes, crate::store::StoreError> {
-    if let Some(bytes) = object.bytes_in_memory() {
-        return Ok(bytes);
-    }
-    let mut out = Vec::with_capacity(object.size() as usize);
-    for index in 0..object.manifest().chunk_count() {
-        out.extend_from_slice(&object.read_chunk(index).await?);
-    }
-    Ok(Bytes::from(out))
 }
 
 async fn status(State(state): State<Shared>) -> Response {

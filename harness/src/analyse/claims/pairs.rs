@@ -286,7 +286,7 @@ pub(crate) fn cs_faster_response(report: &Report) -> Judged {
 /// ratio the median over the repetitions.
 fn per_node(p: &Paired<'_>) -> String {
     let mut ratios: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-    let (mut cs_range, mut p2p_range) = (Range::default(), Range::default());
+    let (mut cs_p50s, mut p2p_p50s) = (Vec::new(), Vec::new());
     for (repetition, cs) in &p.cs {
         let (Some(cs), Some(p2p)) = (
             cs.per_user.as_ref(),
@@ -298,12 +298,13 @@ fn per_node(p: &Paired<'_>) -> String {
             let Some(Some(p2p_p50)) = p2p.p50_us.get(user) else {
                 continue;
             };
-            cs_range.add(cs_p50 as f64);
-            p2p_range.add(*p2p_p50 as f64);
+            let (cs_p50, p2p_p50) = (cs_p50 as f64, *p2p_p50 as f64);
+            cs_p50s.push(cs_p50);
+            p2p_p50s.push(p2p_p50);
             ratios
                 .entry(user)
                 .or_default()
-                .push(*p2p_p50 as f64 / (cs_p50 as f64).max(1.0));
+                .push(p2p_p50 / cs_p50.max(1.0));
         }
     }
     let per_user: Vec<f64> = ratios
@@ -314,45 +315,21 @@ fn per_node(p: &Paired<'_>) -> String {
         return String::new();
     }
     let faster = per_user.iter().filter(|r| **r > 1.0).count();
-    let mut ratio_range = Range::default();
-    per_user.iter().for_each(|r| ratio_range.add(*r));
-    let us = |v: f64| format_duration_us(v);
     format!(
         "; at each node (per-user medians, {}): CS answered faster for {faster} of {} users — cs {}, p2p {}, p2p / cs {} per user",
         load_of(&p.config),
         per_user.len(),
-        cs_range.show(us),
-        p2p_range.show(us),
-        ratio_range.show(times),
+        span(&cs_p50s, format_duration_us),
+        span(&p2p_p50s, format_duration_us),
+        span(&per_user, times),
     )
 }
 
-/// The smallest and largest of some values.
-#[derive(Debug, Clone, Copy)]
-struct Range {
-    low: f64,
-    high: f64,
-}
-
-impl Default for Range {
-    fn default() -> Self {
-        Range {
-            low: f64::INFINITY,
-            high: f64::NEG_INFINITY,
-        }
-    }
-}
-
-impl Range {
-    fn add(&mut self, v: f64) {
-        self.low = self.low.min(v);
-        self.high = self.high.max(v);
-    }
-
-    /// `1.2ms–1.9ms`.
-    fn show(&self, format: impl Fn(f64) -> String) -> String {
-        format!("{}–{}", format(self.low), format(self.high))
-    }
+/// `1.2ms–1.9ms`: the smallest and the largest of `values`.
+fn span(values: &[f64], format: impl Fn(f64) -> String) -> String {
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{}–{}", format(low), format(high))
 }
 
 /// `40/s` (open model) or `16 users`.

@@ -88,6 +88,15 @@ fn parses_framing_and_keep_alive() {
 
 /// A loopback server that answers each request head it reads with the next of
 /// `answers`, then closes.
+/// A fresh connection to `addr`.
+async fn conn_to(addr: std::net::SocketAddr) -> Conn {
+    let wire = connect(&Destination::plain(addr), &Shaper::unshaped())
+        .await
+        .unwrap()
+        .wire;
+    Conn::new(wire)
+}
+
 async fn server(answers: Vec<&'static [u8]>) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -122,11 +131,7 @@ async fn reads_each_framing_and_reuses_the_connection_when_it_may() {
         b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nto the end",
     ])
     .await;
-    let wire = connect(&Destination::plain(addr), &Shaper::unshaped())
-        .await
-        .unwrap()
-        .wire;
-    let mut conn = Conn::new(wire);
+    let mut conn = conn_to(addr).await;
     let host = HeaderValue::from_static("h");
     let to = HeadOf {
         host: &host,
@@ -153,11 +158,7 @@ async fn reads_each_framing_and_reuses_the_connection_when_it_may() {
 #[tokio::test]
 async fn a_closed_idle_connection_is_not_ready_and_a_cut_body_fails() {
     let addr = server(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel"]).await;
-    let wire = connect(&Destination::plain(addr), &Shaper::unshaped())
-        .await
-        .unwrap()
-        .wire;
-    let mut conn = Conn::new(wire);
+    let mut conn = conn_to(addr).await;
     let host = HeaderValue::from_static("h");
     let to = HeadOf {
         host: &host,
@@ -167,11 +168,7 @@ async fn a_closed_idle_connection_is_not_ready_and_a_cut_body_fails() {
     assert_eq!(got.err(), Some(ErrorKind::Body));
     assert!(!conn.ready());
     let addr = server(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]).await;
-    let wire = connect(&Destination::plain(addr), &Shaper::unshaped())
-        .await
-        .unwrap()
-        .wire;
-    let mut conn = Conn::new(wire);
+    let mut conn = conn_to(addr).await;
     assert!(conn
         .exchange(&op(Method::GET, None), &to, false)
         .await
