@@ -24,7 +24,7 @@ use crate::shaping::Shaper;
 pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/kad/1.0.0");
 /// Identify protocol version string.
 pub const IDENTIFY_VERSION: &str = "/versus/1.0.0";
-/// Chunk-protocol streams one connection may have open at once.
+/// Question streams (manifest, holdings) one connection may have open at once.
 const MAX_CONCURRENT_STREAMS: usize = 128;
 /// Provider records kept per key. A lookup's answer lists them all, so this stays well
 /// inside Kademlia's 16 KiB message limit (a record is about 60 bytes on loopback).
@@ -44,8 +44,10 @@ pub struct Behaviour {
     pub kad: kad::Behaviour<MemoryStore>,
     /// Exchange of listen addresses and supported protocols.
     pub identify: identify::Behaviour,
-    /// The chunk-exchange protocol.
+    /// Manifest and holdings questions.
     pub chunks: request_response::Behaviour<ChunkCodec>,
+    /// Streams for the block pipes.
+    pub streams: libp2p_stream::Behaviour,
 }
 
 /// Settings for [`build_swarm`].
@@ -117,6 +119,7 @@ pub fn build_swarm(
             kad,
             identify,
             chunks,
+            streams: libp2p_stream::Behaviour::new(),
         },
         peer_id,
         config,

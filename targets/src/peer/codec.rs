@@ -1,5 +1,7 @@
-//! The block-exchange protocol, `/versus/chunks/3`, on libp2p request-response: one
-//! request and one answer per stream.
+//! The block-exchange messages. Manifest and holdings questions travel on libp2p
+//! request-response, `/versus/chunks/3` (one request and one answer per stream); block
+//! requests, cancels and block answers travel, in the same encoding behind a tag, on the
+//! block pipes ([`super::pipe`]).
 //!
 //! Wire format (integers little-endian):
 //!
@@ -182,7 +184,7 @@ pub fn encode_response(res: &Response) -> Vec<u8> {
 }
 
 /// Encodes a response up to its last payload (which follows on the wire as it is).
-fn encode_response_header(res: &Response) -> (Vec<u8>, Option<&Bytes>) {
+pub fn encode_response_header(res: &Response) -> (Vec<u8>, Option<&Bytes>) {
     let (kind, have, payload) = match res {
         Response::Manifest(_, hashes, have) => (RES_MANIFEST, Some(have), Some(hashes)),
         Response::Have(have) => (RES_HAVE, Some(have), None),

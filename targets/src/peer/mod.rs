@@ -2,8 +2,9 @@
 //!
 //! The data plane is libp2p over TCP + Noise + Yamux, shaped by the node's network
 //! profile on the raw TCP bytes (`transport`). Kademlia holds provider records, identify
-//! spreads listen addresses, and the chunk protocol ([`codec`]) moves manifests, block
-//! hashes and 16 KiB blocks. A fetch ([`fetch`]) swarms: it pulls blocks from several
+//! spreads listen addresses, the chunk protocol ([`codec`]) answers manifest and holdings
+//! questions, and block pipes ([`pipe`], one stream per pair of peers) carry 16 KiB blocks.
+//! A fetch ([`fetch`]) swarms: it pulls blocks from several
 //! providers at once, verifies each against the object's block hashes (BLAKE3 verified
 //! streaming, checked against the id), and serves every block as soon as it holds it,
 //! before the chunk around it is complete (cut-through). The admin plane ([`routes`], on
@@ -28,6 +29,7 @@ mod memory;
 mod metrics;
 mod node;
 mod outcome;
+pub mod pipe;
 mod records;
 pub mod routes;
 pub mod scheduler;
@@ -168,8 +170,8 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
             connections: args.connections.clone(),
         },
     )?;
-    let (mut node, handle) = node::Node::new(
-        swarm,
+    let pipes_control = swarm.behaviour().streams.new_control();
+    let uploader: pipe::SharedUploader = Arc::new(Mutex::new(serve::Uploader::new(
         Arc::clone(&holdings),
         Arc::clone(&metrics),
         args.misbehave,
@@ -178,7 +180,8 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
             args.upload_slots.map(usize::from),
             args.request_timeout.0,
         ),
-    );
+    )));
+    let (mut node, handle) = node::Node::new(swarm, Arc::clone(&holdings), Arc::clone(&metrics));
     let listen_addr = node.listen(&args.listen, LISTEN_WAIT).await?;
     node.bootstrap(&args.bootstrap)?;
     let admin_listener = admin::bind(args.admin).await?;
@@ -190,6 +193,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
     let state = Arc::new(routes::AdminState {
         fetch: fetch::FetchContext {
             node: handle,
+            pipes: pipe::Pipes::new(pipes_control.clone()),
             holdings: Arc::clone(&holdings),
             metrics: Arc::clone(&metrics),
             local: peer_id,
@@ -206,6 +210,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
         stop: stop.clone(),
     });
     let node_task = tokio::spawn(node.run(stopped.clone()));
+    let pipes_task = tokio::spawn(pipe::accept(pipes_control, uploader, stopped.clone()));
     let router = admin::router(
         Arc::clone(&metrics) as Arc<dyn RenderMetrics>,
         routes::router(state),
@@ -241,6 +246,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
         stop,
         tasks: vec![
             tokio::spawn(async move { node_task.await.context("the network task panicked") }),
+            tokio::spawn(async move { pipes_task.await.context("the block-pipe task panicked") }),
             admin_task,
         ],
     })

@@ -1,7 +1,7 @@
 //! The swarm task: the one place that owns the libp2p [`Swarm`].
 //!
-//! It serves the chunk protocol from the node's [`Holdings`] (misbehaving on purpose when
-//! told to), keeps Kademlia fed with the addresses identify learns, and carries out
+//! It answers manifest and holdings questions from the node's [`Holdings`] (blocks go
+//! over the block pipes, [`super::pipe`], outside this task), keeps Kademlia fed with the addresses identify learns, and carries out
 //! [`Command`]s from the rest of the node through a cheap, cloneable [`NodeHandle`]:
 //! send a chunk-protocol request, look up providers, announce a provider record, report
 //! status. Downloads run as their own tasks and talk to the swarm only through the handle.
@@ -20,7 +20,6 @@ use libp2p::swarm::{ListenError, SwarmEvent};
 use libp2p::{identify, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::args::Misbehave;
 use super::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
 use super::codec::{Ask, Response};
 use super::handle::{Command, COMMAND_QUEUE};
@@ -28,7 +27,7 @@ pub use super::handle::{NetStatus, NodeHandle, ProvideError};
 use super::holdings::Holdings;
 use super::metrics::{PeerMetrics, ROUTE_CHUNK, ROUTE_HAVE};
 use super::records::RemoteRecords;
-use super::serve::{Answer, SlotSettings, Uploader};
+use super::serve::answer_question;
 use crate::content::ObjectId;
 
 /// Who waits for the outcome of an announcement.
@@ -39,7 +38,7 @@ pub struct Node {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
     metrics: Arc<PeerMetrics>,
-    uploader: Uploader,
+    holdings: Arc<Holdings>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, String>>>,
     /// Provider lookups in progress: where results go, and how many providers to dial.
     lookups: HashMap<QueryId, (mpsc::Sender<Vec<PeerId>>, usize)>,
@@ -55,14 +54,12 @@ impl Node {
         swarm: Swarm<Behaviour>,
         holdings: Arc<Holdings>,
         metrics: Arc<PeerMetrics>,
-        misbehave: Option<Misbehave>,
-        slots: SlotSettings,
     ) -> (Node, NodeHandle) {
         let (tx, commands) = mpsc::channel(COMMAND_QUEUE);
         let node = Node {
             swarm,
             commands,
-            uploader: Uploader::new(holdings, Arc::clone(&metrics), misbehave, slots),
+            holdings,
             metrics,
             pending: HashMap::new(),
             lookups: HashMap::new(),
@@ -387,12 +384,16 @@ impl Node {
         match event {
             request_response::Event::Message { message, peer, .. } => match message {
                 Message::Request {
-                    request_id,
-                    request,
-                    channel,
+                    request, channel, ..
                 } => {
-                    let answers = self.uploader.on_request(peer, request_id, request, channel);
-                    self.answer(answers);
+                    // Block requests belong on a pipe: one here is answered "not found".
+                    let response = answer_question(&self.holdings, &self.metrics, peer, request)
+                        .unwrap_or(Response::NotFound);
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .chunks
+                        .send_response(channel, response);
                 }
                 Message::Response {
                     request_id,
@@ -413,36 +414,10 @@ impl Node {
                     let _ = reply.send(Err(format!("request to peer {peer} failed: {error}")));
                 }
             }
-            request_response::Event::InboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                tracing::debug!(%peer, "answering a chunk-protocol request failed: {error}");
-                let answers = self.uploader.on_done(request_id);
-                self.answer(answers);
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, "answering a chunk-protocol question failed: {error}");
             }
-            request_response::Event::ResponseSent { request_id, .. } => {
-                let answers = self.uploader.on_done(request_id);
-                self.answer(answers);
-            }
-        }
-    }
-
-    /// Hands answers to libp2p; an answer whose requester is gone frees its slot at once.
-    fn answer(&mut self, mut answers: Vec<Answer>) {
-        // Bounded: every retry consumes a queued request.
-        while let Some((request_id, channel, response)) = answers.pop() {
-            if self
-                .swarm
-                .behaviour_mut()
-                .chunks
-                .send_response(channel, response)
-                .is_err()
-            {
-                answers.extend(self.uploader.on_done(request_id));
-            }
+            request_response::Event::ResponseSent { .. } => {}
         }
     }
 }

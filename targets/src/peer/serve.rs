@@ -1,13 +1,14 @@
 //! Answering the block protocol, with upload slots.
 //!
-//! Manifest and holdings requests are answered at once. Block answers go out through a
-//! few **upload slots**: at most `slots` blocks are being sent at any time, taken from the
+//! Manifest and holdings questions (request-response) are answered at once by
+//! [`answer_question`]. Block requests arrive on the block pipes ([`super::pipe`]) and
+//! their answers go out through a few **upload slots**: at most `slots` blocks are being sent at any time, taken from the
 //! requesting peers in turn (round robin), and only a short queue waits behind them; a
 //! request beyond that is answered `Busy` at once, so the requester asks someone else
 //! instead of waiting. Sending a few blocks at full speed rather than every requested block
 //! at a trickle gets blocks into the swarm early, where peers can trade them (BitTorrent's
-//! reason for upload slots). A slot frees when libp2p reports the answer written (or
-//! failed), or after the request timeout at the latest. A requester that got a block
+//! reason for upload slots). A slot frees when the pipe has written the answer (or
+//! lost its stream), or after the request timeout at the latest. A requester that got a block
 //! elsewhere cancels its queued request for it, so the queue never sends it twice.
 //!
 //! Both are sized by the upload cap ([`SlotSettings::for_upload`]): a fast uploader (a
@@ -24,12 +25,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use libp2p::request_response::{InboundRequestId, ResponseChannel};
 use libp2p::PeerId;
 use tokio::time::Instant;
 
 use super::args::Misbehave;
 use super::codec::{Ask, Request, Response};
+use super::have::Have;
 use super::holdings::{BlockLookup, Holdings};
 use super::metrics::{PeerMetrics, ROUTE_CHUNK, ROUTE_HAVE, ROUTE_MANIFEST};
 use crate::content::{ObjectId, BLOCK_SIZE};
@@ -47,14 +48,40 @@ const UNCAPPED_SLOTS: usize = 4;
 /// Blocks whose send count is remembered, at most (one counter per block).
 const MAX_SEND_COUNTS: usize = 1 << 16;
 
-/// An answer to hand to libp2p.
-pub type Answer = (InboundRequestId, ResponseChannel<Response>, Response);
+/// Where the answer to one block request goes (a pipe's writer), as the uploader sees it.
+pub trait Reply {
+    /// False once the requester can no longer receive the answer (its stream is gone).
+    fn is_open(&self) -> bool;
+}
 
-struct Queued {
-    request_id: InboundRequestId,
+/// One upload slot in use, to hand back with [`Uploader::on_done`] once its answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SlotId(u64);
+
+/// An answer to send: where, what, and the upload slot it occupies until written.
+pub struct Answer<R> {
+    /// Where the answer goes.
+    pub reply: R,
+    /// The answer.
+    pub response: Response,
+    /// The slot a block answer holds (`None` for every other answer).
+    pub slot: Option<SlotId>,
+}
+
+impl<R> Answer<R> {
+    fn at_once(reply: R, response: Response) -> Self {
+        Answer {
+            reply,
+            response,
+            slot: None,
+        }
+    }
+}
+
+struct Queued<R> {
     object: ObjectId,
     index: u32,
-    channel: ResponseChannel<Response>,
+    reply: R,
 }
 
 /// Upload-slot settings.
@@ -92,22 +119,61 @@ impl SlotSettings {
     }
 }
 
-/// The serving side of the block protocol.
-pub struct Uploader {
+/// Answers a manifest or holdings question (request-response) from `holdings` at once,
+/// noting the asker as a requester of the object; `None` for a block request or a
+/// cancel, which belong on a pipe.
+pub fn answer_question(
+    holdings: &Holdings,
+    metrics: &PeerMetrics,
+    peer: PeerId,
+    ask: Ask,
+) -> Option<Response> {
+    let Ask { request, have } = ask;
+    let object = request.object();
+    let (route, response) = match request {
+        Request::Manifest(_) => (
+            ROUTE_MANIFEST,
+            holdings
+                .manifest(&object)
+                .map_or(Response::NotFound, |(m, h, have)| {
+                    Response::Manifest(m, h, have)
+                }),
+        ),
+        Request::Have(_) => (
+            ROUTE_HAVE,
+            holdings
+                .have(&object)
+                .map_or(Response::NotFound, Response::Have),
+        ),
+        Request::Block(..) | Request::Cancel(..) => return None,
+    };
+    holdings.note_requester(&object, peer, have);
+    let status = if matches!(response, Response::NotFound) {
+        404
+    } else {
+        200
+    };
+    metrics.node.requests.record(route, status);
+    Some(response)
+}
+
+/// The serving side of block requests: upload slots, their queue, and the faults.
+pub struct Uploader<R> {
     holdings: Arc<Holdings>,
     metrics: Arc<PeerMetrics>,
     misbehave: Option<Misbehave>,
     settings: SlotSettings,
-    sending: HashMap<InboundRequestId, Instant>,
-    queues: HashMap<PeerId, VecDeque<Queued>>,
+    next_slot: u64,
+    sending: HashMap<SlotId, Instant>,
+    queues: HashMap<PeerId, VecDeque<Queued<R>>>,
     turn: VecDeque<PeerId>,
     queued: usize,
-    stalled: VecDeque<ResponseChannel<Response>>,
+    stalled: VecDeque<R>,
     /// How often each block was sent, to send the least sent first.
     sent: HashMap<(ObjectId, u32), u32>,
 }
 
-impl Uploader {
+impl<R: Reply> Uploader<R> {
     /// Serves from `holdings`, counting into `metrics`.
     pub fn new(
         holdings: Arc<Holdings>,
@@ -123,6 +189,7 @@ impl Uploader {
                 slots: settings.slots.max(1),
                 ..settings
             },
+            next_slot: 0,
             sending: HashMap::new(),
             queues: HashMap::new(),
             turn: VecDeque::new(),
@@ -132,102 +199,60 @@ impl Uploader {
         }
     }
 
-    /// Takes one inbound request; returns the answers to send now.
-    pub fn on_request(
+    /// Drops `peer`'s queued request for block `index` of `object`; returns its answer
+    /// (`Cancelled`) if one was queued. `have` is what the asker holds now.
+    pub fn on_cancel(
         &mut self,
         peer: PeerId,
-        request_id: InboundRequestId,
-        ask: Ask,
-        channel: ResponseChannel<Response>,
-    ) -> Vec<Answer> {
-        let Ask { request, have } = ask;
-        let object = request.object();
+        object: ObjectId,
+        index: u32,
+        have: Option<Have>,
+    ) -> Vec<Answer<R>> {
         self.holdings.note_requester(&object, peer, have);
-        let (route, response) = match request {
-            Request::Manifest(_) => (
-                ROUTE_MANIFEST,
-                self.holdings
-                    .manifest(&object)
-                    .map_or(Response::NotFound, |(m, h, have)| {
-                        Response::Manifest(m, h, have)
-                    }),
-            ),
-            Request::Have(_) => (
-                ROUTE_HAVE,
-                self.holdings
-                    .have(&object)
-                    .map_or(Response::NotFound, Response::Have),
-            ),
-            Request::Block(_, index) => {
-                return self.on_block_request(peer, request_id, object, index, channel)
-            }
-            Request::Cancel(_, index) => {
-                return self.on_cancel(peer, request_id, object, index, channel)
-            }
+        let Some(queue) = self.queues.get_mut(&peer) else {
+            return Vec::new();
         };
-        let status = if matches!(response, Response::NotFound) {
-            404
-        } else {
-            200
+        let Some(pos) = queue
+            .iter()
+            .position(|q| q.object == object && q.index == index)
+        else {
+            return Vec::new();
         };
-        self.metrics.node.requests.record(route, status);
-        vec![(request_id, channel, response)]
+        let Some(dropped) = queue.remove(pos) else {
+            return Vec::new();
+        };
+        self.queued = self.queued.saturating_sub(1);
+        self.metrics.cancelled.inc();
+        vec![Answer::at_once(dropped.reply, Response::Cancelled)]
     }
 
-    /// Drops `peer`'s queued request for block `index` (answering it `Cancelled`), and
-    /// answers the cancel itself with this node's holdings.
-    fn on_cancel(
-        &mut self,
-        peer: PeerId,
-        request_id: InboundRequestId,
-        object: ObjectId,
-        index: u32,
-        channel: ResponseChannel<Response>,
-    ) -> Vec<Answer> {
-        let mut answers = Vec::new();
-        if let Some(queue) = self.queues.get_mut(&peer) {
-            if let Some(pos) = queue
-                .iter()
-                .position(|q| q.object == object && q.index == index)
-            {
-                if let Some(dropped) = queue.remove(pos) {
-                    self.queued = self.queued.saturating_sub(1);
-                    self.metrics.cancelled.inc();
-                    answers.push((dropped.request_id, dropped.channel, Response::Cancelled));
-                }
+    /// Takes one block request (`ask` holds [`Request::Block`]); returns the answers to
+    /// send now.
+    pub fn on_block_request(&mut self, peer: PeerId, reply: R, ask: Ask) -> Vec<Answer<R>> {
+        let Ask { request, have } = ask;
+        let (object, index) = match request {
+            Request::Block(object, index) => (object, index),
+            other => {
+                self.holdings.note_requester(&other.object(), peer, have);
+                return vec![Answer::at_once(reply, Response::NotFound)];
             }
-        }
-        let have = self
-            .holdings
-            .have(&object)
-            .map_or(Response::NotFound, Response::Have);
-        answers.push((request_id, channel, have));
-        answers
-    }
-
-    fn on_block_request(
-        &mut self,
-        peer: PeerId,
-        request_id: InboundRequestId,
-        object: ObjectId,
-        index: u32,
-        channel: ResponseChannel<Response>,
-    ) -> Vec<Answer> {
+        };
+        self.holdings.note_requester(&object, peer, have);
         if self.misbehave == Some(Misbehave::Stall) {
             tracing::debug!(%peer, %object, index, "stalling a block request on purpose (--misbehave stall)");
             if self.stalled.len() >= MAX_STALLED {
                 self.stalled.pop_front();
             }
-            self.stalled.push_back(channel);
+            self.stalled.push_back(reply);
             return Vec::new();
         }
         let Some(have) = self.holdings.have(&object) else {
             self.metrics.node.requests.record(ROUTE_CHUNK, 404);
-            return vec![(request_id, channel, Response::NotFound)];
+            return vec![Answer::at_once(reply, Response::NotFound)];
         };
         if !have.contains(index as usize) {
             self.metrics.node.requests.record(ROUTE_CHUNK, 404);
-            return vec![(request_id, channel, Response::Missing(have))];
+            return vec![Answer::at_once(reply, Response::Missing(have))];
         }
         self.reclaim_stale();
         let free_riding = self.misbehave == Some(Misbehave::FreeRide);
@@ -235,29 +260,28 @@ impl Uploader {
             || (self.queued >= self.settings.queue && self.sending.len() >= self.settings.slots)
         {
             self.metrics.node.requests.record(ROUTE_CHUNK, 503);
-            return vec![(request_id, channel, Response::Busy(have))];
+            return vec![Answer::at_once(reply, Response::Busy(have))];
         }
         let queue = self.queues.entry(peer).or_default();
         if queue.is_empty() {
             self.turn.push_back(peer);
         }
         queue.push_back(Queued {
-            request_id,
             object,
             index,
-            channel,
+            reply,
         });
         self.queued += 1;
         self.pump()
     }
 
-    /// The answer to `request_id` was written or failed: its slot is free.
-    pub fn on_done(&mut self, request_id: InboundRequestId) -> Vec<Answer> {
-        self.sending.remove(&request_id);
+    /// The answer holding `slot` was written, or its stream is gone: the slot is free.
+    pub fn on_done(&mut self, slot: SlotId) -> Vec<Answer<R>> {
+        self.sending.remove(&slot);
         self.pump()
     }
 
-    /// Frees slots whose completion libp2p never reported (bounded by the request timeout).
+    /// Frees slots whose completion was never reported (bounded by the request timeout).
     fn reclaim_stale(&mut self) {
         let limit = self.settings.reclaim_after;
         self.sending.retain(|_, started| started.elapsed() < limit);
@@ -265,7 +289,7 @@ impl Uploader {
 
     /// Starts queued answers while slots are free, one peer at a time in turn, and
     /// counts the time during which at least one slot is in use.
-    fn pump(&mut self) -> Vec<Answer> {
+    fn pump(&mut self) -> Vec<Answer<R>> {
         let mut answers = Vec::new();
         while self.sending.len() < self.settings.slots {
             let Some(peer) = self.turn.pop_front() else {
@@ -290,22 +314,30 @@ impl Uploader {
                 self.turn.push_back(peer);
             }
             self.queued = self.queued.saturating_sub(1);
-            if !next.channel.is_open() {
-                continue; // the requester gave up while it waited
+            if !next.reply.is_open() {
+                continue; // the requester's stream is gone
             }
             let response = self.block_response(&next.object, next.index);
+            let mut slot = None;
             if matches!(response, Response::Block(..)) {
                 if self.sent.len() < MAX_SEND_COUNTS {
                     *self.sent.entry((next.object, next.index)).or_default() += 1;
                 } else if let Some(n) = self.sent.get_mut(&(next.object, next.index)) {
                     *n += 1;
                 }
-                self.sending.insert(next.request_id, Instant::now());
+                let id = SlotId(self.next_slot);
+                self.next_slot += 1;
+                self.sending.insert(id, Instant::now());
+                slot = Some(id);
                 self.metrics.node.requests.record(ROUTE_CHUNK, 200);
             } else {
                 self.metrics.node.requests.record(ROUTE_CHUNK, 404);
             }
-            answers.push((next.request_id, next.channel, response));
+            answers.push(Answer {
+                reply: next.reply,
+                response,
+                slot,
+            });
         }
         self.metrics.upload_busy.set(!self.sending.is_empty());
         answers

@@ -21,9 +21,9 @@ use crate::shaping::Shaper;
 
 /// Longest a connection may take to finish the Noise and Yamux handshakes.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
-/// Most Yamux streams one connection may have open (chunk requests are one stream each):
-/// the per-connection bound that `--max-peer-connections` multiplies. Above the chunk
-/// protocol's own 128 streams, to leave room for Kademlia and identify.
+/// Most Yamux streams one connection may have open: the per-connection bound that
+/// `--max-peer-connections` multiplies. Above the question protocol's own 128 streams, to
+/// leave room for the block pipes, Kademlia and identify.
 const MAX_STREAMS: usize = 256;
 
 /// Builds the shaped TCP + Noise + Yamux transport for `keypair`.

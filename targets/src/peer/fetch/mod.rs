@@ -40,6 +40,7 @@ use super::holdings::Holdings;
 use super::metrics::PeerMetrics;
 use super::node::NodeHandle;
 pub use super::outcome::{FetchError, FetchStats, Progress};
+use super::pipe::Pipes;
 use super::scheduler::{Scheduler, MAX_FAILURES};
 use crate::content::{Manifest, ObjectId};
 use abandon::Abandon;
@@ -103,8 +104,10 @@ pub struct FetchSettings {
 /// What a download needs from the node.
 #[derive(Debug, Clone)]
 pub struct FetchContext {
-    /// The swarm task.
+    /// The swarm task (provider lookups, manifest and holdings questions).
     pub node: NodeHandle,
+    /// The block pipes (block requests and cancels).
+    pub pipes: Pipes,
     /// This node's holdings.
     pub holdings: Arc<Holdings>,
     /// This node's counters.
@@ -116,6 +119,7 @@ pub struct FetchContext {
 }
 
 type Pending = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+type AnswerFuture = Pin<Box<dyn Future<Output = Result<Response, String>> + Send>>;
 
 struct Outcome {
     peer: PeerId,
@@ -360,9 +364,6 @@ impl<'a> Download<'a> {
     }
 
     fn send(&mut self, peer: PeerId, request: Request) {
-        let node = self.ctx.node.clone();
-        // The swarm enforces the request timeout; this one only guards against a lost answer.
-        let guard = self.ctx.settings.request_timeout + Duration::from_secs(2);
         let now = Instant::now();
         let tell = match request {
             Request::Cancel(..) => false,
@@ -379,10 +380,23 @@ impl<'a> Download<'a> {
             None
         };
         let ask = Ask { request, have };
+        let timeout = self.ctx.settings.request_timeout;
+        let result = match request {
+            // Fire and forget: the queued request, if still there, is answered "cancelled".
+            Request::Cancel(..) => return self.ctx.pipes.cancel(peer, ask),
+            Request::Block(..) => {
+                let pipes = self.ctx.pipes.clone();
+                Box::pin(async move { pipes.request(peer, ask).await }) as AnswerFuture
+            }
+            Request::Manifest(_) | Request::Have(_) => {
+                let node = self.ctx.node.clone();
+                Box::pin(async move { node.request(peer, ask).await })
+            }
+        };
         self.in_flight.push(Box::pin(async move {
-            let result = match tokio::time::timeout(guard, node.request(peer, ask)).await {
+            let result = match tokio::time::timeout(timeout, result).await {
                 Ok(result) => result,
-                Err(_) => Err(format!("peer {peer} did not answer within {guard:?}")),
+                Err(_) => Err(format!("peer {peer} did not answer within {timeout:?}")),
             };
             Outcome {
                 peer,

@@ -1,0 +1,140 @@
+//! The serving end of block pipes: a stream a remote peer opened to this node is read
+//! for block requests and cancels, which go to the node's [`Uploader`]; its answers are
+//! written back on the same stream as the uploader releases them.
+//!
+//! Bounded: a stream has at most [`MAX_UNANSWERED`] requests read and not yet answered
+//! (beyond, this side stops reading and the asker's writes wait), and an upload slot
+//! frees as soon as its answer is written, or is dropped unwritten because the stream
+//! failed ([`SlotRelease`]).
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use futures::{AsyncReadExt as _, AsyncWriteExt as _};
+use libp2p::PeerId;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use super::super::codec::{Request, Response};
+use super::super::serve::{Answer, Reply, SlotId, Uploader};
+use super::frame::{read_ask, write_answer};
+use super::lock;
+
+/// Requests of one stream read and not yet answered, at most.
+pub const MAX_UNANSWERED: usize = 256;
+
+/// A node's uploader, shared by the streams it serves.
+pub type SharedUploader = Arc<Mutex<Uploader<PipeReply>>>;
+
+/// Where one block request's answer goes: its stream's writer, under the request's tag.
+pub struct PipeReply {
+    tag: u32,
+    out: mpsc::UnboundedSender<Outgoing>,
+    _unanswered: OwnedSemaphorePermit,
+}
+
+impl Reply for PipeReply {
+    fn is_open(&self) -> bool {
+        !self.out.is_closed()
+    }
+}
+
+/// An answer on its way to the writer.
+struct Outgoing {
+    tag: u32,
+    response: Response,
+    _slot: Option<SlotRelease>,
+    _unanswered: OwnedSemaphorePermit,
+}
+
+/// Frees an upload slot when dropped: after its answer is written, or unwritten.
+struct SlotRelease {
+    slot: SlotId,
+    uploader: SharedUploader,
+}
+
+impl Drop for SlotRelease {
+    fn drop(&mut self) {
+        let answers = lock(&self.uploader).on_done(self.slot);
+        dispatch(&self.uploader, answers);
+    }
+}
+
+/// Hands answers to the writers of their streams (never under the uploader's lock).
+fn dispatch(uploader: &SharedUploader, answers: Vec<Answer<PipeReply>>) {
+    for Answer {
+        reply,
+        response,
+        slot,
+    } in answers
+    {
+        let PipeReply {
+            tag,
+            out,
+            _unanswered,
+        } = reply;
+        let outgoing = Outgoing {
+            tag,
+            response,
+            _slot: slot.map(|slot| SlotRelease {
+                slot,
+                uploader: Arc::clone(uploader),
+            }),
+            _unanswered,
+        };
+        // A stream gone meanwhile: the answer is dropped here, its slot freed.
+        let _ = out.send(outgoing);
+    }
+}
+
+/// Serves the pipe `stream` that `peer` opened, until it fails or closes.
+pub async fn serve(peer: PeerId, stream: libp2p::Stream, uploader: SharedUploader) {
+    let (mut input, mut output) = stream.split();
+    let (out, mut outgoing) = mpsc::unbounded_channel::<Outgoing>();
+    let unanswered = Arc::new(Semaphore::new(MAX_UNANSWERED));
+    let reading = async {
+        loop {
+            let Ok(permit) = Arc::clone(&unanswered).acquire_owned().await else {
+                return io::Error::other("the request budget closed");
+            };
+            let (tag, ask) = match read_ask(&mut input).await {
+                Ok(frame) => frame,
+                Err(e) => return e,
+            };
+            let answers = match ask.request {
+                Request::Block(..) => {
+                    let reply = PipeReply {
+                        tag,
+                        out: out.clone(),
+                        _unanswered: permit,
+                    };
+                    lock(&uploader).on_block_request(peer, reply, ask)
+                }
+                Request::Cancel(object, index) => {
+                    lock(&uploader).on_cancel(peer, object, index, ask.have)
+                }
+                Request::Manifest(_) | Request::Have(_) => {
+                    return io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a manifest or holdings question on a block pipe (they belong on /versus/chunks/3)",
+                    )
+                }
+            };
+            dispatch(&uploader, answers);
+        }
+    };
+    let writing = async {
+        while let Some(answer) = outgoing.recv().await {
+            write_answer(&mut output, answer.tag, &answer.response).await?;
+            if outgoing.is_empty() {
+                output.flush().await?;
+            }
+        }
+        Ok::<(), io::Error>(())
+    };
+    tokio::select! {
+        e = reading => tracing::debug!(%peer, "stopped reading a block pipe: {e}"),
+        result = writing => if let Err(e) = result {
+            tracing::debug!(%peer, "stopped writing a block pipe: {e}");
+        },
+    }
+}
