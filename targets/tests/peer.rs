@@ -1,5 +1,6 @@
 //! The peer-to-peer target end to end: real libp2p peers on loopback, each on its own
-//! thread and current-thread runtime, driven through their admin planes.
+//! thread and current-thread runtime, driven through their admin planes; a peer
+//! whose bootstrap peer was not up yet dials it again until it is.
 
 mod peer_support;
 
@@ -286,4 +287,49 @@ async fn a_flash_crowd_beats_the_seed_upload_bound() {
         "swarming must beat the seed alone (14 s): {makespan:.2} s"
     );
     assert!(from_seed < 896, "peers traded blocks among themselves");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_whose_bootstrap_was_not_up_yet_joins_when_it_is() {
+    // A port nobody listens on yet: the first dial fails (connection refused).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let at: libp2p::Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}")
+        .parse()
+        .expect("a multiaddr");
+    let early = TestPeer::spawn(PeerArgs {
+        bootstrap: vec![at.clone()],
+        ..PeerArgs::default()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        early.status().await["connected_peers"],
+        serde_json::json!([])
+    );
+    let seed = TestPeer::spawn(PeerArgs {
+        listen: at,
+        ..PeerArgs::default()
+    });
+    // Redials come every 2 s: bounded wait, generous for a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = early.status().await;
+        let peers = status["connected_peers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if peers
+            .iter()
+            .any(|p| p == &serde_json::json!(seed.peer_id.to_string()))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the early peer never reached its bootstrap peer: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -46,7 +46,14 @@ pub struct Node {
     announcements: HashMap<QueryId, (ObjectId, Vec<AnnounceWaiter>)>,
     /// Provider records stored for other peers.
     remote_records: RemoteRecords,
+    /// The `--bootstrap` peers, dialed again while this node has no connection at all.
+    bootstrap_peers: Vec<Multiaddr>,
 }
+
+/// How often a node with no connection dials its bootstrap peers again: a dial that
+/// failed (a listener's backlog full when a thousand peers start at once, a bootstrap
+/// peer restarting) must not leave the node outside the swarm for good.
+const REDIAL_BOOTSTRAP_EVERY: Duration = Duration::from_secs(2);
 
 impl Node {
     /// Wraps `swarm`; returns the node and a handle to it.
@@ -65,6 +72,7 @@ impl Node {
             lookups: HashMap::new(),
             announcements: HashMap::new(),
             remote_records: RemoteRecords::default(),
+            bootstrap_peers: Vec::new(),
         };
         (node, NodeHandle { commands: tx })
     }
@@ -109,6 +117,7 @@ impl Node {
     /// Dials the bootstrap peers and starts a Kademlia bootstrap. A multiaddr ending in
     /// `/p2p/<id>` also seeds the routing table.
     pub fn bootstrap(&mut self, peers: &[Multiaddr]) -> anyhow::Result<()> {
+        self.bootstrap_peers = peers.to_vec();
         let mut seeded = false;
         for full in peers {
             let mut addr = full.clone();
@@ -133,6 +142,8 @@ impl Node {
 
     /// Runs until `stop` turns true or every handle is dropped.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut redial = tokio::time::interval(REDIAL_BOOTSTRAP_EVERY);
+        redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
@@ -141,6 +152,7 @@ impl Node {
                         break;
                     }
                 }
+                _ = redial.tick(), if !self.bootstrap_peers.is_empty() => self.redial_if_alone(),
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command),
                     None => break,
@@ -158,6 +170,20 @@ impl Node {
             have_answers = requests.get(ROUTE_HAVE, 200) + requests.get(ROUTE_HAVE, 404),
             "network task stopped"
         );
+    }
+
+    /// Dials the bootstrap peers again if this node has no connection at all.
+    fn redial_if_alone(&mut self) {
+        if self.swarm.connected_peers().next().is_some() {
+            return;
+        }
+        let peers = self.bootstrap_peers.clone();
+        tracing::debug!(
+            count = peers.len(),
+            "no connection: dialing the bootstrap peers again"
+        );
+        // Dial errors were reported by the first attempt; a failure here is tried again later.
+        let _ = self.bootstrap(&peers);
     }
 
     fn on_command(&mut self, command: Command) {

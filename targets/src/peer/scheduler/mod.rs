@@ -7,8 +7,10 @@
 //!   starting point, so many downloaders that start together ask for different chunks and
 //!   soon have something to trade.
 //! - **Paced**: each peer gets as many requests in flight as its measured delivery rate
-//!   keeps busy for a short while ([`pace`]), at most `max_per_peer`, so requests go
-//!   where they are served soonest instead of queueing at slow peers.
+//!   keeps busy for a short while ([`pace`]), at most `max_per_peer`, and the fastest
+//!   peers are served first, so requests go where they are served soonest instead of
+//!   queueing at slow peers (at the end of a download, the seed rather than a busy
+//!   fellow downloader).
 //! - **Endgame**: once every missing chunk is already requested and at most
 //!   [`ENDGAME_MISSING`] are missing, an idle peer may duplicate a request (at most
 //!   [`MAX_DUPLICATES`] copies per chunk), so one slow or stalled peer cannot hold up the
@@ -221,8 +223,21 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
             return picks;
         }
         let start = (self.next_random() as usize) % self.order.len();
-        for k in 0..self.order.len() {
-            let peer = self.order[(start + k) % self.order.len()].clone();
+        let mut turn: Vec<P> = (0..self.order.len())
+            .map(|k| self.order[(start + k) % self.order.len()].clone())
+            .collect();
+        // Fastest first (peers not measured yet before all, so they get tried; ties keep
+        // the random rotation): fresh chunks go where they are served soonest, and when
+        // few are left, at the end of a download, they go to the seed or a finished peer
+        // instead of queueing at a fellow downloader that shares its upload with many.
+        let rate = |p: &P| {
+            self.peers
+                .get(p)
+                .and_then(|s| s.pace.rate())
+                .unwrap_or(f64::INFINITY)
+        };
+        turn.sort_by(|a, b| rate(b).total_cmp(&rate(a)));
+        for peer in turn {
             if let Some(state) = self.peers.get_mut(&peer) {
                 match state.backoff_until {
                     Some(until) if until > now => continue,

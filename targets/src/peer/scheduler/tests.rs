@@ -67,6 +67,32 @@ fn requests_follow_the_measured_rates() {
 }
 
 #[test]
+fn the_last_fresh_chunks_go_to_the_fastest_peer() {
+    // Ten chunks; a slow peer 1 (a busy fellow downloader) and a fast peer 2 (the seed)
+    // both hold all of them. After a first round (two requests each, one second against
+    // 10 ms), six chunks are missing (more than the endgame's) and the fast peer may take
+    // eight: it gets all six, whichever peer the random rotation starts with.
+    let start = Instant::now();
+    let later = start + std::time::Duration::from_secs(2);
+    for seed in 0..8 {
+        let mut s = Scheduler::new(10, 8, seed);
+        s.set_have(&1u32, &Have::All);
+        s.set_have(&2u32, &Have::All);
+        for (p, i) in s.next_requests(start) {
+            let took = if p == 1 { 1000 } else { 10 };
+            assert!(s.completed(&p, i, start + std::time::Duration::from_millis(took)));
+        }
+        assert_eq!(s.done_count(), 4);
+        let picks = s.next_requests(later);
+        assert_eq!(picks.len(), 6, "rotation seed {seed}: {picks:?}");
+        assert!(
+            picks.iter().all(|(p, _)| *p == 2),
+            "rotation seed {seed}: {picks:?}"
+        );
+    }
+}
+
+#[test]
 fn rarest_first() {
     let mut s = Scheduler::new(4, 1, 3);
     s.set_have(&1u32, &Have::All);
