@@ -34,6 +34,17 @@ def start_times(log):
     return launched, settled
 
 
+def failed_row(n, label, run_dir):
+    """A table row for a run that wrote no report: how far it got, and why it stopped."""
+    log_path = run_dir / "stderr.log"
+    log = log_path.read_text(errors="replace") if log_path.exists() else ""
+    launched, settled = start_times(log)
+    errors = [ANSI.sub("", l).strip() for l in log.splitlines() if l.startswith("error")]
+    why = (errors[-1] if errors else "no error line (see stderr.log)").replace("|", "/")
+    start = " + ".join("—" if v is None else f"{v:.1f}" for v in (launched, settled))
+    return (f"| {n} | {label} | {run_dir.name} failed | {why[:300]} | | | | | | | {start} | | | |")
+
+
 def one_run(run_dir):
     report = json.loads((run_dir / "report.json").read_text())
     run = next(r for r in report["runs"] if r["arch"] == "p2p")
@@ -97,6 +108,9 @@ def main():
             runs = sorted((base / label).glob("run*"), key=lambda p: int(p.name[3:]))
             rows = [one_run(r) for r in runs if (r / "report.json").exists()]
             by_label[label] = rows
+            failed = [r for r in runs if not (r / "report.json").exists()]
+            for run in failed:
+                print(failed_row(n, label, run))
             if not rows:
                 continue
             col = lambda k: [r[k] for r in rows]

@@ -16,9 +16,13 @@ run $versus sweep scenarios/scale-out.toml --users 32 --servers 1,2,4 --arch cs 
 run $versus sweep scenarios/flash-crowd.toml --users 4,8,16,32,64 --out reports/flash-crowd-sweep
 run $versus run scenarios/spof.toml                              --out reports/spof
 run $versus sweep scenarios/churn.toml --users 16,32,64          --out reports/churn
-# The swarm alone (issue 14); N = 1000 (72 peer hosts) needs ~22 GB here: run it alone, see ci/swarm-bench.sh.
+# The swarm alone (issue 14), then the 1,000-peer run (72 peer hosts; it does not complete
+# on 2 cores yet and exits 3, its summary row says why: see ci/swarm-bench.sh).
 SWARM_BENCH_NS="16 64 256" SWARM_BENCH_BINS="head=$versus" SWARM_BENCH_OUT=target/swarm-bench ci/swarm-bench.sh
 mkdir -p reports/swarm-bench && cp target/swarm-bench/summary.md reports/swarm-bench/summary.md
+SWARM_BENCH_NS=1000 SWARM_BENCH_HOSTED_RSS_MIB=20 SWARM_BENCH_BINS="head=$versus" SWARM_BENCH_OUT=target/swarm-bench-1000 \
+    ci/swarm-bench.sh || echo "the 1,000-peer run failed (exit $?): see reports/swarm-bench/n1000.md" >&2
+cp target/swarm-bench-1000/summary.md reports/swarm-bench/n1000.md
 run $versus claims --quick                                       --out reports/claims-quick
 run $versus claims --only 1,8                                    --out reports/claims-flash
 # The full suite twice (about 18 minutes each): verdicts must not flip between the two.
