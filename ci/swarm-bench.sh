@@ -52,10 +52,11 @@
 #     --set architectures.peers_per_process=auto --set architectures.ready_timeout=120s \
 #     --out versus-report/swarm-bench/n1000/head/run0 --progress none
 # (or `SWARM_BENCH_NS=1000 SWARM_BENCH_HOSTED_RSS_MIB=20 ci/swarm-bench.sh`). On this
-# 2-core machine it does not complete yet: the 1,000 peers launch in ~1 s and join, but
-# the swarm settles only after ~120 s (Kademlia's bootstrap of every peer, load ~100)
-# and the seed's provider announcement then times out, so the run fails with exit 3
-# (reports/swarm-bench/block-pipes.md, section 4). Run it on a quiet machine: on a
+# 2-core machine it is CPU-bound and fails: the 1,000 peers launch in ~1 s and join,
+# the swarm settles only after ~120 s (Kademlia's bootstrap of every peer, load ~100),
+# and then most downloads fail (955 of 1,000 in reports/swarm-bench/n1000.md; one try
+# stopped earlier, the seed's provider announcement timing out). See
+# reports/swarm-bench/block-pipes.md, section 4. Run it on a quiet machine: on a
 # shared one its makespan measures the other work.
 #
 # Everything runs on loopback; `versus run` stops every node it started. Each run is
