@@ -2,13 +2,14 @@
 //!
 //! Manifest and holdings questions (request-response) are answered at once by
 //! [`answer_question`]. Block requests arrive on the block pipes ([`super::pipe`]) and
-//! their answers go out through a few **upload slots**: at most `slots` blocks are being sent at any time, taken from the
-//! requesting peers in turn (round robin), and only a short queue waits behind them; a
+//! their answers go out through a few **upload slots**: at most `slots` blocks are being
+//! sent at any time, taken from the requesting peers in turn (round robin), and only a
+//! short queue waits behind them; a
 //! request beyond that is answered `Busy` at once, so the requester asks someone else
 //! instead of waiting. Sending a few blocks at full speed rather than every requested block
 //! at a trickle gets blocks into the swarm early, where peers can trade them (BitTorrent's
-//! reason for upload slots). A slot frees when the pipe has written the answer (or
-//! lost its stream), or after the request timeout at the latest. A requester that got a block
+//! reason for upload slots). A slot frees when the pipe has written the answer (or lost
+//! its stream), or after the request timeout at the latest. A requester that got a block
 //! elsewhere cancels its queued request for it, so the queue never sends it twice.
 //!
 //! Both are sized by the upload cap ([`SlotSettings::for_upload`]): a fast uploader (a
@@ -226,17 +227,16 @@ impl<R: Reply> Uploader<R> {
         vec![Answer::at_once(dropped.reply, Response::Cancelled)]
     }
 
-    /// Takes one block request (`ask` holds [`Request::Block`]); returns the answers to
-    /// send now.
-    pub fn on_block_request(&mut self, peer: PeerId, reply: R, ask: Ask) -> Vec<Answer<R>> {
-        let Ask { request, have } = ask;
-        let (object, index) = match request {
-            Request::Block(object, index) => (object, index),
-            other => {
-                self.holdings.note_requester(&other.object(), peer, have);
-                return vec![Answer::at_once(reply, Response::NotFound)];
-            }
-        };
+    /// Takes `peer`'s request for block `index` of `object` (`have`: what the asker holds
+    /// now); returns the answers to send now.
+    pub fn on_block_request(
+        &mut self,
+        peer: PeerId,
+        reply: R,
+        object: ObjectId,
+        index: u32,
+        have: Option<Have>,
+    ) -> Vec<Answer<R>> {
         self.holdings.note_requester(&object, peer, have);
         if self.misbehave == Some(Misbehave::Stall) {
             tracing::debug!(%peer, %object, index, "stalling a block request on purpose (--misbehave stall)");

@@ -24,6 +24,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::Either;
 use futures::stream::FuturesUnordered;
 use futures::{Future, StreamExt as _};
 use libp2p::PeerId;
@@ -119,7 +120,6 @@ pub struct FetchContext {
 }
 
 type Pending = Pin<Box<dyn Future<Output = Outcome> + Send>>;
-type AnswerFuture = Pin<Box<dyn Future<Output = Result<Response, String>> + Send>>;
 
 struct Outcome {
     peer: PeerId,
@@ -381,20 +381,20 @@ impl<'a> Download<'a> {
         };
         let ask = Ask { request, have };
         let timeout = self.ctx.settings.request_timeout;
-        let result = match request {
+        let answer = match request {
             // Fire and forget: the queued request, if still there, is answered "cancelled".
             Request::Cancel(..) => return self.ctx.pipes.cancel(peer, ask),
             Request::Block(..) => {
                 let pipes = self.ctx.pipes.clone();
-                Box::pin(async move { pipes.request(peer, ask).await }) as AnswerFuture
+                Either::Left(async move { pipes.request(peer, ask).await })
             }
             Request::Manifest(_) | Request::Have(_) => {
                 let node = self.ctx.node.clone();
-                Box::pin(async move { node.request(peer, ask).await })
+                Either::Right(async move { node.request(peer, ask).await })
             }
         };
         self.in_flight.push(Box::pin(async move {
-            let result = match tokio::time::timeout(timeout, result).await {
+            let result = match tokio::time::timeout(timeout, answer).await {
                 Ok(result) => result,
                 Err(_) => Err(format!("peer {peer} did not answer within {timeout:?}")),
             };

@@ -101,13 +101,13 @@ pub async fn serve(peer: PeerId, stream: libp2p::Stream, uploader: SharedUploade
                 Err(e) => return e,
             };
             let answers = match ask.request {
-                Request::Block(..) => {
+                Request::Block(object, index) => {
                     let reply = PipeReply {
                         tag,
                         out: out.clone(),
                         _unanswered: permit,
                     };
-                    lock(&uploader).on_block_request(peer, reply, ask)
+                    lock(&uploader).on_block_request(peer, reply, object, index, ask.have)
                 }
                 Request::Cancel(object, index) => {
                     lock(&uploader).on_cancel(peer, object, index, ask.have)

@@ -8,7 +8,7 @@
 //! then fails with the reason, and the next request to that peer opens a new link.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -66,7 +66,8 @@ async fn exchange(
     commands: &mut mpsc::UnboundedReceiver<Outbound>,
 ) -> String {
     let (mut input, mut output) = stream.split();
-    let waiting: Arc<Mutex<HashMap<u32, Waiter>>> = Arc::default();
+    // Shared by the reading and the writing half of this one task (never across an await).
+    let waiting: Mutex<HashMap<u32, Waiter>> = Mutex::default();
     let reading = async {
         loop {
             match read_answer(&mut input).await {

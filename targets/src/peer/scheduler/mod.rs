@@ -223,21 +223,19 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
             return picks;
         }
         let start = (self.next_random() as usize) % self.order.len();
-        let mut turn: Vec<P> = (0..self.order.len())
-            .map(|k| self.order[(start + k) % self.order.len()].clone())
-            .collect();
         // Fastest first (peers not measured yet before all, so they get tried; ties keep
         // the random rotation): fresh chunks go where they are served soonest, and when
         // few are left, at the end of a download, they go to the seed or a finished peer
         // instead of queueing at a fellow downloader that shares its upload with many.
-        let rate = |p: &P| {
-            self.peers
-                .get(p)
-                .and_then(|s| s.pace.rate())
-                .unwrap_or(f64::INFINITY)
-        };
-        turn.sort_by(|a, b| rate(b).total_cmp(&rate(a)));
-        for peer in turn {
+        let mut turn: Vec<(f64, P)> = (0..self.order.len())
+            .map(|k| {
+                let peer = &self.order[(start + k) % self.order.len()];
+                let rate = self.peers.get(peer).and_then(|s| s.pace.rate());
+                (rate.unwrap_or(f64::INFINITY), peer.clone())
+            })
+            .collect();
+        turn.sort_by(|(a, _), (b, _)| b.total_cmp(a));
+        for (_, peer) in turn {
             if let Some(state) = self.peers.get_mut(&peer) {
                 match state.backoff_until {
                     Some(until) if until > now => continue,
