@@ -126,3 +126,6 @@ pub async fn accept(mut control: Control, uploader: SharedUploader, stop: watch:
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
