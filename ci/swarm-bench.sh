@@ -5,7 +5,8 @@
 #   seed and the peers sent beyond N·F, as a share of N·F; wire bytes, so protocol
 #   overhead counts too), CPU-seconds of the seed and peers per delivered GiB, peak RSS
 #   per peer (median of the runs' largest peer), and swarm start (peers launched to ready,
-#   then ready to settled, from the harness's log).
+#   ready to every peer joined, then joined to settled, from the harness's log; harnesses
+#   before 2026-12-07 did not log the join, shown as "—", and it was in neither column).
 #
 #   ci/swarm-bench.sh                                  # N = 16 64 256 (5 runs), 1000 (1 run)
 #   SWARM_BENCH_NS=1000 ci/swarm-bench.sh              # the 1,000-peer run alone (quiet machine!)
@@ -52,11 +53,12 @@
 #     --set architectures.peers_per_process=auto --set architectures.ready_timeout=120s \
 #     --out versus-report/swarm-bench/n1000/head/run0 --progress none
 # (or `SWARM_BENCH_NS=1000 SWARM_BENCH_HOSTED_RSS_MIB=20 ci/swarm-bench.sh`). On this
-# 2-core machine it is CPU-bound and fails: the 1,000 peers launch in ~1 s and join,
-# the swarm settles only after ~120 s (Kademlia's bootstrap of every peer, load ~100),
-# and then most downloads fail (955 of 1,000 in reports/swarm-bench/n1000.md; one try
-# stopped earlier, the seed's provider announcement timing out). See
-# reports/swarm-bench/block-pipes.md, section 4. Run it on a quiet machine: on a
+# 2-core machine it is CPU-bound and fails: the 1,000 peers launch in ~1 s; Kademlia's
+# bootstrap of every peer then keeps both cores busy (load 110-130) for minutes: joining
+# took 68 s in one try and more than 7 minutes in another, and the swarm never got quiet
+# within the 120 s settle limit. Then most downloads fail (955 of 1,000 in
+# reports/swarm-bench/n1000.md), or the seed's provider announcement times out before
+# the load. See reports/swarm-bench/block-pipes.md, sections 4 and 6. Run it on a quiet machine: on a
 # shared one its makespan measures the other work.
 #
 # Everything runs on loopback; `versus run` stops every node it started. Each run is

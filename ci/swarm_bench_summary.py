@@ -3,7 +3,11 @@
 
 Usage: swarm_bench_summary.py OUT_DIR N... (OUT_DIR/n<N>/<label>/run<r>/report.json).
 Reads each run's report.json (efficiency, traffic, resources, peer hosting) and stderr.log (the
-harness's "peers started in" and "swarm settled" lines) and prints a markdown table.
+harness's "peers started in", "every peer joined the swarm" and "swarm settled" lines) and
+prints a markdown table. Swarm start is launch + join + settle: peers launched to ready, ready
+to every peer joined (connected, with a routing table), then joined to quiet (CPU under 0.3
+cores; at most architectures.ready_timeout). Harnesses before 2026-12-07 did not log the join,
+which then shows as "—" (it was inside neither of the other two).
 """
 
 import json
@@ -24,24 +28,26 @@ def seconds(text):
 
 
 def start_times(log):
-    """(launch to ready, ready to settled) in seconds, from the harness's info lines."""
-    launched = settled = None
+    """(launch to ready, ready to joined, joined to settled) in seconds, from the harness's
+    info lines; None for a phase not logged."""
+    launched = joined = settled = None
     for line in ANSI.sub("", log).splitlines():
         if "peers started in" in line:
             launched = seconds(line.split("peers started in", 1)[1])
+        elif "every peer joined the swarm" in line:
+            joined = seconds(line.split("every peer joined the swarm", 1)[1])
         elif "swarm settled" in line:
             settled = seconds(line.split("swarm settled", 1)[1])
-    return launched, settled
+    return launched, joined, settled
 
 
 def failed_row(n, label, run_dir):
     """A table row for a run that wrote no report: how far it got, and why it stopped."""
     log_path = run_dir / "stderr.log"
     log = log_path.read_text(errors="replace") if log_path.exists() else ""
-    launched, settled = start_times(log)
     errors = [ANSI.sub("", l).strip() for l in log.splitlines() if l.startswith("error")]
     why = (errors[-1] if errors else "no error line (see stderr.log)").replace("|", "/")
-    start = " + ".join("—" if v is None else f"{v:.1f}" for v in (launched, settled))
+    start = " + ".join("—" if v is None else f"{v:.1f}" for v in start_times(log))
     return (f"| {n} | {label} | {run_dir.name} failed | {why[:300]} | | | | | | | {start} | | | |")
 
 
@@ -59,7 +65,7 @@ def one_run(run_dir):
     delivered = get.get("bytes") or 0
     errors = get.get("errors_total", 0)
     log = (run_dir / "stderr.log").read_text(errors="replace")
-    launched, settled = start_times(log)
+    launched, joined, settled = start_times(log)
     return {
         "eff": run.get("efficiency"),
         "makespan": (run.get("completion") or {}).get("makespan_s"),
@@ -70,6 +76,7 @@ def one_run(run_dir):
         "rss_peer": res.get("peer", {}).get("peak_rss_per_node_bytes")
         or res.get("peer", {}).get("peak_rss_per_process_bytes"),
         "launched": launched,
+        "joined": joined,
         "settled": settled,
         "errors": errors,
         "n": n,
@@ -95,7 +102,7 @@ def main():
     out = Path(sys.argv[1])
     sizes = sys.argv[2:]
     print("| N | build | runs | efficiency med [min, max] | makespan s | bound s | redundant bytes | "
-          "CPU s per GiB | peak RSS per peer MiB | peer processes × peers each | start: launch s + settle s | "
+          "CPU s per GiB | peak RSS per peer MiB | peer processes × peers each | start: launch s + join s + settle s | "
           "cores used | errors | load (1 min) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
@@ -114,7 +121,9 @@ def main():
             if not rows:
                 continue
             col = lambda k: [r[k] for r in rows]
-            start = f"{stats(col('launched'), '{:.1f}')} + {stats(col('settled'), '{:.1f}')}"
+            start = " + ".join(
+                "—" if all(v is None for v in col(k)) else stats(col(k), "{:.1f}")
+                for k in ("launched", "joined", "settled"))
             rss = [v / (1 << 20) if v else None for v in col("rss_peer")]
             print(f"| {n} | {label} | {len(rows)} | {stats(col('eff'), '{:.3f}')} | "
                   f"{stats(col('makespan'), '{:.1f}')} | {stats(col('bound'), '{:.1f}')} | "

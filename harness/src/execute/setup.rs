@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt as _;
 use hyper::{Method, StatusCode};
 use tokio::time::Instant;
 use versus_targets::argv::Multiaddr;
@@ -29,6 +30,8 @@ use crate::record::op::OpKind;
 
 /// The swarm counts as settled when all its nodes together use less CPU than this.
 const SETTLED_CORES: f64 = 0.3;
+/// Peers asked at once whether they joined the swarm.
+const JOIN_CHECKS: usize = 64;
 /// Round trips used to measure the admin-plane overhead.
 const OVERHEAD_SAMPLES: usize = 50;
 
@@ -249,22 +252,36 @@ async fn wait_for_swarm<L: Launcher>(
     cluster: &Cluster<L>,
     timeout: Duration,
 ) -> anyhow::Result<()> {
-    let deadline = Instant::now() + timeout;
+    let started = Instant::now();
+    let deadline = started + timeout;
     if cluster.nodes().len() < 2 {
         return Ok(());
     }
-    for node in cluster.nodes() {
+    // Every node is asked at once (at most JOIN_CHECKS at a time): asked one after the
+    // other, a thousand loaded peers took a minute to answer, and that minute was
+    // counted as the swarm's.
+    let waits = cluster.nodes().iter().map(|node| async move {
         while !joined(node.ready().admin, node.bearer()).await {
             if Instant::now() > deadline {
-                return Err(Failure::CannotRun(format!(
-                    "{} did not join the swarm within {timeout:?} (raise architectures.ready_timeout on a slow machine)",
-                    node.spec().name()
-                ))
-                .into());
+                return Err(node.spec().name());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        Ok(())
+    });
+    let mut waits = futures_util::stream::iter(waits).buffer_unordered(JOIN_CHECKS);
+    while let Some(result) = waits.next().await {
+        if let Err(name) = result {
+            return Err(Failure::CannotRun(format!(
+                "{name} did not join the swarm within {timeout:?} (raise architectures.ready_timeout on a slow machine)"
+            ))
+            .into());
+        }
     }
+    tracing::info!(
+        "every peer joined the swarm {:?} after the peers started",
+        started.elapsed()
+    );
     Ok(())
 }
 
