@@ -204,8 +204,11 @@ impl Download<'_> {
                 sched.ban(&peer);
                 self.ruled_out.insert(peer);
             }
-            // This node cancelled it: the scheduler forgot the request already.
-            Ok(Response::Cancelled) => {}
+            // This node cancelled it: an endgame loser (the scheduler forgot it already),
+            // or a withdrawn request, whose chunk is now asked of a faster peer.
+            Ok(Response::Cancelled) => {
+                sched.withdrawn(&peer, index);
+            }
             Ok(_) => {
                 sched.failed(&peer, index);
             }

@@ -49,6 +49,7 @@ impl Download<'_> {
             duplicates = stats.duplicate_chunks,
             busy = stats.busy_answers,
             cancelled = stats.cancelled,
+            withdrawals = self.withdrawals,
             sources = stats.chunks_by_peer.len(),
             "fetch complete"
         );

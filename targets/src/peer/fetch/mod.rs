@@ -192,6 +192,8 @@ struct Download<'a> {
     duplicates: u64,
     busy: u64,
     cancelled: u64,
+    /// Requests withdrawn from slow peers (cancels sent to move them).
+    withdrawals: u64,
 }
 
 impl<'a> Download<'a> {
@@ -227,6 +229,7 @@ impl<'a> Download<'a> {
             duplicates: 0,
             busy: 0,
             cancelled: 0,
+            withdrawals: 0,
         }
     }
 
@@ -427,9 +430,15 @@ impl<'a> Download<'a> {
             return;
         };
         let id = self.id;
-        let picks = sched.next_requests(std::time::Instant::now());
+        let now = std::time::Instant::now();
+        let picks = sched.next_requests(now);
+        let withdraw = sched.stale_requests(now);
         for (peer, index) in picks {
             self.send(peer, Request::Block(id, index as u32));
+        }
+        for (peer, index) in withdraw {
+            self.withdrawals += 1;
+            self.send(peer, Request::Cancel(id, index as u32));
         }
     }
 

@@ -17,6 +17,13 @@
 //!   end of a download. Earlier duplicates would only waste the swarm's upload. When a
 //!   chunk arrives, [`Scheduler::cancel_others`] gives the peers still holding a request
 //!   for it, so the download cancels those (the losers of the race).
+//! - **Withdrawal**: a request that has waited [`STALE_AFTER`] at one peer while a faster
+//!   peer that holds the chunk has a free slot and nothing fresh to serve (at the end of a
+//!   download: the seed idle while the last chunks queue at busy fellow downloaders) is
+//!   withdrawn: the download cancels it, and only if the answer is "cancelled" (it was
+//!   still queued there, not on its way) is the chunk asked again, of the faster peer.
+//!   Moving it at once instead cost 10 % redundant bytes: most such chunks were already
+//!   in the slow peer's send window.
 //! - **Avoidance**: a peer that served a corrupt chunk is banned for the rest of the
 //!   download; one that failed [`MAX_FAILURES`] requests in a row is banned as well; one
 //!   that answered "busy" gets no new request (nor a holdings question) until its back-off
@@ -39,6 +46,8 @@ pub const MAX_DUPLICATES: u8 = 2;
 pub const ENDGAME_MISSING: usize = 4;
 /// Consecutive failed requests (timeouts, closed connections) after which a peer is dropped.
 pub const MAX_FAILURES: u32 = 2;
+/// A request that has waited this long at one peer may be withdrawn (see the module doc).
+pub const STALE_AFTER: Duration = Duration::from_millis(1000);
 /// A peer that answered "busy" gets no new request for this long (plus jitter).
 pub const BUSY_BACKOFF: Duration = Duration::from_millis(150);
 /// The longest back-off after "busy" answers in a row (before jitter).
@@ -67,6 +76,8 @@ struct InFlight {
     sent: Instant,
     /// Requests in flight to the peer when it was sent, itself included.
     depth: usize,
+    /// A cancel went out for it, to ask the chunk of a faster peer if it was still queued.
+    withdrawing: bool,
 }
 
 impl PeerState {
@@ -251,6 +262,7 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
                         index,
                         sent: now,
                         depth,
+                        withdrawing: false,
                     });
                 }
                 picks.push((peer.clone(), index));
@@ -335,6 +347,82 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         self.done.insert(index);
         self.done_count += 1;
         true
+    }
+
+    /// Requests to withdraw at `now` (see the module doc), marked as withdrawing: the
+    /// caller cancels each, and reports a "cancelled" answer with [`Self::withdrawn`].
+    pub fn stale_requests(&mut self, now: Instant) -> Vec<(P, usize)> {
+        let stale =
+            |r: &InFlight| !r.withdrawing && now.saturating_duration_since(r.sent) >= STALE_AFTER;
+        if !self.peers.values().any(|p| p.in_flight.iter().any(stale)) {
+            return Vec::new();
+        }
+        // Peers with free slots and nothing fresh to ask of them: (peer, free slots, rate).
+        let mut spare: Vec<(P, usize, f64)> = self
+            .order
+            .iter()
+            .filter_map(|peer| {
+                let state = self.peers.get(peer)?;
+                let rate = state.pace.rate()?;
+                let free = state
+                    .pace
+                    .limit(self.max_per_peer)
+                    .saturating_sub(state.in_flight.len());
+                let idle = !state.banned
+                    && free > 0
+                    && state.backoff_until.is_none_or(|until| until <= now)
+                    && !useful(&state.have, &self.done)
+                        .into_iter()
+                        .any(|i| self.requested[i] == 0);
+                idle.then(|| (peer.clone(), free, rate))
+            })
+            .collect();
+        let mut withdraw = Vec::new();
+        for peer in &self.order {
+            let Some(state) = self.peers.get(peer) else {
+                continue;
+            };
+            let rate = state.pace.rate().unwrap_or(0.0);
+            for r in state.in_flight.iter().filter(|r| stale(r)) {
+                let taker = spare.iter_mut().find(|(other, free, other_rate)| {
+                    other != peer
+                        && *free > 0
+                        && *other_rate > rate
+                        && self
+                            .peers
+                            .get(other)
+                            .is_some_and(|o| o.have.contains(r.index))
+                });
+                if let Some((_, free, _)) = taker {
+                    *free -= 1;
+                    withdraw.push((peer.clone(), r.index));
+                }
+            }
+        }
+        for (peer, index) in &withdraw {
+            if let Some(r) = self
+                .peers
+                .get_mut(peer)
+                .and_then(|s| s.in_flight.iter_mut().find(|r| r.index == *index))
+            {
+                r.withdrawing = true;
+            }
+        }
+        withdraw
+    }
+
+    /// `peer` answered that the request for chunk `index` was cancelled. A withdrawn one
+    /// is forgotten, so the chunk is asked of another peer; returns whether it was one.
+    pub fn withdrawn(&mut self, peer: &P, index: usize) -> bool {
+        let withdrawing = self.peers.get(peer).is_some_and(|s| {
+            s.in_flight
+                .iter()
+                .any(|r| r.index == index && r.withdrawing)
+        });
+        if withdrawing {
+            self.finish_request(peer, index);
+        }
+        withdrawing
     }
 
     /// The request for chunk `index` to `peer` failed (timeout, closed connection, …).

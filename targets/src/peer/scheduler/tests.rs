@@ -267,3 +267,85 @@ fn different_seeds_spread_first_requests() {
         .collect();
     assert!(firsts.len() > 4, "{firsts:?}");
 }
+
+#[test]
+fn a_stale_request_is_withdrawn_for_an_idle_faster_peer_and_only_once() {
+    // 24 chunks. Peers 1 and 3-7 (busy fellow downloaders) hold them all and answer in
+    // 400 ms; peer 2 (the seed) answers in 5 ms but is first known to hold chunks 0 and 1
+    // only.
+    let start = Instant::now();
+    let ms = std::time::Duration::from_millis;
+    let slow = [1u32, 3, 4, 5, 6, 7];
+    let mut s = Scheduler::new(24, 8, 3);
+    for p in slow {
+        s.set_have(&p, &Have::All);
+    }
+    s.set_have(&2u32, &some(24, &[0, 1]));
+    for (p, i) in s.next_requests(start) {
+        let took = if p == 2 { 5 } else { 400 };
+        assert!(s.completed(&p, i, start + ms(took)));
+    }
+    // Peer 2 has nothing fresh: the slow peers get requests, which wait.
+    let t1 = start + ms(500);
+    let mut at_slow: Vec<usize> = s
+        .next_requests(t1)
+        .into_iter()
+        .map(|(p, i)| {
+            assert!(slow.contains(&p));
+            i
+        })
+        .collect();
+    at_slow.sort_unstable();
+    // Peer 2 turns out to hold everything: it takes what is left and is idle again.
+    s.set_have(&2u32, &Have::All);
+    for (p, i) in s.next_requests(t1) {
+        assert_eq!(p, 2);
+        assert!(s.completed(&p, i, t1 + ms(5)));
+    }
+    assert_eq!(s.done_count() + at_slow.len(), 24);
+    assert!(
+        at_slow.len() > ENDGAME_MISSING,
+        "not the endgame: {at_slow:?}"
+    );
+    assert!(
+        s.stale_requests(t1 + ms(900)).is_empty(),
+        "not stale before STALE_AFTER"
+    );
+    let later = t1 + STALE_AFTER + ms(1);
+    let withdrawn = s.stale_requests(later);
+    assert!(!withdrawn.is_empty());
+    assert!(withdrawn
+        .iter()
+        .all(|(p, i)| slow.contains(p) && at_slow.contains(i)));
+    assert!(s.stale_requests(later).is_empty(), "withdrawn once");
+    // Still requested while the cancels are on their way: nothing new for peer 2 yet.
+    assert!(s.next_requests(later).is_empty());
+    // The slow peers answer "cancelled": those chunks go to peer 2.
+    for (p, i) in &withdrawn {
+        assert!(s.withdrawn(p, *i));
+        assert!(!s.withdrawn(p, *i), "forgotten");
+    }
+    let mut again: Vec<(u32, usize)> = s.next_requests(later);
+    again.sort_unstable();
+    let mut expected: Vec<(u32, usize)> = withdrawn.iter().map(|(_, i)| (2, *i)).collect();
+    expected.sort_unstable();
+    assert_eq!(again, expected);
+}
+
+#[test]
+fn no_withdrawal_while_the_faster_peer_has_fresh_chunks() {
+    let start = Instant::now();
+    let ms = std::time::Duration::from_millis;
+    let mut s = Scheduler::new(64, 2, 9);
+    s.set_have(&1u32, &Have::All);
+    s.set_have(&2u32, &Have::All);
+    for (p, i) in s.next_requests(start) {
+        let took = if p == 1 { 400 } else { 5 };
+        assert!(s.completed(&p, i, start + ms(took)));
+    }
+    let t1 = start + ms(500);
+    let picks = s.next_requests(t1);
+    assert!(picks.iter().any(|(p, _)| *p == 1), "{picks:?}");
+    // Peer 2's slots are full, and plenty of fresh chunks remain: peer 1 keeps its requests.
+    assert!(s.stale_requests(t1 + STALE_AFTER * 2).is_empty());
+}
