@@ -48,6 +48,9 @@ pub const ENDGAME_MISSING: usize = 4;
 pub const MAX_FAILURES: u32 = 2;
 /// A request that has waited this long at one peer may be withdrawn (see the module doc).
 pub const STALE_AFTER: Duration = Duration::from_millis(1000);
+/// Stale requests are looked for at most this often: the download asks after every
+/// answer, and a look costs a pass over every peer's holdings.
+pub const STALE_CHECK_EVERY: Duration = Duration::from_millis(100);
 /// A peer that answered "busy" gets no new request for this long (plus jitter).
 pub const BUSY_BACKOFF: Duration = Duration::from_millis(150);
 /// The longest back-off after "busy" answers in a row (before jitter).
@@ -101,6 +104,8 @@ pub struct Scheduler<P> {
     order: Vec<P>,
     max_per_peer: usize,
     rng: u64,
+    /// No look for stale requests before this time (see [`STALE_CHECK_EVERY`]).
+    next_stale_check: Option<Instant>,
 }
 
 impl<P: Clone + Eq + Hash> Scheduler<P> {
@@ -117,6 +122,7 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
             order: Vec::new(),
             max_per_peer: max_per_peer.max(1),
             rng: seed | 1,
+            next_stale_check: None,
         }
     }
 
@@ -352,6 +358,10 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
     /// Requests to withdraw at `now` (see the module doc), marked as withdrawing: the
     /// caller cancels each, and reports a "cancelled" answer with [`Self::withdrawn`].
     pub fn stale_requests(&mut self, now: Instant) -> Vec<(P, usize)> {
+        if self.next_stale_check.is_some_and(|next| now < next) {
+            return Vec::new();
+        }
+        self.next_stale_check = Some(now + STALE_CHECK_EVERY);
         let stale =
             |r: &InFlight| !r.withdrawing && now.saturating_duration_since(r.sent) >= STALE_AFTER;
         if !self.peers.values().any(|p| p.in_flight.iter().any(stale)) {
@@ -371,9 +381,9 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
                 let idle = !state.banned
                     && free > 0
                     && state.backoff_until.is_none_or(|until| until <= now)
-                    && !useful(&state.have, &self.done)
-                        .into_iter()
-                        .any(|i| self.requested[i] == 0);
+                    && !(0..self.chunks).any(|i| {
+                        state.have.contains(i) && !self.done.contains(i) && self.requested[i] == 0
+                    });
                 idle.then(|| (peer.clone(), free, rate))
             })
             .collect();
