@@ -3,7 +3,8 @@
 //! other's listen addresses, and the chunk protocol on request-response. Also builds the
 //! [`Swarm`] around it, with settings sized for a small memory footprint (many peers run
 //! on one machine). Kademlia stores no inbound record by itself: the swarm task admits
-//! provider records within a budget ([`super::records`]).
+//! provider records within a budget ([`super::records`]), and its store lists providers
+//! in random order ([`super::provider_store`]) so lookups find the whole swarm.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use libp2p::{connection_limits, identify, kad, StreamProtocol, Swarm};
 use super::codec::{ChunkCodec, PROTOCOL};
 use super::connections::ConnectionArgs;
 use super::memory::MemoryLimit;
+use super::provider_store::ShuffledStore;
 use super::records::STORE_KEYS;
 use super::transport;
 use crate::shaping::Shaper;
@@ -41,7 +43,7 @@ pub struct Behaviour {
     /// (one probe per process, shared by the peers it hosts).
     pub memory: MemoryLimit,
     /// The DHT: provider records and peer routing.
-    pub kad: kad::Behaviour<MemoryStore>,
+    pub kad: kad::Behaviour<ShuffledStore>,
     /// Exchange of listen addresses and supported protocols.
     pub identify: identify::Behaviour,
     /// Manifest and holdings questions.
@@ -79,7 +81,7 @@ pub fn build_swarm(
         .set_publication_interval(None)
         // Inbound records come to the swarm task, which admits them within a budget.
         .set_record_filtering(kad::StoreInserts::FilterBoth);
-    let store = MemoryStore::with_config(
+    let store = ShuffledStore::new(MemoryStore::with_config(
         peer_id,
         MemoryStoreConfig {
             max_records: 64,
@@ -90,7 +92,7 @@ pub fn build_swarm(
             // This node's own keys and the remote budget, apart (see `records`).
             max_provided_keys: STORE_KEYS,
         },
-    );
+    ));
     let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
     // Loopback and LAN addresses are never "confirmed" by anyone: serve the DHT anyway.
     kad.set_mode(Some(kad::Mode::Server));

@@ -30,6 +30,7 @@ mod metrics;
 mod node;
 mod outcome;
 pub mod pipe;
+mod provider_store;
 mod records;
 pub mod routes;
 pub mod scheduler;

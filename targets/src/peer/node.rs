@@ -313,7 +313,7 @@ impl Node {
     /// Admits an inbound provider record within the remote budget.
     fn on_provider_record(&mut self, record: kad::ProviderRecord) {
         let provider = record.provider;
-        let store = self.swarm.behaviour_mut().kad.store_mut();
+        let store = self.swarm.behaviour_mut().kad.store_mut().inner_mut();
         let before = self.remote_records.key_count();
         match self.remote_records.admit(store, record) {
             Ok(()) => {
@@ -339,7 +339,10 @@ impl Node {
             return;
         }
         let kad::Event::OutboundQueryProgressed {
-            id, result, step, ..
+            id,
+            result,
+            step,
+            stats,
         } = event
         else {
             return;
@@ -348,6 +351,11 @@ impl Node {
             QueryResult::GetProviders(Ok(GetProvidersOk::FoundProviders { providers, .. })) => {
                 let me = self.peer_id();
                 let providers: Vec<PeerId> = providers.into_iter().filter(|p| *p != me).collect();
+                tracing::debug!(
+                    found = providers.len(),
+                    requests = stats.num_requests(),
+                    "a provider lookup found providers"
+                );
                 let Some((reply, dial)) = self.lookups.get_mut(&id) else {
                     return;
                 };
@@ -391,6 +399,12 @@ impl Node {
                 }
             }
             QueryResult::StartProviding(result) => {
+                tracing::debug!(
+                    ok = result.is_ok(),
+                    took = ?stats.duration(),
+                    successes = stats.num_successes(),
+                    "an announcement ended"
+                );
                 if let Some((object, waiters)) = self.announcements.remove(&id) {
                     let outcome = result.map(|_| ()).map_err(|e| ProvideError::Network {
                         id: object,
