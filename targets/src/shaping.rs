@@ -1,7 +1,9 @@
 //! The network profile, applied by a node to its own data plane (portable, no root).
 //!
 //! A [`Shaper`] holds one node's profile: an upload cap and a download cap, each a
-//! [`TokenBucket`] shared by all of the node's connections, and a one-way latency (with
+//! [`TokenBucket`] shared by all of the node's connections (on the upload side, writes
+//! of at most [`SPARSE_WRITE`] bytes pass the queued bulk, as on a fair-queueing link),
+//! and a one-way latency (with
 //! optional jitter) added to the data the node sends. [`Shaper::wrap`] turns any stream into a [`ShapedStream`] that
 //! applies the profile and counts the bytes it moves into the shaper's [`ByteCounters`].
 //! With no cap and no latency the wrapper only counts bytes.
@@ -27,7 +29,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf};
 
-pub use bucket::{TokenBucket, BURST_TIME, MAX_BURST, MIN_BURST};
+pub use bucket::{TokenBucket, BURST_TIME, MAX_BURST, MIN_BURST, SPARSE_WRITE};
 pub use delay::CLOSE_GRACE;
 pub use route::{IpBlock, LatencyRoute};
 
@@ -207,8 +209,8 @@ impl Shaper {
         };
         ShapedStream {
             io,
-            up: self.upload.clone().map(Throttle::new),
-            down: self.download.clone().map(Throttle::new),
+            up: self.upload.clone().map(|b| Throttle::new(b, true)),
+            down: self.download.clone().map(|b| Throttle::new(b, false)),
             counters: Arc::clone(&self.counters),
         }
     }
