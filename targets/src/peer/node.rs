@@ -142,7 +142,13 @@ impl Node {
 
     /// Runs until `stop` turns true or every handle is dropped.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let mut redial = tokio::time::interval(REDIAL_BOOTSTRAP_EVERY);
+        // The first look comes one period after the start, not at once: the first dials
+        // are still under way then, and dialing again started a second Kademlia bootstrap
+        // at every peer.
+        let mut redial = tokio::time::interval_at(
+            tokio::time::Instant::now() + REDIAL_BOOTSTRAP_EVERY,
+            REDIAL_BOOTSTRAP_EVERY,
+        );
         redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
