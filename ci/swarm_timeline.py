@@ -21,11 +21,13 @@ def http(method, addr, path, body=None, timeout=300):
     req = urllib.request.Request(f"http://{addr}{path}", data=body, method=method)
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.read()
-def counter(addr, name):
-    m = re.search(rf"^{name} (\S+)", http("GET", addr, "/metrics").decode(), re.M)
+def counter(text, name):
+    m = re.search(rf"^{name} (\S+)", text, re.M)
     return float(m.group(1)) if m else 0.0
 def sample(node):
-    return counter(node["admin"], "versus_bytes_sent_total"), counter(node["admin"], "versus_chunks_fetched_total")
+    """(bytes sent, blocks fetched), from one read of the node's /metrics."""
+    text = http("GET", node["admin"], "/metrics").decode()
+    return counter(text, "versus_bytes_sent_total"), counter(text, "versus_chunks_fetched_total")
 try:
     seed = start(["--upload", "4MiB/s"])
     peers = [start(["--upload", "512KiB/s", "--bootstrap", seed["data"]]) for _ in range(n)]

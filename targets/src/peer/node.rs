@@ -4,7 +4,8 @@
 //! over the block pipes, [`super::pipe`], outside this task), keeps Kademlia fed with the
 //! addresses identify learns, and carries out [`Command`]s from the rest of the node
 //! through a cheap, cloneable [`NodeHandle`]: send a chunk-protocol request, look up
-//! providers, announce a provider record, report status. Downloads run as their own tasks and talk to the swarm only through the handle.
+//! providers, announce a provider record, report status. Downloads run as their own
+//! tasks and talk to the swarm only through the handle.
 //! Inbound provider records are admitted here, within the budget of [`RemoteRecords`].
 
 use std::collections::HashMap;
