@@ -4,7 +4,10 @@
 node's /metrics read each interval, printed as upload utilisation (bytes sent / (cap ×
 interval)) of the seed and of the peers together, and the spread of the downloads'
 progress (blocks held: least, median, most). At the end, each download's providers
-(known, and used) and blocks from the seed, from its fetch statistics.
+(known, and used) and blocks from the seed, from its fetch statistics, and where the
+bytes the swarm sent beyond N·F went during the downloads: block payload served twice,
+each protocol's stream bytes beyond that payload (versus_stream_bytes_sent_total), and
+Yamux/Noise framing (the rest of versus_bytes_sent_total).
 usage: ci/swarm_timeline.py target/release/versus 64 [F_MiB] [interval_s]
 Every process it starts is killed when it ends; bounded by 200 s of sampling."""
 import json, subprocess, sys, time, threading, urllib.request, os, re
@@ -24,6 +27,15 @@ def http(method, addr, path, body=None, timeout=300):
 def counter(text, name):
     m = re.search(rf"^{name} (\S+)", text, re.M)
     return float(m.group(1)) if m else 0.0
+def totals(nodes):
+    """Every counter summed over `nodes`, from one read of each node's /metrics."""
+    total = {}
+    for node in nodes:
+        for line in http("GET", node["admin"], "/metrics").decode().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                total[name] = total.get(name, 0.0) + float(value)
+    return total
 def sample(node):
     """(bytes sent, blocks fetched), from one read of the node's /metrics."""
     text = http("GET", node["admin"], "/metrics").decode()
@@ -35,6 +47,7 @@ try:
     data = os.urandom(fmib << 20)
     loc = json.loads(http("POST", seed["admin"], "/objects", data))
     oid = loc.get("id") or loc
+    before = totals([seed] + peers)
     done, stats = {}, {}
     t0 = time.time()
     def fetch(i, p):
@@ -65,6 +78,17 @@ try:
     from_seed = sorted(s["chunks_by_peer"].get(seed["peer_id"], 0) for s in stats.values())
     print(f"providers known per download: least {known[0]}, median {known[len(known) // 2]}, most {known[-1]}; "
           f"blocks from the seed: least {from_seed[0]}, median {from_seed[len(from_seed) // 2]}, most {from_seed[-1]}")
+    after = totals([seed] + peers)
+    sent = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    nf = n * (fmib << 20)
+    pct = lambda b: f"{100 * b / nf:.2f}%"
+    streams = {k.split('"')[1]: v for k, v in sent.items() if k.startswith("versus_stream_bytes_sent_total{")}
+    twice = sent.get("versus_object_bytes_served_total", 0) - nf
+    framing = sent.get("versus_bytes_sent_total", 0) - sum(streams.values())
+    parts = [("payload served twice", twice), ("blocks (headers, requests, holdings)", streams.get("blocks", 0) - nf - twice)]
+    parts += [(k, v) for k, v in streams.items() if k != "blocks"] + [("Yamux/Noise framing", framing)]
+    print(f"sent beyond N·F during the downloads: {pct(sent.get('versus_bytes_sent_total', 0) - nf)} = "
+          + ", ".join(f"{name} {pct(v)}" for name, v in parts))
 finally:
     for p in procs:
         p.kill()

@@ -27,3 +27,5 @@ pub const FETCH_LOOKUP_US: &str = "versus_fetch_lookup_microseconds_total";
 pub const FETCH_FIRST_BLOCK_US: &str = "versus_fetch_first_block_microseconds_total";
 /// Microseconds from a fetch's start to its end, summed (peers).
 pub const FETCH_US: &str = "versus_fetch_microseconds_total";
+/// Bytes a peer wrote on its libp2p streams, labelled by protocol.
+pub const STREAM_BYTES_SENT: &str = "versus_stream_bytes_sent_total";

@@ -219,6 +219,20 @@ pub fn write_counter(out: &mut String, name: &str, help: &str, value: u64) {
     let _ = writeln!(out, "{name} {value}");
 }
 
+/// Writes a counter with one `name{label="…"}` line per value, all of them (zeros too).
+pub fn write_labelled_counters<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: impl IntoIterator<Item = (&'a str, u64)>,
+) {
+    header(out, name, help, "counter");
+    for (value_label, value) in values {
+        let _ = writeln!(out, "{name}{{{label}=\"{value_label}\"}} {value}");
+    }
+}
+
 /// Writes a gauge with its `HELP` and `TYPE` lines.
 pub fn write_gauge(out: &mut String, name: &str, help: &str, value: i64) {
     header(out, name, help, "gauge");

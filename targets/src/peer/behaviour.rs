@@ -6,6 +6,7 @@
 //! provider records within a budget ([`super::records`]), and its store lists providers
 //! in random order ([`super::provider_store`]) so lookups find the whole swarm.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use libp2p::identity::Keypair;
@@ -20,6 +21,7 @@ use super::memory::MemoryLimit;
 use super::provider_store::ShuffledStore;
 use super::records::STORE_KEYS;
 use super::transport;
+use super::wire_bytes::ProtocolBytes;
 use crate::shaping::Shaper;
 
 /// Kademlia protocol name: a private DHT, separate from the public IPFS one.
@@ -61,6 +63,8 @@ pub struct SwarmSettings {
     pub idle_timeout: Duration,
     /// Limits on connections.
     pub connections: ConnectionArgs,
+    /// Where the streams count the bytes they send, by protocol.
+    pub protocol_bytes: Arc<ProtocolBytes>,
 }
 
 /// Builds the swarm: shaped transport plus [`Behaviour`].
@@ -70,7 +74,7 @@ pub fn build_swarm(
     settings: &SwarmSettings,
 ) -> anyhow::Result<Swarm<Behaviour>> {
     let peer_id = keypair.public().to_peer_id();
-    let transport = transport::build(keypair, shaper)?;
+    let transport = transport::build(keypair, shaper, Arc::clone(&settings.protocol_bytes))?;
 
     let mut kad_config = kad::Config::new(KAD_PROTOCOL);
     kad_config

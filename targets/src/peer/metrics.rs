@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::holdings::Holdings;
+use super::wire_bytes::{ProtocolBytes, LABELS as PROTOCOL_LABELS};
 use crate::metric_names;
-use crate::metrics::{write_counter, write_gauge, Counter, Gauge, NodeMetrics, RenderMetrics};
+use crate::metrics::{
+    write_counter, write_gauge, write_labelled_counters, Counter, Gauge, NodeMetrics, RenderMetrics,
+};
 use crate::shaping::ByteCounters;
 
 /// Route names, as they appear in `versus_requests_total{route=…}`.
@@ -68,6 +71,8 @@ pub struct PeerMetrics {
     /// use). With 16 KiB blocks that takes microseconds, so the busy time reported for a
     /// capped upload is [`PeerMetrics::upload_busy_micros`] instead.
     pub upload_busy: BusyTime,
+    /// Stream bytes sent, by protocol (see [`super::wire_bytes`]).
+    pub protocol_bytes: Arc<ProtocolBytes>,
     /// Bytes on the wire, to tell how busy a capped upload was.
     bytes: Arc<ByteCounters>,
     /// The upload cap in bytes per second, if any.
@@ -98,6 +103,7 @@ impl PeerMetrics {
             remote_provider_keys: Gauge::default(),
             connections_refused: Counter::default(),
             upload_busy: BusyTime::default(),
+            protocol_bytes: Arc::default(),
             bytes,
             upload_rate,
             holdings,
@@ -216,6 +222,14 @@ impl RenderMetrics for PeerMetrics {
             metric_names::DUPLICATE_BYTES,
             "Bytes of blocks received that this peer already held (endgame duplicates).",
             self.duplicate_bytes.get(),
+        );
+        let sent = self.protocol_bytes.snapshot();
+        write_labelled_counters(
+            out,
+            metric_names::STREAM_BYTES_SENT,
+            "Bytes this peer wrote on its libp2p streams, by protocol; the rest of versus_bytes_sent_total is Yamux and Noise framing and handshakes.",
+            "protocol",
+            PROTOCOL_LABELS.iter().copied().zip(sent),
         );
         let phases = &self.fetch_phases;
         for (name, help, value) in [

@@ -36,6 +36,7 @@ pub mod routes;
 pub mod scheduler;
 mod serve;
 mod transport;
+mod wire_bytes;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -169,6 +170,7 @@ pub async fn start(args: PeerArgs) -> anyhow::Result<RunningPeer> {
             request_timeout: args.request_timeout.0,
             idle_timeout: args.idle_timeout.0,
             connections: args.connections.clone(),
+            protocol_bytes: Arc::clone(&metrics.protocol_bytes),
         },
     )?;
     let pipes_control = swarm.behaviour().streams.new_control();

@@ -12,12 +12,15 @@
 //!   queueing at slow peers (at the end of a download, the seed rather than a busy
 //!   fellow downloader).
 //! - **Endgame**: once every missing chunk is already requested and at most
-//!   [`ENDGAME_MISSING`] are missing, an idle peer may duplicate a request (at most
-//!   [`MAX_DUPLICATES`] copies per chunk), so one slow or stalled peer cannot hold up the
-//!   end of a download. Earlier duplicates would only waste the swarm's upload. When a
-//!   chunk arrives, [`Scheduler::cancel_others`] gives the peers still holding a request
-//!   for it, so the download cancels those (the losers of the race).
-//! - **Withdrawal**: a request that has waited [`STALE_AFTER`] at one peer while a faster
+//!   [`ENDGAME_MISSING`] are missing, a request a faster idle peer could serve is
+//!   withdrawn at once (below), and one that has waited [`ENDGAME_COPY_AFTER`] may be
+//!   duplicated to an idle peer (at most [`MAX_DUPLICATES`] copies per chunk), so one
+//!   slow or stalled peer cannot hold up the end of a download. Earlier duplicates would
+//!   only waste the swarm's upload. When a chunk arrives, [`Scheduler::cancel_others`]
+//!   gives the peers still holding a request for it, so the download cancels those (the
+//!   losers of the race).
+//! - **Withdrawal**: a request that has waited [`STALE_AFTER`] (in the endgame: any
+//!   time) at one peer while a faster
 //!   peer that holds the chunk has a free slot and nothing fresh to serve (at the end of a
 //!   download: the seed idle while the last chunks queue at busy fellow downloaders) is
 //!   withdrawn: the download cancels it, and only if the answer is "cancelled" (it was
@@ -44,6 +47,11 @@ use pace::Pace;
 pub const MAX_DUPLICATES: u8 = 2;
 /// Missing chunks at most for the endgame to begin.
 pub const ENDGAME_MISSING: usize = 4;
+/// In the endgame a request is copied to another peer only once it has waited this long
+/// (its peer may have stalled); before that it is withdrawn, which costs no block: a
+/// copy sent at once served each download's last four blocks twice, 0.78 % of N·F at
+/// N = 16 and 64 (reports/swarm-bench/block-pipes.md, section 10).
+pub const ENDGAME_COPY_AFTER: Duration = Duration::from_millis(1000);
 /// Consecutive failed requests (timeouts, closed connections) after which a peer is dropped.
 pub const MAX_FAILURES: u32 = 2;
 /// A request that has waited this long at one peer may be withdrawn (see the module doc).
@@ -260,7 +268,7 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
                     None => {}
                 }
             }
-            while let Some(index) = self.pick_for(&peer) {
+            while let Some(index) = self.pick_for(&peer, now) {
                 self.requested[index] = self.requested[index].saturating_add(1);
                 if let Some(state) = self.peers.get_mut(&peer) {
                     let depth = state.in_flight.len() + 1;
@@ -277,7 +285,7 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         picks
     }
 
-    fn pick_for(&mut self, peer: &P) -> Option<usize> {
+    fn pick_for(&mut self, peer: &P, now: Instant) -> Option<usize> {
         let offset = if self.chunks == 0 {
             0
         } else {
@@ -299,18 +307,37 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
         if fresh.is_some() {
             return fresh;
         }
-        let others_have_unrequested = (0..self.chunks)
-            .any(|i| !self.done.contains(i) && self.requested[i] == 0 && self.availability[i] > 0);
-        if others_have_unrequested || self.chunks - self.done_count > ENDGAME_MISSING {
-            // Other peers still hold chunks nobody asked for yet, or much is still on its
-            // way: not the endgame.
+        if !self.in_endgame() {
             return None;
         }
-        // Endgame: duplicate the least duplicated request this peer is not already serving.
+        // Endgame: duplicate the least duplicated request this peer is not already
+        // serving, once it has waited ENDGAME_COPY_AFTER (until then it is withdrawn).
         candidates
             .into_iter()
             .filter(|i| self.requested[*i] < MAX_DUPLICATES && !state.has_in_flight(*i))
+            .filter(|i| {
+                self.oldest_request(*i)
+                    .is_none_or(|sent| now.saturating_duration_since(sent) >= ENDGAME_COPY_AFTER)
+            })
             .min_by_key(|i| self.requested[*i])
+    }
+
+    /// The endgame: every missing chunk that some peer holds is requested already, and at
+    /// most [`ENDGAME_MISSING`] are missing.
+    fn in_endgame(&self) -> bool {
+        let others_have_unrequested = (0..self.chunks)
+            .any(|i| !self.done.contains(i) && self.requested[i] == 0 && self.availability[i] > 0);
+        !others_have_unrequested && self.chunks - self.done_count <= ENDGAME_MISSING
+    }
+
+    /// When the oldest request in flight for chunk `index` went out.
+    fn oldest_request(&self, index: usize) -> Option<Instant> {
+        self.peers
+            .values()
+            .flat_map(|s| s.in_flight.iter())
+            .filter(|r| r.index == index)
+            .map(|r| r.sent)
+            .min()
     }
 
     /// Forgets the request for `index` to `peer`; returns it if it was in flight.
@@ -358,12 +385,17 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
     /// Requests to withdraw at `now` (see the module doc), marked as withdrawing: the
     /// caller cancels each, and reports a "cancelled" answer with [`Self::withdrawn`].
     pub fn stale_requests(&mut self, now: Instant) -> Vec<(P, usize)> {
-        if self.next_stale_check.is_some_and(|next| now < next) {
+        // In the endgame every request is withdrawn as soon as a faster peer could take
+        // it, looked for after every answer: a few requests are left, and each wait here
+        // is added to the makespan.
+        let endgame = self.in_endgame();
+        if !endgame && self.next_stale_check.is_some_and(|next| now < next) {
             return Vec::new();
         }
         self.next_stale_check = Some(now + STALE_CHECK_EVERY);
+        let patience = if endgame { Duration::ZERO } else { STALE_AFTER };
         let stale =
-            |r: &InFlight| !r.withdrawing && now.saturating_duration_since(r.sent) >= STALE_AFTER;
+            |r: &InFlight| !r.withdrawing && now.saturating_duration_since(r.sent) >= patience;
         if !self.peers.values().any(|p| p.in_flight.iter().any(stale)) {
             return Vec::new();
         }

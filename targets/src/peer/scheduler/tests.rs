@@ -166,12 +166,17 @@ fn endgame_duplicates_stalled_requests() {
     assert_eq!(first.len(), 2, "peer 1 takes both chunks");
     // Peer 2 arrives while both chunks are in flight at peer 1 (which stalls).
     s.set_have(&2u32, &Have::All);
-    let dup = s.next_requests(Instant::now());
+    assert!(
+        s.next_requests(Instant::now()).is_empty(),
+        "no copy before ENDGAME_COPY_AFTER"
+    );
+    let later = Instant::now() + ENDGAME_COPY_AFTER;
+    let dup = s.next_requests(later);
     assert_eq!(dup.len(), 2);
     assert!(dup.iter().all(|(p, _)| *p == 2));
     // No third copy.
     s.set_have(&3u32, &Have::All);
-    assert!(s.next_requests(Instant::now()).is_empty());
+    assert!(s.next_requests(later).is_empty());
     for (p, i) in dup {
         assert!(s.completed(&p, i, Instant::now()));
     }
@@ -186,7 +191,7 @@ fn the_losers_of_an_endgame_race_are_cancelled_without_blame() {
     s.set_have(&1u32, &Have::All);
     assert_eq!(s.next_requests(Instant::now()).len(), 2);
     s.set_have(&2u32, &Have::All);
-    let dup = s.next_requests(Instant::now());
+    let dup = s.next_requests(Instant::now() + ENDGAME_COPY_AFTER);
     let (winner, index) = dup[0];
     assert!(s.completed(&winner, index, Instant::now()));
     assert_eq!(
@@ -351,4 +356,40 @@ fn no_withdrawal_while_the_faster_peer_has_fresh_chunks() {
     assert!(picks.iter().any(|(p, _)| *p == 1), "{picks:?}");
     // Peer 2's slots are full, and plenty of fresh chunks remain: peer 1 keeps its requests.
     assert!(s.stale_requests(t1 + STALE_AFTER * 2).is_empty());
+}
+
+#[test]
+fn in_the_endgame_a_request_is_withdrawn_at_once_and_copied_only_later() {
+    // 3 chunks. Peer 1 holds all and gets chunks 1 and 2; peer 2 (fast) first holds
+    // chunk 0 only, serves it in 5 ms, then turns out to hold everything.
+    let start = Instant::now();
+    let ms = std::time::Duration::from_millis;
+    let mut s = Scheduler::new(3, 8, 1);
+    s.set_have(&1u32, &Have::All);
+    s.set_have(&2u32, &some(3, &[0]));
+    let mut first = s.next_requests(start);
+    first.sort_unstable();
+    assert_eq!(first, vec![(1, 1), (1, 2), (2, 0)]);
+    assert!(s.completed(&2, 0, start + ms(5)));
+    s.set_have(&2u32, &Have::All);
+    let t = start + ms(100);
+    assert!(
+        s.next_requests(t).is_empty(),
+        "the endgame copies nothing before ENDGAME_COPY_AFTER"
+    );
+    let mut withdrawn = s.stale_requests(t);
+    withdrawn.sort_unstable();
+    assert_eq!(
+        withdrawn,
+        vec![(1, 1), (1, 2)],
+        "withdrawn at once, not after STALE_AFTER"
+    );
+    // Chunk 1 was still queued at peer 1: cancelled there, and asked again.
+    assert!(s.withdrawn(&1, 1));
+    assert!(s.next_requests(t).iter().any(|&(_, i)| i == 1));
+    // Peer 1 never answers for chunk 2 (stalled): copied once it has waited long enough.
+    assert!(s
+        .next_requests(start + ENDGAME_COPY_AFTER - ms(1))
+        .is_empty());
+    assert_eq!(s.next_requests(start + ENDGAME_COPY_AFTER), vec![(2, 2)]);
 }
