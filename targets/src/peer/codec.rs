@@ -86,8 +86,10 @@ pub enum Response {
     Manifest(Bytes, Bytes, Have),
     /// What the sender holds.
     Have(Have),
-    /// The block's bytes (unverified until the receiver checks them), and what the sender holds.
-    Block(Bytes, Have),
+    /// The block's bytes (unverified until the receiver checks them), and what the sender
+    /// holds, when it tells (a partial peer's block pipe tells one asker at most every
+    /// [`TELL_HOLDINGS_EVERY`](super::fetch::TELL_HOLDINGS_EVERY)).
+    Block(Bytes, Option<Have>),
     /// The sender lacks this block; what it holds.
     Missing(Have),
     /// The sender holds nothing of this object.
@@ -102,6 +104,9 @@ const REQ_MANIFEST: u8 = 1;
 const REQ_HAVE: u8 = 2;
 const REQ_BLOCK: u8 = 3;
 const REQ_CANCEL: u8 = 4;
+/// Set in a request's kind when the object id is left out: the object is the one the
+/// stream named last (block pipes only, see [`encode_request_on_stream`]).
+const SAME_OBJECT: u8 = 0x80;
 
 const RES_MANIFEST: u8 = 1;
 const RES_HAVE: u8 = 2;
@@ -124,6 +129,13 @@ fn invalid(what: String) -> io::Error {
 
 /// Encodes a request.
 pub fn encode_request(ask: &Ask) -> Vec<u8> {
+    encode_request_on_stream(ask, &mut None)
+}
+
+/// Encodes a request on a stream that carries many (a block pipe): the object id goes
+/// out only when it differs from the one `named` last on the stream, which it updates
+/// (32 of the 42 bytes of a block request otherwise).
+pub fn encode_request_on_stream(ask: &Ask, named: &mut Option<ObjectId>) -> Vec<u8> {
     let mut out = Vec::with_capacity(42);
     let (kind, id, index) = match &ask.request {
         Request::Manifest(id) => (REQ_MANIFEST, id, None),
@@ -131,8 +143,13 @@ pub fn encode_request(ask: &Ask) -> Vec<u8> {
         Request::Block(id, index) => (REQ_BLOCK, id, Some(*index)),
         Request::Cancel(id, index) => (REQ_CANCEL, id, Some(*index)),
     };
-    out.push(kind);
-    out.extend_from_slice(id.as_bytes());
+    if *named == Some(*id) {
+        out.push(kind | SAME_OBJECT);
+    } else {
+        out.push(kind);
+        out.extend_from_slice(id.as_bytes());
+        *named = Some(*id);
+    }
     if let Some(index) = index {
         out.extend_from_slice(&index.to_le_bytes());
     }
@@ -156,11 +173,27 @@ fn encode_have(out: &mut Vec<u8>, have: &Have) {
 
 /// Reads a request.
 pub async fn read_request<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Ask> {
+    read_request_on_stream(io, &mut None).await
+}
+
+/// Reads a request written by [`encode_request_on_stream`]; `named` is the object the
+/// stream named last, which it updates.
+pub async fn read_request_on_stream<T: AsyncRead + Unpin>(
+    io: &mut T,
+    named: &mut Option<ObjectId>,
+) -> io::Result<Ask> {
     let kind = read_u8(io).await?;
-    let mut id = [0u8; 32];
-    io.read_exact(&mut id).await?;
-    let id = ObjectId(id);
-    let request = match kind {
+    let id = if kind & SAME_OBJECT != 0 {
+        named.ok_or_else(|| {
+            invalid("a request for \"the same object\" before any object was named".into())
+        })?
+    } else {
+        let mut id = [0u8; 32];
+        io.read_exact(&mut id).await?;
+        *named = Some(ObjectId(id));
+        ObjectId(id)
+    };
+    let request = match kind & !SAME_OBJECT {
         REQ_MANIFEST => Request::Manifest(id),
         REQ_HAVE => Request::Have(id),
         REQ_BLOCK => Request::Block(id, read_u32(io).await?),
@@ -185,19 +218,22 @@ pub fn encode_response(res: &Response) -> Vec<u8> {
 
 /// Encodes a response up to its last payload (which follows on the wire as it is).
 pub fn encode_response_header(res: &Response) -> (Vec<u8>, Option<&Bytes>) {
+    // Holdings: none in the kind (None), told (Some(Some)), or not told (Some(None)).
     let (kind, have, payload) = match res {
-        Response::Manifest(_, hashes, have) => (RES_MANIFEST, Some(have), Some(hashes)),
-        Response::Have(have) => (RES_HAVE, Some(have), None),
-        Response::Block(bytes, have) => (RES_BLOCK, Some(have), Some(bytes)),
-        Response::Missing(have) => (RES_MISSING, Some(have), None),
+        Response::Manifest(_, hashes, have) => (RES_MANIFEST, Some(Some(have)), Some(hashes)),
+        Response::Have(have) => (RES_HAVE, Some(Some(have)), None),
+        Response::Block(bytes, have) => (RES_BLOCK, Some(have.as_ref()), Some(bytes)),
+        Response::Missing(have) => (RES_MISSING, Some(Some(have)), None),
         Response::NotFound => (RES_NOT_FOUND, None, None),
-        Response::Busy(have) => (RES_BUSY, Some(have), None),
+        Response::Busy(have) => (RES_BUSY, Some(Some(have)), None),
         Response::Cancelled => (RES_CANCELLED, None, None),
     };
     let mut out = Vec::with_capacity(16);
     out.push(kind);
-    if let Some(have) = have {
-        encode_have(&mut out, have);
+    match have {
+        Some(Some(have)) => encode_have(&mut out, have),
+        Some(None) => out.push(HAVE_NONE),
+        None => {}
     }
     if let Response::Manifest(manifest, _, _) = res {
         out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
@@ -218,7 +254,14 @@ pub async fn read_response<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Respo
         RES_MANIFEST..=RES_BUSY => {}
         _ => return Err(invalid(format!("unknown response kind {kind}"))),
     }
-    let have = read_have(io).await?;
+    let tag = read_u8(io).await?;
+    if kind == RES_BLOCK && tag == HAVE_NONE {
+        return Ok(Response::Block(
+            read_payload(io, BLOCK_SIZE as usize).await?,
+            None,
+        ));
+    }
+    let have = read_have_after(io, tag).await?;
     Ok(match kind {
         RES_MANIFEST => {
             let manifest = read_payload(io, MAX_MANIFEST_LEN).await?;
@@ -226,15 +269,10 @@ pub async fn read_response<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Respo
             Response::Manifest(manifest, hashes, have)
         }
         RES_HAVE => Response::Have(have),
-        RES_BLOCK => Response::Block(read_payload(io, BLOCK_SIZE as usize).await?, have),
+        RES_BLOCK => Response::Block(read_payload(io, BLOCK_SIZE as usize).await?, Some(have)),
         RES_BUSY => Response::Busy(have),
         _ => Response::Missing(have),
     })
-}
-
-async fn read_have<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<Have> {
-    let tag = read_u8(io).await?;
-    read_have_after(io, tag).await
 }
 
 async fn read_have_after<T: AsyncRead + Unpin>(io: &mut T, tag: u8) -> io::Result<Have> {
@@ -396,8 +434,9 @@ mod tests {
                 Have::All,
             ),
             Response::Have(Have::Some(some.clone())),
-            Response::Block(Bytes::from(vec![9u8; 1000]), Have::Some(some.clone())),
-            Response::Block(Bytes::new(), Have::All),
+            Response::Block(Bytes::from(vec![9u8; 1000]), Some(Have::Some(some.clone()))),
+            Response::Block(Bytes::new(), Some(Have::All)),
+            Response::Block(Bytes::from(vec![8u8; 100]), None),
             Response::Missing(Have::Some(ChunkSet::empty(0))),
             Response::NotFound,
             Response::Busy(Have::All),
@@ -420,7 +459,10 @@ mod tests {
         many.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(err(&many).to_string().contains("more than the limit"));
         // Truncated: a block announced longer than the bytes that follow.
-        let mut short = encode_response(&Response::Block(Bytes::from(vec![1u8; 10]), Have::All));
+        let mut short = encode_response(&Response::Block(
+            Bytes::from(vec![1u8; 10]),
+            Some(Have::All),
+        ));
         short.truncate(short.len() - 1);
         assert_eq!(err(&short).kind(), io::ErrorKind::UnexpectedEof);
         // Block hashes longer than the preallocation, cut short past it.
@@ -459,7 +501,7 @@ mod tests {
             fn block_responses_round_trip(len in 0usize..300, data in proptest::collection::vec(any::<u8>(), 0..512)) {
                 let mut set = ChunkSet::empty(len);
                 for i in (0..len).step_by(3) { set.insert(i); }
-                let res = Response::Block(Bytes::from(data), Have::Some(set));
+                let res = Response::Block(Bytes::from(data), Some(Have::Some(set)));
                 prop_assert_eq!(round_trip_response(&res), res);
             }
         }

@@ -356,7 +356,7 @@ impl<R: Reply> Uploader<R> {
                 } else {
                     bytes
                 };
-                Response::Block(bytes, have)
+                Response::Block(bytes, Some(have))
             }
             BlockLookup::Missing(have) => Response::Missing(have),
             BlockLookup::Unknown => Response::NotFound,

@@ -157,7 +157,9 @@ impl Download<'_> {
         };
         match result {
             Ok(Response::Block(bytes, have)) => {
-                sched.set_have(&peer, &have);
+                if let Some(have) = &have {
+                    sched.set_have(&peer, have);
+                }
                 let len = bytes.len() as u64;
                 match self.ctx.holdings.insert_block(&self.id, index, bytes) {
                     Ok(inserted) => {

@@ -80,10 +80,12 @@ pub const MAX_DOWNLOAD_PEERS: usize = 64;
 const REDISCOVER_WHEN_FULL: Duration = Duration::from_secs(5);
 /// Manifest requests in flight at once.
 const MANIFEST_PARALLELISM: usize = 3;
-/// A peer is told this node's holdings along with a block request at most this often:
-/// they change with every block, and a bitmap on every request cost about 0.4 % of the
-/// bytes moved (manifest and holdings requests always carry them).
-const TELL_HOLDINGS_EVERY: Duration = Duration::from_millis(250);
+/// A peer is told this node's holdings along with a block request, and a partial peer's
+/// block pipe tells them along with a block answer, at most this often: they change with
+/// every block, and a bitmap on every request cost about 0.4 % of the bytes moved, on
+/// every answer about as much (manifest and holdings questions and their answers always
+/// carry them, as do a peer's complete holdings: one byte).
+pub const TELL_HOLDINGS_EVERY: Duration = Duration::from_millis(250);
 /// A download with providers found but none usable for this long fails.
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(5);
 

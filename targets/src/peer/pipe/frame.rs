@@ -8,24 +8,35 @@ use std::io;
 use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use super::super::codec::{
-    encode_request, encode_response_header, read_request, read_response, Ask, Response,
+    encode_request_on_stream, encode_response_header, read_request_on_stream, read_response, Ask,
+    Response,
 };
+use crate::content::ObjectId;
 
 /// The tag of a frame that gets no answer (a cancel).
 pub const NO_ANSWER: u32 = 0;
 
-/// Writes one request or cancel.
-pub async fn write_ask<W: AsyncWrite + Unpin>(out: &mut W, tag: u32, ask: &Ask) -> io::Result<()> {
+/// Writes one request or cancel; `named` is the object this stream named last (the id
+/// is left out when it is the same, see [`encode_request_on_stream`]).
+pub async fn write_ask<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    named: &mut Option<ObjectId>,
+    tag: u32,
+    ask: &Ask,
+) -> io::Result<()> {
     let mut frame = Vec::with_capacity(48);
     frame.extend_from_slice(&tag.to_le_bytes());
-    frame.extend_from_slice(&encode_request(ask));
+    frame.extend_from_slice(&encode_request_on_stream(ask, named));
     out.write_all(&frame).await
 }
 
-/// Reads one request or cancel.
-pub async fn read_ask<R: AsyncRead + Unpin>(input: &mut R) -> io::Result<(u32, Ask)> {
+/// Reads one request or cancel; `named` as for [`write_ask`], on the reading side.
+pub async fn read_ask<R: AsyncRead + Unpin>(
+    input: &mut R,
+    named: &mut Option<ObjectId>,
+) -> io::Result<(u32, Ask)> {
     let tag = read_tag(input).await?;
-    Ok((tag, read_request(input).await?))
+    Ok((tag, read_request_on_stream(input, named).await?))
 }
 
 /// Writes one answer: its header, then its payload straight from the block's buffer.
@@ -60,7 +71,6 @@ async fn read_tag<R: AsyncRead + Unpin>(input: &mut R) -> io::Result<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::ObjectId;
     use crate::peer::codec::Request;
     use crate::peer::have::Have;
     use bytes::Bytes;
@@ -77,18 +87,33 @@ mod tests {
             have: None,
         };
         let mut wire = Vec::new();
+        let mut named = None;
         block_on(async {
-            write_ask(&mut wire, 41, &ask).await.expect("writes");
-            write_ask(&mut wire, NO_ANSWER, &cancel)
+            write_ask(&mut wire, &mut named, 41, &ask)
+                .await
+                .expect("writes");
+            write_ask(&mut wire, &mut named, NO_ANSWER, &cancel)
                 .await
                 .expect("writes");
         });
+        // Tag, kind, id, index, holdings; the second names the same object: no id.
+        assert_eq!(wire.len(), (4 + 1 + 32 + 4 + 1) + (4 + 1 + 4 + 1));
         let mut input = &wire[..];
-        assert_eq!(block_on(read_ask(&mut input)).expect("reads"), (41, ask));
-        assert_eq!(block_on(read_ask(&mut input)).expect("reads"), (0, cancel));
+        let mut named = None;
+        assert_eq!(
+            block_on(read_ask(&mut input, &mut named)).expect("reads"),
+            (41, ask)
+        );
+        assert_eq!(
+            block_on(read_ask(&mut input, &mut named)).expect("reads"),
+            (0, cancel)
+        );
         assert!(input.is_empty());
+        // A stream that starts with "the same object" is malformed.
+        let mut fresh = None;
+        assert!(block_on(read_ask(&mut &wire[42..], &mut fresh)).is_err());
 
-        let block = Response::Block(Bytes::from(vec![5u8; 16 << 10]), Have::All);
+        let block = Response::Block(Bytes::from(vec![5u8; 16 << 10]), Some(Have::All));
         let mut wire = Vec::new();
         block_on(async {
             write_answer(&mut wire, 41, &block).await.expect("writes");

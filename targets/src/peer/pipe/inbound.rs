@@ -1,6 +1,7 @@
 //! The serving end of block pipes: a stream a remote peer opened to this node is read
 //! for block requests and cancels, which go to the node's [`Uploader`]; its answers are
-//! written back on the same stream as the uploader releases them.
+//! written back on the same stream as the uploader releases them, a partial peer's
+//! holdings on at most one of them every [`TELL_HOLDINGS_EVERY`].
 //!
 //! Bounded: a stream has at most [`MAX_UNANSWERED`] requests read and not yet answered
 //! (beyond, this side stops reading and the asker's writes wait), and an upload slot
@@ -9,12 +10,15 @@
 
 use std::io;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use futures::{AsyncReadExt as _, AsyncWriteExt as _};
 use libp2p::PeerId;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::super::codec::{Request, Response};
+use super::super::fetch::TELL_HOLDINGS_EVERY;
+use super::super::have::Have;
 use super::super::serve::{Answer, Reply, SlotId, Uploader};
 use super::frame::{read_ask, write_answer};
 use super::lock;
@@ -92,11 +96,12 @@ pub async fn serve(peer: PeerId, stream: libp2p::Stream, uploader: SharedUploade
     let (out, mut outgoing) = mpsc::unbounded_channel::<Outgoing>();
     let unanswered = Arc::new(Semaphore::new(MAX_UNANSWERED));
     let reading = async {
+        let mut named = None;
         loop {
             let Ok(permit) = Arc::clone(&unanswered).acquire_owned().await else {
                 return io::Error::other("the request budget closed");
             };
-            let (tag, ask) = match read_ask(&mut input).await {
+            let (tag, ask) = match read_ask(&mut input, &mut named).await {
                 Ok(frame) => frame,
                 Err(e) => return e,
             };
@@ -123,7 +128,16 @@ pub async fn serve(peer: PeerId, stream: libp2p::Stream, uploader: SharedUploade
         }
     };
     let writing = async {
-        while let Some(answer) = outgoing.recv().await {
+        let mut told: Option<Instant> = None;
+        while let Some(mut answer) = outgoing.recv().await {
+            if let Response::Block(_, have @ Some(Have::Some(_))) = &mut answer.response {
+                let now = Instant::now();
+                if told.is_some_and(|t| now.duration_since(t) < TELL_HOLDINGS_EVERY) {
+                    *have = None;
+                } else {
+                    told = Some(now);
+                }
+            }
             write_answer(&mut output, answer.tag, &answer.response).await?;
             if outgoing.is_empty() {
                 output.flush().await?;

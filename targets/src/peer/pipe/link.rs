@@ -153,13 +153,17 @@ async fn exchange(
                     true,
                 )
             };
+            // The object this stream named last (requests for it leave the id out).
+            let mut named = None;
             let mut resend: Vec<(u32, Ask)> = lock(awaited)
                 .iter()
                 .map(|(tag, a)| (*tag, a.ask.clone()))
                 .collect();
             resend.sort_unstable_by_key(|(tag, _)| *tag);
             for (tag, ask) in &resend {
-                write_ask(&mut output, *tag, ask).await.map_err(failed)?;
+                write_ask(&mut output, &mut named, *tag, ask)
+                    .await
+                    .map_err(failed)?;
             }
             loop {
                 output.flush().await.map_err(failed)?;
@@ -192,7 +196,9 @@ async fn exchange(
                         }
                         Outbound::Cancel(ask) => (NO_ANSWER, ask),
                     };
-                    write_ask(&mut output, tag, &ask).await.map_err(failed)?;
+                    write_ask(&mut output, &mut named, tag, &ask)
+                        .await
+                        .map_err(failed)?;
                 }
             }
         }

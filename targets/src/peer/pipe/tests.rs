@@ -112,7 +112,8 @@ async fn a_pipe_dropped_before_it_was_accepted_is_reopened() {
         while let Some((_, stream)) = incoming.next().await {
             tokio::spawn(async move {
                 let (mut input, mut output) = stream.split();
-                while let Ok((tag, _)) = read_ask(&mut input).await {
+                let mut named = None;
+                while let Ok((tag, _)) = read_ask(&mut input, &mut named).await {
                     if write_answer(&mut output, tag, &Response::NotFound)
                         .await
                         .is_err()
