@@ -34,7 +34,7 @@ pub const SNIFF_LIMIT: usize = 128;
 const NAMES: [&[u8]; 4] = [
     b"/versus/kad/1.0.0",
     b"/ipfs/id/",
-    b"/versus/blocks/1",
+    b"/versus/blocks/2",
     b"/versus/chunks/3",
 ];
 
@@ -208,7 +208,7 @@ mod tests {
         // multistream-select: header, then the proposal, each length-prefixed.
         pipe.wrote(b"\x13/multistream/1.0.0\n");
         assert_eq!(counts.snapshot(), [0; 5], "not named yet");
-        pipe.wrote(b"\x11/versus/blocks/1\n");
+        pipe.wrote(b"\x11/versus/blocks/2\n");
         pipe.wrote(&[7u8; 1000]);
         let mut kad = stream(&counts);
         kad.wrote(b"\x13/multistream/1.0.0\n\x12/versus/kad/1.0.0\nabc");

@@ -1,5 +1,6 @@
 //! Block pipes: one long-lived stream per pair of peers (per direction) for block
-//! requests and their answers, `/versus/blocks/1`.
+//! requests and their answers, `/versus/blocks/2` (2: a request may leave out the object
+//! id, a block answer its holdings).
 //!
 //! Why not a stream per request: on request-response every 16 KiB block cost a Yamux
 //! stream opened, a protocol negotiated, a request, an answer, two closes and window
@@ -35,7 +36,7 @@ pub use inbound::SharedUploader;
 use link::Outbound;
 
 /// The protocol name of a block pipe.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/blocks/1");
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/blocks/2");
 
 /// Locks `mutex`, whether or not a panicking holder poisoned it (the data stays consistent:
 /// no critical section here leaves it half-updated).
