@@ -71,6 +71,32 @@ async fn eight_peers_fetch_an_object_published_at_one() {
     // Fetching again answers at once; the seed reports what it served.
     let (status, again) = peers[0].fetch(&id).await;
     assert_eq!((status, again["bytes"].as_u64()), (StatusCode::OK, Some(0)));
+    // Every block of the 7 copies crossed a block pipe, inside the wire bytes; the
+    // provider lookups crossed Kademlia streams.
+    let mut texts = vec![seed.metrics().await];
+    for peer in &peers {
+        texts.push(peer.metrics().await);
+    }
+    let sum = |series: &str| texts.iter().map(|t| metric(t, series)).sum::<f64>();
+    let by = |protocol: &str| {
+        sum(&format!(
+            "versus_stream_bytes_sent_total{{protocol=\"{protocol}\"}}"
+        ))
+    };
+    assert!(
+        by("blocks") >= (7 * 4 * MIB) as f64,
+        "blocks {}",
+        by("blocks")
+    );
+    assert!(by("kademlia") > 0.0);
+    let streams: f64 = ["kademlia", "identify", "blocks", "questions", "other"]
+        .map(by)
+        .iter()
+        .sum();
+    assert!(
+        streams <= sum("versus_bytes_sent_total"),
+        "stream bytes are part of the wire bytes"
+    );
     let text = seed.metrics().await;
     assert!(metric(&text, "versus_chunks_served_total") >= 1.0, "{text}");
     assert!(metric(&text, "versus_bytes_sent_total") > 0.0);

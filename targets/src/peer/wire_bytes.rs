@@ -81,10 +81,8 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Result<Self::Substream, Self::Error>> {
         let this = self.get_mut();
-        let counts = &this.counts;
-        Pin::new(&mut this.inner)
-            .poll_inbound(cx)
-            .map_ok(|s| CountedStream::new(s, Arc::clone(counts)))
+        let opened = Pin::new(&mut this.inner).poll_inbound(cx);
+        opened.map_ok(|s| CountedStream::new(s, Arc::clone(&this.counts)))
     }
 
     fn poll_outbound(
@@ -92,10 +90,8 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Result<Self::Substream, Self::Error>> {
         let this = self.get_mut();
-        let counts = &this.counts;
-        Pin::new(&mut this.inner)
-            .poll_outbound(cx)
-            .map_ok(|s| CountedStream::new(s, Arc::clone(counts)))
+        let opened = Pin::new(&mut this.inner).poll_outbound(cx);
+        opened.map_ok(|s| CountedStream::new(s, Arc::clone(&this.counts)))
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

@@ -324,10 +324,12 @@ impl<P: Clone + Eq + Hash> Scheduler<P> {
 
     /// The endgame: every missing chunk that some peer holds is requested already, and at
     /// most [`ENDGAME_MISSING`] are missing.
+    /// Asked on every dispatch: the count first, the pass over the chunks only near the end.
     fn in_endgame(&self) -> bool {
-        let others_have_unrequested = (0..self.chunks)
-            .any(|i| !self.done.contains(i) && self.requested[i] == 0 && self.availability[i] > 0);
-        !others_have_unrequested && self.chunks - self.done_count <= ENDGAME_MISSING
+        self.chunks - self.done_count <= ENDGAME_MISSING
+            && !(0..self.chunks).any(|i| {
+                !self.done.contains(i) && self.requested[i] == 0 && self.availability[i] > 0
+            })
     }
 
     /// When the oldest request in flight for chunk `index` went out.
