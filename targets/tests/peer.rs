@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use hyper::StatusCode;
-use peer_support::{metric, sample, TestPeer};
+use peer_support::{metric, sample, TestHost, TestPeer};
 use versus_targets::content::{verify_object, Manifest, ObjectId};
 use versus_targets::peer::{Misbehave, PeerArgs};
 use versus_targets::units::{ByteRate, HumanDuration};
@@ -358,4 +358,57 @@ async fn a_peer_whose_bootstrap_was_not_up_yet_joins_when_it_is() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrap_looks_up_the_own_id_only() {
+    // 31 peers join through one seed. Each own-id lookup asks every other node at most
+    // once (31 requests); libp2p-kad would then refresh every bucket beyond the nearest
+    // neighbour's (3-5 more lookups of up to 20 requests here) and start a second
+    // bootstrap of its own. Cut after the own-id lookup, a bootstrap costs at most one
+    // request per other node, and a peer runs two (its own, and libp2p-kad's automatic
+    // one, as its routing table held fewer than 20 peers at an insertion): measured 22-57
+    // requests a peer. The bound allows a third.
+    const JOINING: usize = 31;
+    let seed = TestPeer::spawn(PeerArgs::default());
+    let args = (0..JOINING)
+        .map(|_| PeerArgs {
+            bootstrap: vec![seed.addr.clone()],
+            ..PeerArgs::default()
+        })
+        .collect();
+    let (_host, peers) = TestHost::spawn(args);
+    let requests = |text: &str| metric(text, "versus_dht_bootstrap_requests_total");
+    // Bounded wait until no bootstrap request went out for a whole second.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = Vec::new();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut now = Vec::new();
+        for peer in &peers {
+            now.push(requests(&peer.metrics().await));
+        }
+        if now == last || Instant::now() > deadline {
+            last = now;
+            break;
+        }
+        last = now;
+    }
+    eprintln!("bootstrap requests per peer: {last:?}");
+    let others = JOINING as f64; // every node but the peer itself
+    for (peer, sent) in peers.iter().zip(&last) {
+        assert!(*sent > 0.0, "{} never bootstrapped", peer.peer_id);
+        assert!(
+            *sent <= 3.0 * others,
+            "{} sent {sent} bootstrap requests, more than three lookups of its own id ({})",
+            peer.peer_id,
+            3.0 * others
+        );
+    }
+    // The DHT still works: an object published at one peer is found by another.
+    let bytes = sample(MIB, 7);
+    let id = peers[0].publish(bytes.clone()).await;
+    let (status, stats) = peers[JOINING - 1].fetch(&id).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_holds(&peers[JOINING - 1], &id, &bytes).await;
 }

@@ -61,6 +61,8 @@ pub struct PeerMetrics {
     pub dht_requests_served: Counter,
     /// DHT queries started by this peer (provider lookups and announcements).
     pub dht_queries: Counter,
+    /// Kademlia requests this peer's bootstraps sent (its own and libp2p-kad's automatic ones).
+    pub dht_bootstrap_requests: Counter,
     /// Inbound provider records refused (beyond the remote budget, see `records`).
     pub provider_records_refused: Counter,
     /// Distinct keys with provider records of other peers stored here.
@@ -99,6 +101,7 @@ impl PeerMetrics {
             fetches_failed: Counter::default(),
             dht_requests_served: Counter::default(),
             dht_queries: Counter::default(),
+            dht_bootstrap_requests: Counter::default(),
             provider_records_refused: Counter::default(),
             remote_provider_keys: Gauge::default(),
             connections_refused: Counter::default(),
@@ -273,6 +276,12 @@ impl RenderMetrics for PeerMetrics {
             "versus_dht_queries_total",
             "DHT queries this peer started (provider lookups and announcements).",
             self.dht_queries.get(),
+        );
+        write_counter(
+            out,
+            "versus_dht_bootstrap_requests_total",
+            "Kademlia requests this peer's bootstraps sent (the lookup of its own id; the bucket refreshes after it are cut).",
+            self.dht_bootstrap_requests.get(),
         );
         write_counter(
             out,

@@ -422,8 +422,32 @@ impl Node {
                     }
                 }
             }
-            QueryResult::Bootstrap(Err(e)) => tracing::debug!("Kademlia bootstrap: {e}"),
+            QueryResult::Bootstrap(result) => {
+                self.metrics
+                    .dht_bootstrap_requests
+                    .add(u64::from(stats.num_requests()));
+                if let Err(e) = result {
+                    tracing::debug!("Kademlia bootstrap: {e}");
+                }
+                if !step.last {
+                    self.cut_bucket_refresh(id);
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// Ends a Kademlia bootstrap after its lookup of this node's own id: libp2p-kad
+    /// goes on to refresh every bucket farther than the nearest neighbour's (about ten
+    /// more lookups at N = 1,000, each asking some 20-30 peers, most over a new TCP +
+    /// Noise connection), and starts a bootstrap by itself whenever the routing table held
+    /// fewer than 20 peers at an insertion (at every start). The own-id lookup fills the
+    /// neighbourhood, which is what provider records need; the far buckets fill with the
+    /// peers that look this node up. Each refresh step is finished before it sends a
+    /// request (the query is polled again only after this event is handled).
+    fn cut_bucket_refresh(&mut self, id: QueryId) {
+        if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+            query.finish();
         }
     }
 
