@@ -54,8 +54,8 @@
 #     --out versus-report/swarm-bench/n1000/head/run0 --progress none
 # (or `SWARM_BENCH_NS=1000 SWARM_BENCH_HOSTED_RSS_MIB=20 ci/swarm-bench.sh`). On this
 # 2-core machine its start meets the goal since the bootstrap stops after its own-id
-# lookup (launch 1.0 s + join 5.3 s + settle 30.1 s), but the crowd does not complete:
-# most downloads fail (894 of 1,000 in reports/swarm-bench/n1000.md) as the seed drops
+# lookup (launch 1.2 s + join 7.6 s + settle 24.3 s), but the crowd does not complete:
+# most downloads fail (913 of 1,000 in reports/swarm-bench/n1000.md) as the seed drops
 # the pipes a thousand downloaders open at once and the 20 DHT nodes closest to the key
 # cannot upload a thousand lookup answers at 32 KiB/s. See
 # reports/swarm-bench/block-pipes.md, sections 4, 6 and 12. Run it on a quiet machine: on
