@@ -2,7 +2,10 @@
 """A flash crowd by hand, for looking inside the swarm: starts a seed and N peers of one
 `versus` binary on loopback, publishes one object at the seed, has every peer fetch it at
 once, then prints the makespan and the sums of every peer's fetch statistics (blocks by
-source, duplicates, busy answers, cancels) and of their /metrics request counters.
+source, duplicates, busy answers, cancels) and of their /metrics request counters, the
+failed fetches by status and reason, and the nodes that sent the most Kademlia bytes (the
+DHT nodes closest to the object's key answer every lookup), with the share of their
+upload cap over the fetches that those bytes took.
 
     ci/swarm_probe.py [--bin target/release/versus] [--n 16] [--size 8MiB-in-bytes]
                       [--seed-upload 4MiB/s] [--peer-upload 512KiB/s]
@@ -11,6 +14,7 @@ Every process it starts is killed on exit (bounded: 300 s for the whole probe).
 """
 
 import argparse
+import collections
 import concurrent.futures
 import json
 import os
@@ -19,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 LIMIT_S = 300
@@ -52,6 +57,29 @@ COUNTERS = ("versus_dht_queries_total", "versus_dht_requests_served_total",
 REQUESTS = re.compile(r'versus_requests_total\{route="([^"]+)",status="(\d+)"\} (\d+)')
 
 
+KADEMLIA = re.compile(r'^versus_stream_bytes_sent_total\{protocol="kademlia"\} (\d+)', re.M)
+SERVED = re.compile(r"^versus_dht_requests_served_total (\d+)", re.M)
+
+
+def kademlia_of(nodes):
+    """(Kademlia stream bytes sent, DHT requests served) of each node, in order."""
+    out = []
+    for node in nodes:
+        text = metrics(node["admin"])
+        sent, served = KADEMLIA.search(text), SERVED.search(text)
+        out.append((int(sent.group(1)) if sent else 0, int(served.group(1)) if served else 0))
+    return out
+
+
+def fetch(peer, oid):
+    """The fetch's statistics, or {"error": status, "reason": …} when it failed."""
+    try:
+        return post(peer["admin"], f"/fetch/{oid}")
+    except urllib.error.HTTPError as e:
+        reason = re.sub(r"[0-9a-f]{64}|12D3Koo\w+|\d+", "#", e.read().decode(errors="replace"))
+        return {"error": e.code, "reason": reason[:140]}
+
+
 def counters_of(nodes):
     """Sums, over `nodes`, of the counters above and of requests served by route and status."""
     sums = {}
@@ -65,6 +93,13 @@ def counters_of(nodes):
             if m:
                 sums[name] = sums.get(name, 0) + int(m.group(1))
     return sums
+
+
+def parse_rate(text):
+    """Bytes per second of a rate such as 512KiB/s."""
+    number, unit = re.fullmatch(r"(\d+)\s*([KMG]i?B|B)/s", text).groups()
+    scale = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "KB": 1000, "MB": 10**6, "GB": 10**9}
+    return int(number) * scale[unit]
 
 
 def main():
@@ -88,10 +123,27 @@ def main():
         data = os.urandom(a.size)
         oid = post(ready["admin"], "/objects", data)["id"]
         before = counters_of([ready] + peers)
+        kad_before = kademlia_of([ready] + peers)
         t0 = time.time()
         with concurrent.futures.ThreadPoolExecutor(a.n) as pool:
-            stats = list(pool.map(lambda r: post(r["admin"], f"/fetch/{oid}"), peers))
+            results = list(pool.map(lambda r: fetch(r, oid), peers))
         makespan = time.time() - t0
+        failed = [r for r in results if "error" in r]
+        stats = [r for r in results if "error" not in r]
+        print(f"{len(stats)} of {a.n} fetches completed")
+        for (status, reason), count in collections.Counter(
+                (r["error"], r["reason"]) for r in failed).most_common(5):
+            print(f"  {count} failed {status}: {reason}")
+        kad = [(after[0] - before_[0], after[1] - before_[1])
+               for after, before_ in zip(kademlia_of([ready] + peers), kad_before)]
+        cap = parse_rate(a.peer_upload) * makespan
+        print("most Kademlia bytes sent during the fetches (bytes, DHT requests served, "
+              "share of a peer's upload cap):")
+        for sent, served in sorted(kad, reverse=True)[:5]:
+            print(f"  {sent} B, {served} requests, {sent / cap:.1%}")
+        print(f"  median node {sorted(kad)[len(kad) // 2]}; all {sorted(kad)}")
+        if not stats:
+            return
         totals = {}
         for s in stats:
             for k in ("duplicate_chunks", "busy_answers", "cancelled", "rejected_chunks"):
