@@ -61,16 +61,6 @@ KADEMLIA = re.compile(r'^versus_stream_bytes_sent_total\{protocol="kademlia"\} (
 SERVED = re.compile(r"^versus_dht_requests_served_total (\d+)", re.M)
 
 
-def kademlia_of(nodes):
-    """(Kademlia stream bytes sent, DHT requests served) of each node, in order."""
-    out = []
-    for node in nodes:
-        text = metrics(node["admin"])
-        sent, served = KADEMLIA.search(text), SERVED.search(text)
-        out.append((int(sent.group(1)) if sent else 0, int(served.group(1)) if served else 0))
-    return out
-
-
 def fetch(peer, oid):
     """The fetch's statistics, or {"error": status, "reason": …} when it failed."""
     try:
@@ -81,8 +71,10 @@ def fetch(peer, oid):
 
 
 def counters_of(nodes):
-    """Sums, over `nodes`, of the counters above and of requests served by route and status."""
-    sums = {}
+    """From one read of each node's /metrics: the sums, over `nodes`, of the counters above
+    and of requests served by route and status; and each node's (Kademlia stream bytes
+    sent, DHT requests served), in order."""
+    sums, kademlia = {}, []
     for node in nodes:
         text = metrics(node["admin"])
         for m in REQUESTS.finditer(text):
@@ -92,7 +84,9 @@ def counters_of(nodes):
             m = re.search(rf"^{name} (\d+)", text, re.M)
             if m:
                 sums[name] = sums.get(name, 0) + int(m.group(1))
-    return sums
+        sent, served = KADEMLIA.search(text), SERVED.search(text)
+        kademlia.append((int(sent.group(1)) if sent else 0, int(served.group(1)) if served else 0))
+    return sums, kademlia
 
 
 def parse_rate(text):
@@ -122,8 +116,7 @@ def main():
         time.sleep(3)
         data = os.urandom(a.size)
         oid = post(ready["admin"], "/objects", data)["id"]
-        before = counters_of([ready] + peers)
-        kad_before = kademlia_of([ready] + peers)
+        before, kad_before = counters_of([ready] + peers)
         t0 = time.time()
         with concurrent.futures.ThreadPoolExecutor(a.n) as pool:
             results = list(pool.map(lambda r: fetch(r, oid), peers))
@@ -134,14 +127,15 @@ def main():
         for (status, reason), count in collections.Counter(
                 (r["error"], r["reason"]) for r in failed).most_common(5):
             print(f"  {count} failed {status}: {reason}")
-        kad = [(after[0] - before_[0], after[1] - before_[1])
-               for after, before_ in zip(kademlia_of([ready] + peers), kad_before)]
+        after, kad_after = counters_of([ready] + peers)
+        kad = [(sent - sent0, served - served0)
+               for (sent, served), (sent0, served0) in zip(kad_after, kad_before)]
         cap = parse_rate(a.peer_upload) * makespan
         print("most Kademlia bytes sent during the fetches (bytes, DHT requests served, "
               "share of a peer's upload cap):")
         for sent, served in sorted(kad, reverse=True)[:5]:
             print(f"  {sent} B, {served} requests, {sent / cap:.1%}")
-        print(f"  median node {sorted(kad)[len(kad) // 2]}; all {sorted(kad)}")
+        print(f"  median node {sorted(kad)[len(kad) // 2]}")
         if not stats:
             return
         totals = {}
@@ -154,7 +148,6 @@ def main():
               f"{sorted(s['duration_ms'] for s in stats)}")
         print(f"blocks per copy {blocks}; from the seed {from_seed} "
               f"({from_seed / blocks:.2f} copies); totals {totals}")
-        after = counters_of([ready] + peers)
         counters = {k: v - before.get(k, 0) for k, v in after.items()}
         delivered = a.n * a.size
         print("during the fetches, all nodes:", json.dumps(counters, sort_keys=True))

@@ -186,9 +186,10 @@ struct Download<'a> {
     /// Keys the order in which a batch of providers is taken.
     order: RandomState,
     lookup: Option<mpsc::Receiver<Vec<PeerId>>>,
-    /// The lookup under way found a provider new to this download.
+    /// A provider new to this download was added since the lookup under way started
+    /// (found by it, or a fellow downloader that asked this node meanwhile).
     lookup_found_new: bool,
-    /// Lookups in a row, providers known, that found none new.
+    /// Lookups in a row, providers known, during which none new was added.
     quiet_lookups: u32,
     next_lookup: Instant,
     next_refresh: Instant,
@@ -384,8 +385,9 @@ impl<'a> Download<'a> {
     }
 
     /// The pause before the next lookup, once one ended: `pace`, doubled for each lookup in
-    /// a row (up to [`QUIET_LOOKUPS_BACKOFF`]) that found no provider new to this download
-    /// while some were known. A download that knows none keeps the pace.
+    /// a row (up to [`QUIET_LOOKUPS_BACKOFF`]) during which no provider new to this
+    /// download was added, by the lookup or by a fellow downloader asking this node, while
+    /// some were known. A download that knows none keeps the pace.
     fn lookup_pause(&mut self, pace: Duration) -> Duration {
         if self.lookup_found_new || self.providers.is_empty() {
             self.quiet_lookups = 0;
