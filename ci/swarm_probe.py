@@ -10,7 +10,9 @@ upload cap over the fetches that those bytes took.
     ci/swarm_probe.py [--bin target/release/versus] [--n 16] [--size 8MiB-in-bytes]
                       [--seed-upload 4MiB/s] [--peer-upload 512KiB/s]
 
-Every process it starts is killed on exit (bounded: 300 s for the whole probe).
+Every process it starts is killed on exit (bounded: 300 s for the whole probe). With
+PROBE_LOG_DIR set, each process's stderr goes to a file there (set VERSUS_LOG to choose
+what the peers log, e.g. `warn,versus_targets::peer::fetch=debug`).
 """
 
 import argparse
@@ -33,7 +35,9 @@ def start(binary, upload, bootstrap=None):
     args = [binary, "peer", "--upload", upload]
     if bootstrap:
         args += ["--bootstrap", bootstrap]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    log = os.environ.get("PROBE_LOG_DIR")
+    stderr = open(os.path.join(log, f"{len(os.listdir(log))}.log"), "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr,
                             text=True, start_new_session=True)
     line = proc.stdout.readline()
     ready = json.loads(line)
@@ -53,7 +57,8 @@ def metrics(addr):
 
 COUNTERS = ("versus_dht_queries_total", "versus_dht_requests_served_total",
             "versus_bytes_sent_total", "versus_object_bytes_served_total",
-            "versus_requests_cancelled_total", "versus_connections_total")
+            "versus_requests_cancelled_total", "versus_connections_total",
+            "versus_fellows_named_total", "versus_fellows_added_total")
 REQUESTS = re.compile(r'versus_requests_total\{route="([^"]+)",status="(\d+)"\} (\d+)')
 
 
@@ -62,12 +67,18 @@ SERVED = re.compile(r"^versus_dht_requests_served_total (\d+)", re.M)
 
 
 def fetch(peer, oid):
-    """The fetch's statistics, or {"error": status, "reason": …} when it failed."""
+    """The fetch's statistics, or {"error": status, "reason": …, "done": blocks held} when
+    it failed."""
     try:
         return post(peer["admin"], f"/fetch/{oid}")
     except urllib.error.HTTPError as e:
-        reason = re.sub(r"[0-9a-f]{64}|12D3Koo\w+|\d+", "#", e.read().decode(errors="replace"))
-        return {"error": e.code, "reason": reason[:140]}
+        body = e.read().decode(errors="replace")
+        try:
+            done = json.loads(body).get("chunks_done") or 0
+        except ValueError:
+            done = 0
+        reason = re.sub(r"[0-9a-f]{64}|12D3Koo\w+|\d+", "#", body)
+        return {"error": e.code, "reason": reason[:140], "done": done}
 
 
 def counters_of(nodes):
@@ -136,6 +147,12 @@ def main():
         for sent, served in sorted(kad, reverse=True)[:5]:
             print(f"  {sent} B, {served} requests, {sent / cap:.1%}")
         print(f"  median node {sorted(kad)[len(kad) // 2]}")
+        counters = {k: v - before.get(k, 0) for k, v in after.items()}
+        print("during the fetches, all nodes:", json.dumps(counters, sort_keys=True))
+        if failed:
+            held = sorted(r["done"] for r in failed)
+            print(f"blocks held by the failed fetches at the end: median {held[len(held) // 2]}, "
+                  f"min {held[0]}, max {held[-1]}, sum {sum(held)}")
         if not stats:
             return
         totals = {}
@@ -148,9 +165,7 @@ def main():
               f"{sorted(s['duration_ms'] for s in stats)}")
         print(f"blocks per copy {blocks}; from the seed {from_seed} "
               f"({from_seed / blocks:.2f} copies); totals {totals}")
-        counters = {k: v - before.get(k, 0) for k, v in after.items()}
         delivered = a.n * a.size
-        print("during the fetches, all nodes:", json.dumps(counters, sort_keys=True))
         sent = counters.get("versus_bytes_sent_total", 0)
         payload = counters.get("versus_object_bytes_served_total", 0)
         print(f"wire bytes {sent / delivered - 1:+.2%} of N*F; object bytes served "

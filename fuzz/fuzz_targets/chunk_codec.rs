@@ -1,5 +1,7 @@
 //! Fuzzes the chunk-protocol decoder (`versus_targets::peer::codec`): arbitrary bytes, as
-//! a remote peer could send them, go through `read_request` and `read_response`.
+//! a remote peer could send them, go through `read_request` and `read_response`, and the
+//! request-response forms with their peer-exchange fields (`versus_targets::peer::exchange`):
+//! `read_question` and `read_answered`.
 //!
 //! What is checked:
 //! - no panic, whatever the bytes;
@@ -8,7 +10,8 @@
 //!   while it moves), so a length prefix alone (a 9-byte message that announces an 8 MiB
 //!   manifest) cannot make a peer allocate what was never sent;
 //! - canonical encoding: a message that decodes re-encodes to exactly the bytes it was
-//!   read from, and decodes again to the same value.
+//!   read from, and decodes again to the same value (a named fellow's peer id and address
+//!   are checked for the round trip of the value only).
 
 #![no_main]
 
@@ -18,6 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::executor::block_on;
 use libfuzzer_sys::fuzz_target;
 use versus_targets::peer::codec::{encode_request, encode_response, read_request, read_response};
+use versus_targets::peer::exchange::{
+    encode_fellows, encode_question, read_answered, read_question,
+};
 
 /// Live bytes a decode may use whatever its input: a whole chunk's buffer (256 KiB,
 /// preallocated because it is the common case) and a holdings bitmap (32 KiB), rounded up.
@@ -101,5 +107,19 @@ fuzz_target!(|data: &[u8]| {
         let again =
             block_on(read_response(&mut &encoded[..])).expect("re-encoded response decodes");
         assert_eq!(again, res);
+    }
+    let mut rest = data;
+    if let Ok(question) = bounded(data, "read_question", || block_on(read_question(&mut rest))) {
+        let consumed = &data[..data.len() - rest.len()];
+        let encoded = encode_question(&question);
+        assert_eq!(encoded, consumed, "question encoding is not canonical: {question:?}");
+    }
+    let mut rest = data;
+    if let Ok(answered) = bounded(data, "read_answered", || block_on(read_answered(&mut rest))) {
+        let mut encoded = encode_response(&answered.response);
+        encode_fellows(&mut encoded, &answered.fellows);
+        let again =
+            block_on(read_answered(&mut &encoded[..])).expect("re-encoded answer decodes");
+        assert_eq!(again, answered);
     }
 });

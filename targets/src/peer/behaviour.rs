@@ -1,6 +1,7 @@
 //! The peer's libp2p behaviour: connection limits (counts and memory, see
 //! [`super::connections`]), Kademlia for provider records, identify so peers learn each
-//! other's listen addresses, and the chunk protocol on request-response. Also builds the
+//! other's listen addresses (kept by [`super::address_book`]), and the chunk protocol on
+//! request-response. Also builds the
 //! [`Swarm`] around it, with settings sized for a small memory footprint (many peers run
 //! on one machine). Kademlia stores no inbound record by itself: the swarm task admits
 //! provider records within a budget ([`super::records`]), and its store lists providers
@@ -15,6 +16,7 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{connection_limits, identify, kad, StreamProtocol, Swarm};
 
+use super::address_book::AddressBook;
 use super::codec::{ChunkCodec, PROTOCOL};
 use super::connections::ConnectionArgs;
 use super::memory::MemoryLimit;
@@ -52,6 +54,8 @@ pub struct Behaviour {
     pub chunks: request_response::Behaviour<ChunkCodec>,
     /// Streams for the block pipes.
     pub streams: libp2p_stream::Behaviour,
+    /// Peers' listen addresses, from identify and peer exchange, offered when dialing.
+    pub addresses: AddressBook,
 }
 
 /// Settings for [`build_swarm`].
@@ -126,6 +130,7 @@ pub fn build_swarm(
             identify,
             chunks,
             streams: libp2p_stream::Behaviour::new(),
+            addresses: AddressBook::default(),
         },
         peer_id,
         config,

@@ -1,5 +1,6 @@
 //! The block-exchange messages. Manifest and holdings questions travel on libp2p
-//! request-response, `/versus/chunks/3` (one request and one answer per stream); block
+//! request-response, `/versus/chunks/4` (one request and one answer per stream, each
+//! followed by the peer-exchange fields of [`super::exchange`]); block
 //! requests, cancels and block answers travel, in the same encoding behind a tag, on the
 //! block pipes ([`super::pipe`]).
 //!
@@ -31,11 +32,14 @@ use bytes::Bytes;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 
+use super::exchange::{
+    encode_fellows, encode_question, read_answered, read_question, Answered, Question,
+};
 use super::have::{ChunkSet, Have};
 use crate::content::{ObjectId, BLOCK_SIZE};
 
 /// The protocol name.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/chunks/3");
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/versus/chunks/4");
 
 /// Largest block count of an object exchanged (16 GiB in 16 KiB blocks); also the
 /// largest a holdings bitmap may announce.
@@ -120,7 +124,7 @@ const HAVE_ALL: u8 = 0;
 const HAVE_SOME: u8 = 1;
 const HAVE_NONE: u8 = 2;
 
-fn invalid(what: String) -> io::Error {
+pub(super) fn invalid(what: String) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         format!("malformed {} message: {what}", PROTOCOL.as_ref()),
@@ -318,7 +322,7 @@ async fn read_payload<T: AsyncRead + Unpin>(io: &mut T, limit: usize) -> io::Res
     Ok(Bytes::from(buf))
 }
 
-async fn read_u8<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u8> {
+pub(super) async fn read_u8<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u8> {
     let mut b = [0u8; 1];
     io.read_exact(&mut b).await?;
     Ok(b[0])
@@ -330,35 +334,41 @@ async fn read_u32<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u32> {
     Ok(u32::from_le_bytes(b))
 }
 
-/// The request-response codec for [`PROTOCOL`].
+/// The request-response codec for [`PROTOCOL`]: questions and answers with their
+/// peer-exchange fields.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ChunkCodec;
 
 #[async_trait::async_trait]
 impl libp2p::request_response::Codec for ChunkCodec {
     type Protocol = StreamProtocol;
-    type Request = Ask;
-    type Response = Response;
+    type Request = Question;
+    type Response = Answered;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Ask>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Question>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_request(io).await
+        read_question(io).await
     }
 
-    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Answered>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_response(io).await
+        read_answered(io).await
     }
 
-    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Ask) -> io::Result<()>
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Question,
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        io.write_all(&encode_request(&req)).await?;
+        io.write_all(&encode_question(&req)).await?;
         io.flush().await
     }
 
@@ -366,17 +376,20 @@ impl libp2p::request_response::Codec for ChunkCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        res: Response,
+        res: Answered,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        // The header, then the payload straight from its buffer: no copy of a block.
-        let (header, payload) = encode_response_header(&res);
+        // The header, then the payload straight from its buffer: no copy of the hashes.
+        let (header, payload) = encode_response_header(&res.response);
         io.write_all(&header).await?;
         if let Some(payload) = payload {
             io.write_all(payload).await?;
         }
+        let mut fellows = Vec::new();
+        encode_fellows(&mut fellows, &res.fellows);
+        io.write_all(&fellows).await?;
         io.flush().await
     }
 }

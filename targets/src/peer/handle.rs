@@ -7,6 +7,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{Ask, Response};
+use super::exchange::Question;
 use super::records::MAX_OWN_KEYS;
 use crate::content::ObjectId;
 
@@ -15,12 +16,15 @@ pub(super) const COMMAND_QUEUE: usize = 1024;
 /// Provider batches buffered per lookup.
 const PROVIDER_BATCHES: usize = 64;
 
+/// Who waits for the answer to a question, and the fellow downloaders it names.
+pub(super) type AnswerWaiter = oneshot::Sender<Result<(Response, Vec<PeerId>), String>>;
+
 /// What the rest of the node asks of the swarm task.
 pub(super) enum Command {
     Request {
         peer: PeerId,
-        request: Ask,
-        reply: oneshot::Sender<Result<Response, String>>,
+        request: Question,
+        reply: AnswerWaiter,
     },
     FindProviders {
         id: ObjectId,
@@ -92,13 +96,23 @@ impl NodeHandle {
             .map_err(|_| STOPPED.to_string())
     }
 
-    /// Sends a chunk-protocol request to `peer` and waits for the answer (the request
-    /// timeout applies on the swarm side).
-    pub async fn request(&self, peer: PeerId, request: Ask) -> Result<Response, String> {
+    /// Sends a chunk-protocol question to `peer` and waits for the answer (the request
+    /// timeout applies on the swarm side), asking it to name up to `fellows_wanted` fellow
+    /// downloaders of the object: the answer comes with those named (their addresses are
+    /// in the swarm's address book, so they can be dialed by id).
+    pub async fn request(
+        &self,
+        peer: PeerId,
+        ask: Ask,
+        fellows_wanted: u8,
+    ) -> Result<(Response, Vec<PeerId>), String> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Request {
             peer,
-            request,
+            request: Question {
+                ask,
+                fellows_wanted,
+            },
             reply,
         })
         .await?;

@@ -15,8 +15,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use libp2p::PeerId;
+use libp2p::{Multiaddr, PeerId};
 
+use super::exchange::{Fellow, RecentAskers};
 use super::have::{ChunkSet, Have};
 use crate::content::{BlockHashes, ContentError, Manifest, ObjectId};
 use crate::store::{Store, StoredObject};
@@ -128,6 +129,8 @@ pub struct Holdings {
     outboards: Mutex<HashMap<ObjectId, Arc<Outboard>>>,
     /// Objects published here (`POST /objects`): this peer is their origin.
     published: Mutex<HashSet<ObjectId>>,
+    /// Who asked about which held object lately.
+    askers: Mutex<RecentAskers>,
 }
 
 impl Default for Holdings {
@@ -150,6 +153,7 @@ impl Holdings {
             partial: Mutex::new(HashMap::new()),
             outboards: Mutex::new(HashMap::new()),
             published: Mutex::new(HashSet::new()),
+            askers: Mutex::new(RecentAskers::default()),
         }
     }
 
@@ -279,8 +283,12 @@ impl Holdings {
     /// Remembers that `peer` asked about `id`, telling it holds `have`: if `id` is being
     /// downloaded here, `peer` is most likely downloading it too, and may have blocks to
     /// trade.
+    /// trade. Whoever asks about an object held here, partly or whole, becomes one of
+    /// the fellow downloaders answers name ([`Holdings::fellows`]).
     pub fn note_requester(&self, id: &ObjectId, peer: PeerId, have: Option<Have>) {
+        let mut held = false;
         if let Some(p) = self.partial().get_mut(id) {
+            held = true;
             if let Some(entry) = p.requesters.iter_mut().find(|(q, _)| *q == peer) {
                 if have.is_some() {
                     entry.1 = have;
@@ -289,6 +297,21 @@ impl Holdings {
                 p.requesters.push((peer, have));
             }
         }
+        if held || self.store.get(id).is_some() {
+            lock(&self.askers).note(*id, peer);
+        }
+    }
+
+    /// Up to `n` peers that asked about `id` lately, with their addresses (`address`
+    /// knows them), leaving out `asker`: the fellow downloaders an answer names.
+    pub fn fellows(
+        &self,
+        id: &ObjectId,
+        asker: &PeerId,
+        n: u8,
+        address: impl Fn(&PeerId) -> Option<Multiaddr>,
+    ) -> Vec<Fellow> {
+        lock(&self.askers).pick(id, asker, n, address)
     }
 
     /// The peers that asked about `id` since the last call, with what they hold.

@@ -63,6 +63,10 @@ pub struct PeerMetrics {
     pub dht_queries: Counter,
     /// Kademlia requests this peer's bootstraps sent (its own and libp2p-kad's automatic ones).
     pub dht_bootstrap_requests: Counter,
+    /// Fellow downloaders this peer named in its answers (peer exchange).
+    pub fellows_named: Counter,
+    /// Providers this peer's downloads added because an answer named them (peer exchange).
+    pub fellows_added: Counter,
     /// Inbound provider records refused (beyond the remote budget, see `records`).
     pub provider_records_refused: Counter,
     /// Distinct keys with provider records of other peers stored here.
@@ -83,6 +87,16 @@ pub struct PeerMetrics {
 }
 
 impl PeerMetrics {
+    /// Bytes the shaper has let out so far (every protocol).
+    pub fn wire_bytes_sent(&self) -> u64 {
+        self.bytes.written()
+    }
+
+    /// The upload cap in bytes per second, if any.
+    pub fn upload_rate(&self) -> Option<u64> {
+        self.upload_rate
+    }
+
     /// Counters over the shaper's byte counters; object gauges read from `holdings`;
     /// `upload_rate` is the upload cap in bytes per second, if any.
     pub fn new(
@@ -102,6 +116,8 @@ impl PeerMetrics {
             dht_requests_served: Counter::default(),
             dht_queries: Counter::default(),
             dht_bootstrap_requests: Counter::default(),
+            fellows_named: Counter::default(),
+            fellows_added: Counter::default(),
             provider_records_refused: Counter::default(),
             remote_provider_keys: Gauge::default(),
             connections_refused: Counter::default(),
@@ -282,6 +298,18 @@ impl RenderMetrics for PeerMetrics {
             "versus_dht_bootstrap_requests_total",
             "Kademlia requests this peer's bootstraps sent (the lookup of its own id; the bucket refreshes after it are cut).",
             self.dht_bootstrap_requests.get(),
+        );
+        write_counter(
+            out,
+            "versus_fellows_named_total",
+            "Fellow downloaders this peer named in its answers to manifest and holdings questions (peer exchange).",
+            self.fellows_named.get(),
+        );
+        write_counter(
+            out,
+            "versus_fellows_added_total",
+            "Providers this peer's downloads took on because an answer named them (peer exchange).",
+            self.fellows_added.get(),
         );
         write_counter(
             out,

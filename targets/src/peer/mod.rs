@@ -16,10 +16,12 @@
 //! or a multi-thread one, which is how a peer host ([`host`], `versus peers`) runs many
 //! peers in one process (on one worker thread per core).
 
+mod address_book;
 mod args;
 mod behaviour;
 pub mod codec;
 mod connections;
+pub mod exchange;
 pub mod fetch;
 mod handle;
 pub mod have;

@@ -174,6 +174,13 @@ pub struct Uploader<R> {
     sent: HashMap<(ObjectId, u32), u32>,
 }
 
+impl<R> Uploader<R> {
+    /// The node's counters (the pipes read the wire bytes from them).
+    pub fn metrics(&self) -> &Arc<PeerMetrics> {
+        &self.metrics
+    }
+}
+
 impl<R: Reply> Uploader<R> {
     /// Serves from `holdings`, counting into `metrics`.
     pub fn new(

@@ -35,7 +35,7 @@ const NAMES: [&[u8]; 4] = [
     b"/versus/kad/1.0.0",
     b"/ipfs/id/",
     b"/versus/blocks/2",
-    b"/versus/chunks/3",
+    b"/versus/chunks/4",
 ];
 
 /// Stream payload bytes sent by one node, per protocol.

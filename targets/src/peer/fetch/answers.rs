@@ -28,7 +28,9 @@ impl Download<'_> {
             peer,
             request,
             result,
+            fellows,
         } = outcome;
+        self.add_fellows(fellows);
         match request {
             Request::Manifest(_) => {
                 self.manifest_in_flight = self.manifest_in_flight.saturating_sub(1);

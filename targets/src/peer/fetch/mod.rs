@@ -6,9 +6,11 @@
 //! sends a bad one is counted, banned for the rest of the download, and its block asked
 //! of someone else. When a block arrives, the other requests for it still queued
 //! elsewhere (endgame duplicates) are cancelled. The node announces itself as a provider
-//! as soon as it has the manifest, and serves each block as soon as it holds it. Provider lookups are repeated while
-//! the download runs, so peers that join the swarm late are used too, and peers that ask
-//! this node for the object (fellow downloaders) are asked back.
+//! as soon as it has the manifest, and serves each block as soon as it holds it. Provider
+//! lookups are repeated while the download runs (backing off while they find nothing
+//! new), so peers that join the swarm late are used too; peers that ask this node for the
+//! object (fellow downloaders) are asked back, and those the answers to this download's
+//! questions name are asked too (peer exchange, see [`providers`]).
 //!
 //! Bounded everywhere: each request has a timeout, the download has an overall deadline,
 //! and a download with no usable provider left gives up after [`GIVE_UP_AFTER`].
@@ -19,7 +21,6 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::BuildHasher as _;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,7 @@ use tokio::time::Instant;
 mod abandon;
 mod answers;
 mod finish;
+mod providers;
 
 use super::codec::{Ask, Request, Response};
 use super::have::Have;
@@ -132,6 +134,8 @@ struct Outcome {
     peer: PeerId,
     request: Request,
     result: Result<Response, String>,
+    /// Fellow downloaders the answer named (peer exchange).
+    fellows: Vec<PeerId>,
 }
 
 /// Fetches object `id` through the swarm, or returns at once if it is held already.
@@ -186,12 +190,13 @@ struct Download<'a> {
     /// Keys the order in which a batch of providers is taken.
     order: RandomState,
     lookup: Option<mpsc::Receiver<Vec<PeerId>>>,
-    /// A provider new to this download was added since the lookup under way started
-    /// (found by it, or a fellow downloader that asked this node meanwhile).
+    /// The lookup under way found a provider new to this download.
     lookup_found_new: bool,
     /// Lookups in a row, providers known, during which none new was added.
     quiet_lookups: u32,
     next_lookup: Instant,
+    /// When a holdings question may next ask for fellow downloaders to be named.
+    next_fellows_ask: Instant,
     next_refresh: Instant,
     first_provider: Option<Duration>,
     unusable_since: Option<Instant>,
@@ -231,6 +236,7 @@ impl<'a> Download<'a> {
             lookup_found_new: false,
             quiet_lookups: 0,
             next_lookup: started,
+            next_fellows_ask: started,
             next_refresh: started,
             first_provider: None,
             unusable_since: None,
@@ -276,7 +282,11 @@ impl<'a> Download<'a> {
                 }
                 _ = tokio::time::sleep_until(lookup_deadline), if self.providers.is_empty() => {}
                 batch = next_batch(&mut self.lookup), if self.lookup.is_some() => match batch {
-                    Some(peers) => self.add_providers(peers),
+                    Some(peers) => {
+                        if self.add_providers(peers) > 0 {
+                            self.lookup_found_new = true;
+                        }
+                    }
                     None => {
                         self.lookup = None;
                         let pace = match self.usable() {
@@ -357,46 +367,6 @@ impl<'a> Download<'a> {
         })
     }
 
-    /// Adds providers, up to [`MAX_DOWNLOAD_PEERS`] usable ones. A batch keeps its first
-    /// provider first (a DHT node lists providers oldest first: the origin, most likely
-    /// complete) and takes the rest in an order of this node's own (a hash keyed per
-    /// process), so the downloaders of a large swarm, who all find the same provider
-    /// list, spread over different providers.
-    fn add_providers(&mut self, mut peers: Vec<PeerId>) {
-        if let Some(rest) = peers.get_mut(1..) {
-            rest.sort_by_cached_key(|p| self.order.hash_one(p));
-        }
-        for peer in peers {
-            if peer == self.ctx.local || self.providers.contains(&peer) {
-                continue;
-            }
-            if self.usable() >= MAX_DOWNLOAD_PEERS {
-                break;
-            }
-            if self.first_provider.is_none() {
-                self.first_provider = Some(self.started.elapsed());
-            }
-            self.providers.push(peer);
-            self.lookup_found_new = true;
-            if let Some(sched) = &mut self.sched {
-                sched.add_peer(peer);
-            }
-        }
-    }
-
-    /// The pause before the next lookup, once one ended: `pace`, doubled for each lookup in
-    /// a row (up to [`QUIET_LOOKUPS_BACKOFF`]) during which no provider new to this
-    /// download was added, by the lookup or by a fellow downloader asking this node, while
-    /// some were known. A download that knows none keeps the pace.
-    fn lookup_pause(&mut self, pace: Duration) -> Duration {
-        if self.lookup_found_new || self.providers.is_empty() {
-            self.quiet_lookups = 0;
-        } else {
-            self.quiet_lookups = (self.quiet_lookups + 1).min(QUIET_LOOKUPS_BACKOFF);
-        }
-        pace * (1 << self.quiet_lookups)
-    }
-
     fn send(&mut self, peer: PeerId, request: Request) {
         let now = Instant::now();
         let tell = match request {
@@ -420,22 +390,28 @@ impl<'a> Download<'a> {
             Request::Cancel(..) => return self.ctx.pipes.cancel(peer, ask),
             Request::Block(..) => {
                 let pipes = self.ctx.pipes.clone();
-                Either::Left(async move { pipes.request(peer, ask).await })
+                Either::Left(async move { pipes.request(peer, ask).await.map(|r| (r, Vec::new())) })
             }
             Request::Manifest(_) | Request::Have(_) => {
                 let node = self.ctx.node.clone();
-                Either::Right(async move { node.request(peer, ask).await })
+                let wanted = self.fellows_wanted(request, now);
+                Either::Right(async move { node.request(peer, ask, wanted).await })
             }
         };
         self.in_flight.push(Box::pin(async move {
-            let result = match tokio::time::timeout(timeout, answer).await {
-                Ok(result) => result,
-                Err(_) => Err(format!("peer {peer} did not answer within {timeout:?}")),
+            let (result, fellows) = match tokio::time::timeout(timeout, answer).await {
+                Ok(Ok((response, fellows))) => (Ok(response), fellows),
+                Ok(Err(why)) => (Err(why), Vec::new()),
+                Err(_) => (
+                    Err(format!("peer {peer} did not answer within {timeout:?}")),
+                    Vec::new(),
+                ),
             };
             Outcome {
                 peer,
                 request,
                 result,
+                fellows,
             }
         }));
     }
@@ -497,20 +473,6 @@ impl<'a> Download<'a> {
             self.have_in_flight.insert(peer);
             self.have_asked.insert(peer, now);
             self.send(peer, Request::Have(self.id));
-        }
-    }
-
-    /// Adds the peers that asked this node for the object since the last look, and
-    /// records what they told they hold.
-    fn absorb_requesters(&mut self) {
-        let requesters = self.ctx.holdings.take_requesters(&self.id);
-        for (peer, have) in requesters {
-            self.add_providers(vec![peer]);
-            if let Some(have) = have {
-                if self.providers.contains(&peer) {
-                    self.set_have(peer, &have);
-                }
-            }
         }
     }
 

@@ -6,7 +6,8 @@
 //! through a cheap, cloneable [`NodeHandle`]: send a chunk-protocol request, look up
 //! providers, announce a provider record, report status. Downloads run as their own
 //! tasks and talk to the swarm only through the handle.
-//! Inbound provider records are admitted here, within the budget of [`RemoteRecords`].
+//! Inbound provider records are admitted here, within the budget of [`RemoteRecords`];
+//! the chunk protocol's questions and answers are handled in [`questions`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,20 +16,20 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use libp2p::kad::{self, GetProvidersOk, QueryId, QueryResult, RecordKey};
 use libp2p::multiaddr::Protocol;
-use libp2p::request_response::{self, Message, OutboundRequestId};
+use libp2p::request_response::OutboundRequestId;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ListenError, SwarmEvent};
 use libp2p::{identify, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod questions;
+
 use super::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
-use super::codec::{Ask, Response};
-use super::handle::{Command, COMMAND_QUEUE};
+use super::handle::{AnswerWaiter, Command, COMMAND_QUEUE};
 pub use super::handle::{NetStatus, NodeHandle, ProvideError};
 use super::holdings::Holdings;
 use super::metrics::{PeerMetrics, ROUTE_CHUNK, ROUTE_HAVE};
 use super::records::RemoteRecords;
-use super::serve::answer_question;
 use crate::content::ObjectId;
 
 /// Who waits for the outcome of an announcement.
@@ -40,7 +41,7 @@ pub struct Node {
     commands: mpsc::Receiver<Command>,
     metrics: Arc<PeerMetrics>,
     holdings: Arc<Holdings>,
-    pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, String>>>,
+    pending: HashMap<OutboundRequestId, AnswerWaiter>,
     /// Provider lookups in progress: where results go, and how many providers to dial.
     lookups: HashMap<QueryId, (mpsc::Sender<Vec<PeerId>>, usize)>,
     /// Announcements in progress: the object, and who waits for the outcome.
@@ -288,9 +289,15 @@ impl Node {
                 peer_id,
                 info,
                 ..
-            })) if info.protocols.contains(&KAD_PROTOCOL) => {
-                for addr in info.listen_addrs {
-                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+            })) => {
+                let behaviour = self.swarm.behaviour_mut();
+                behaviour
+                    .addresses
+                    .learn_listen_addrs(peer_id, &info.listen_addrs);
+                if info.protocols.contains(&KAD_PROTOCOL) {
+                    for addr in info.listen_addrs {
+                        behaviour.kad.add_address(&peer_id, addr);
+                    }
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(_)) => {}
@@ -448,47 +455,6 @@ impl Node {
     fn cut_bucket_refresh(&mut self, id: QueryId) {
         if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
             query.finish();
-        }
-    }
-
-    fn on_chunks(&mut self, event: request_response::Event<Ask, Response>) {
-        match event {
-            request_response::Event::Message { message, peer, .. } => match message {
-                Message::Request {
-                    request, channel, ..
-                } => {
-                    // Block requests belong on a pipe: one here is answered "not found".
-                    let response = answer_question(&self.holdings, &self.metrics, peer, request)
-                        .unwrap_or(Response::NotFound);
-                    let _ = self
-                        .swarm
-                        .behaviour_mut()
-                        .chunks
-                        .send_response(channel, response);
-                }
-                Message::Response {
-                    request_id,
-                    response,
-                } => {
-                    if let Some(reply) = self.pending.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
-                    }
-                }
-            },
-            request_response::Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                if let Some(reply) = self.pending.remove(&request_id) {
-                    let _ = reply.send(Err(format!("request to peer {peer} failed: {error}")));
-                }
-            }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                tracing::debug!(%peer, "answering a chunk-protocol question failed: {error}");
-            }
-            request_response::Event::ResponseSent { .. } => {}
         }
     }
 }
