@@ -1,8 +1,9 @@
 //! Where a download's providers come from: DHT lookups (paced, and backing off while they
 //! find nothing new), fellow downloaders that ask this node about the object, and fellows
 //! named by the answers to this download's own questions (peer exchange,
-//! [`crate::peer::exchange`]), which ask for names while the download has room for more
-//! providers, at most every [`ASK_FELLOWS_EVERY`].
+//! [`crate::peer::exchange`]), which ask for names while the download trades with fewer
+//! than [`FELLOWS_WANTED_BELOW`] providers (holdings questions at most every
+//! [`ASK_FELLOWS_EVERY`]).
 
 use std::hash::BuildHasher as _;
 use std::time::Duration;
