@@ -124,3 +124,57 @@ async fn a_sixteen_peer_flash_crowd_ends_with_identical_copies() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_slow_uplink_blocks_are_handed_out_no_faster_than_they_leave() {
+    // A seed sending 32 KiB/s (half a second a block) has 2 upload slots. Each holds its
+    // block until the shaper let it out, so the block bytes handed to libp2p run ahead of
+    // the bytes on the wire by at most the two blocks in the slots (and one being
+    // replaced); freed as soon as yamux took them, they ran ahead by as much as the
+    // downloaders asked for (up to a stream window, 256 KiB, each).
+    const BLOCK: f64 = 16.0 * 1024.0;
+    let seed = TestPeer::spawn(PeerArgs {
+        upload: Some(ByteRate(32 * 1024)),
+        ..PeerArgs::default()
+    });
+    let peers: Vec<TestPeer> = (0..4)
+        .map(|_| TestPeer::joining(&seed, PeerArgs::default()))
+        .collect();
+    let bytes = sample(CHUNK_SIZE as usize, 12);
+    let id = seed.publish(bytes.clone()).await;
+    let counters = |text: &str| {
+        (
+            metric(text, "versus_object_bytes_served_total"),
+            metric(text, "versus_bytes_sent_total"),
+        )
+    };
+    let (served0, sent0) = counters(&seed.metrics().await);
+    let mut fetches = Box::pin(join_all(peers.iter().map(|p| p.fetch(&id))));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut lead_max = 0.0_f64;
+    let results = loop {
+        tokio::select! {
+            results = &mut fetches => break results,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                assert!(Instant::now() < deadline, "the fetches took over 90 s");
+                let (served, sent) = counters(&seed.metrics().await);
+                lead_max = lead_max.max((served - served0) - (sent - sent0));
+            }
+        }
+    };
+    for (status, stats) in &results {
+        assert_eq!(*status, StatusCode::OK, "{stats}");
+    }
+    for peer in &peers {
+        assert!(peer.object(&id).await == bytes);
+    }
+    eprintln!(
+        "block bytes handed out ahead of the wire: at most {:.1} blocks",
+        lead_max / BLOCK
+    );
+    assert!(
+        lead_max <= 3.0 * BLOCK,
+        "the seed handed out {:.1} blocks more than it sent",
+        lead_max / BLOCK
+    );
+}

@@ -7,6 +7,7 @@
 //! (status 200 answered, 404 not held) and the admin plane's `publish`, `fetch`,
 //! `object` and `status` (their HTTP status).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -83,6 +84,8 @@ pub struct PeerMetrics {
     bytes: Arc<ByteCounters>,
     /// The upload cap in bytes per second, if any.
     upload_rate: Option<u64>,
+    /// Where the last block queued ends, in the shaper's count of bytes let out.
+    block_tail: AtomicU64,
     holdings: Arc<Holdings>,
 }
 
@@ -95,6 +98,20 @@ impl PeerMetrics {
     /// The upload cap in bytes per second, if any.
     pub fn upload_rate(&self) -> Option<u64> {
         self.upload_rate
+    }
+
+    /// Queues `len` bytes of a block behind those queued before it, in the shaper's count
+    /// of bytes let out: returns the count at which the block has left (the previous
+    /// block's end, or now if the uplink caught up, plus `len`).
+    pub fn queue_on_the_wire(&self, len: u64) -> u64 {
+        let now = self.bytes.written();
+        let previous = self
+            .block_tail
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |tail| {
+                Some(tail.max(now) + len)
+            })
+            .unwrap_or(now);
+        previous.max(now) + len
     }
 
     /// Counters over the shaper's byte counters; object gauges read from `holdings`;
@@ -125,6 +142,7 @@ impl PeerMetrics {
             protocol_bytes: Arc::default(),
             bytes,
             upload_rate,
+            block_tail: AtomicU64::new(0),
             holdings,
         }
     }

@@ -100,13 +100,15 @@ fn dispatch(uploader: &SharedUploader, answers: Vec<Answer<PipeReply>>) {
     }
 }
 
-/// Waits until the node's shaper has let out `target` bytes in all (at most
-/// [`ON_THE_WIRE_WAIT`]). Behind a slow uplink ([`SLOW_UPLINK_BLOCK`]) a block answer
-/// holds its upload slot until then, not merely until libp2p took it: yamux accepts a stream's writes into its buffers up to the receiver's
-/// window (256 KiB and more), so with a slot freed at once a node serving many peers
-/// behind a 32 KiB/s uplink had megabytes queued in its connections, and its answers
-/// arrived after the asker's 30 s request timeout (a 256-peer crowd: 69,000 block
-/// requests timed out, 26 % of the blocks served were kept).
+/// Waits (at most [`ON_THE_WIRE_WAIT`]) until the node's shaper has let out `target`
+/// bytes in all: where the block has left, queued behind the blocks before it
+/// ([`PeerMetrics::queue_on_the_wire`]; each waiting for 16 KiB of its own, two slots
+/// handed out two blocks per block sent). Behind a slow uplink ([`SLOW_UPLINK_BLOCK`]) a
+/// block answer holds its upload slot until then, not merely until libp2p took it: yamux
+/// accepts a stream's writes into its buffers up to the receiver's window (256 KiB and
+/// more), so with a slot freed at once a node serving many peers behind a 32 KiB/s uplink
+/// had megabytes queued in its connections, and its answers arrived after the asker's
+/// 30 s request timeout (a 256-peer crowd: some 70,000 block requests timed out).
 async fn until_on_the_wire(metrics: &PeerMetrics, target: u64, rate: u64) {
     let deadline = tokio::time::Instant::now() + ON_THE_WIRE_WAIT;
     loop {
@@ -177,17 +179,17 @@ pub async fn serve(peer: PeerId, stream: libp2p::Stream, uploader: SharedUploade
                 Response::Block(bytes, _) => bytes.len() as u64,
                 _ => 0,
             };
-            let before = metrics.wire_bytes_sent();
-            write_answer(&mut output, answer.tag, &answer.response).await?;
             // Held until the block has left, behind a slow uplink only.
             let wait = metrics.upload_rate().filter(|rate| {
                 block_len > rate.saturating_mul(SLOW_UPLINK_BLOCK.as_millis() as u64) / 1000
             });
+            let left_at = wait.map(|_| metrics.queue_on_the_wire(block_len));
+            write_answer(&mut output, answer.tag, &answer.response).await?;
             if outgoing.is_empty() || wait.is_some() {
                 output.flush().await?;
             }
-            if let Some(rate) = wait {
-                until_on_the_wire(&metrics, before + block_len, rate).await;
+            if let (Some(rate), Some(left_at)) = (wait, left_at) {
+                until_on_the_wire(&metrics, left_at, rate).await;
             }
             // The answer (and its upload slot) is released here.
         }
