@@ -138,6 +138,11 @@ impl RecentAskers {
     /// Notes that `peer` asked about `id`.
     pub fn note(&mut self, id: ObjectId, peer: PeerId) {
         if let Some(askers) = self.askers.get_mut(&id) {
+            // A downloader's block requests come in runs: the asker is most often the
+            // last one noted already (this runs on every block request a node serves).
+            if askers.back() == Some(&peer) {
+                return;
+            }
             askers.retain(|p| *p != peer);
             if askers.len() >= ASKERS_PER_OBJECT {
                 askers.pop_front();
